@@ -1,0 +1,42 @@
+# Two commands on a fresh machine with Python 3.11+:
+#   make plan   evaluate the dev stack offline and write what it would apply to build/plan/
+#   make test   create .venv from the pinned dependencies when missing, then run every check
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STACK  ?= dev
+
+.PHONY: venv test lint typecheck unit plan schemas lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+plan: $(STAMP)
+	$(BIN)/python -m tools.plan --stack $(STACK)
+
+schemas: $(STAMP)
+	$(BIN)/python -m tools.sync_schemas
+
+lock:
+	rm -rf /tmp/ossm-lock && $(PYTHON) -m venv /tmp/ossm-lock
+	/tmp/ossm-lock/bin/pip install --quiet pulumi pulumi-kubernetes PyYAML kubernetes
+	@echo "compare with requirements.txt:" && /tmp/ossm-lock/bin/pip freeze
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

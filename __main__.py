@@ -1,0 +1,66 @@
+"""OpenShift Service Mesh with distributed tracing on OpenShift, end to end.
+
+Config in, graph wired, outputs exported:
+  cluster access -> operator subscriptions (+ readiness gates) -> control plane
+    -> member roll -> app stack; control plane -> routes -> exported URLs
+"""
+
+import os
+
+import pulumi
+
+from components import config as stack_config
+from components.app_stack import AppStack, AppStackArgs
+from components.catalog_check import check_catalog, cluster_package_lookup
+from components.cluster_access import ClusterAccess, ClusterAccessArgs
+from components.control_plane import ControlPlane, ControlPlaneArgs
+from components.member_roll import MemberRoll, MemberRollArgs
+from components.mesh_profile import operators_for
+from components.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
+from components.readiness_gates import ReadinessGates, ReadinessGatesArgs
+
+try:
+    cfg = stack_config.load()
+    operators = operators_for(cfg)
+    if os.environ.get("OSSM_OFFLINE") != "1":  # offline plans and air-gapped previews skip the lookup
+        lookup = cluster_package_lookup(cfg.cluster, cfg.operators.source_namespace)
+        check_catalog(operators, cfg.operators.source, lookup)
+except stack_config.ConfigError as error:
+    raise pulumi.RunError(str(error)) from None
+
+access = ClusterAccess("cluster", ClusterAccessArgs(cfg.cluster.kubeconfig, cfg.cluster.context))
+on_cluster = pulumi.ResourceOptions(providers=[access.provider])
+
+gates = ReadinessGates(
+    "gates", ReadinessGatesArgs(cfg.gates.namespace, cfg.gates.image, cfg.gates.timeout_minutes), on_cluster
+)
+subscriptions = OperatorSubscriptions(
+    "operators",
+    OperatorSubscriptionsArgs(
+        operators, cfg.operators.approval, cfg.operators.source, cfg.operators.source_namespace, gates
+    ),
+    on_cluster,
+)
+control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, subscriptions.ready), on_cluster)
+member_roll = MemberRoll(
+    "member-roll", MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp), on_cluster
+)
+routes = MeshRoutes(
+    "routes", MeshRoutesArgs(cfg.mesh.namespace, control_plane.smcp, gates, cfg.mesh.addons.kiali), on_cluster
+)
+
+pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
+pulumi.export("memberNamespaces", list(cfg.member_namespaces))
+pulumi.export("ingressHost", routes.ingress_host)
+pulumi.export("jaegerUrl", pulumi.Output.concat("https://", routes.jaeger_host))
+if routes.kiali_host is not None:
+    pulumi.export("kialiUrl", pulumi.Output.concat("https://", routes.kiali_host))
+if cfg.app.enabled:
+    AppStack(
+        "app",
+        AppStackArgs(cfg.app.namespace, cfg.app.image, cfg.app.replicas, member_roll.smmr),
+        on_cluster,
+    )
+    pulumi.export("appNamespace", cfg.app.namespace)
+    pulumi.export("gatewayUrl", pulumi.Output.concat("http://", routes.ingress_host, "/trace"))

@@ -1,0 +1,33 @@
+"""Cluster access: the one explicit Kubernetes provider every object goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ClusterAccessArgs:
+    kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
+    context: str | None = None
+
+
+class ClusterAccess(pulumi.ComponentResource):
+    """Builds the provider from config so nothing lands on whatever cluster is ambient by accident.
+
+    The default Kubernetes provider is disabled in Pulumi.yaml; a resource
+    that forgets to pass this provider fails instead of picking up
+    ~/.kube/config.
+    """
+
+    def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ossm:index:ClusterAccess", name, None, opts)
+        kubeconfig = pulumi.Output.secret(args.kubeconfig) if args.kubeconfig is not None else None
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            k8s.ProviderArgs(kubeconfig=kubeconfig, context=args.context),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

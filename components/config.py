@@ -1,0 +1,348 @@
+"""Typed stack configuration, validated as a whole before any resource is declared.
+
+`pulumi.Config("ossm")` hands back plain JSON-ish values; a typo there would
+otherwise surface twenty minutes into `pulumi up` as an object the API server
+silently pruned. `parse` walks every key once, collects every problem with its
+key path and the fix, and raises one `ConfigError`, so nothing is created
+half-way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+
+PROJECT = "ossm"
+TOP_LEVEL_KEYS = ("cluster", "mesh", "operators", "members", "app", "gates")
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")
+OPERATOR_KEYS = ("elasticsearch", "jaeger", "kiali", "servicemesh")
+DEFAULT_APP_IMAGE = "registry.access.redhat.com/ubi9/python-311:latest"
+DEFAULT_GATE_IMAGE = "registry.redhat.io/openshift4/ose-cli-rhel9:latest"
+
+StorageType = Literal["Memory", "Elasticsearch"]
+Approval = Literal["Automatic", "Manual"]
+
+
+class ConfigError(ValueError):
+    """Every problem found in the stack config, one line each, with key path and fix."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The stack config has {len(self.problems)} {noun}; nothing was declared.\n{lines}")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How to reach the cluster. `mode` leaves room for `ipi` (installer-provisioned)."""
+
+    mode: Literal["existing"]
+    kubeconfig: str | None = field(default=None, repr=False)  # contents or path; secret
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    sampling: int = 10000
+    storage: StorageType = "Memory"
+    elasticsearch_nodes: int = 3
+
+
+@dataclass(frozen=True)
+class AddonsConfig:
+    kiali: bool = True
+    grafana: bool = True
+    prometheus: bool = True
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    profile: Literal["ossm2"] = "ossm2"
+    name: str = "basic"
+    namespace: str = "istio-system"
+    version: str = "v2.6"
+    tracing: TracingConfig = TracingConfig()
+    addons: AddonsConfig = AddonsConfig()
+    mtls: bool = True
+    ready_timeout_minutes: int = 20
+
+
+@dataclass(frozen=True)
+class OperatorsConfig:
+    approval: Approval = "Automatic"
+    source: str = "redhat-operators"
+    source_namespace: str = "openshift-marketplace"
+    jaeger_namespace: str = "openshift-distributed-tracing"
+    channels: Mapping[str, str] = field(default_factory=lambda: {key: "stable" for key in OPERATOR_KEYS})
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    enabled: bool = True
+    namespace: str = "tracing"
+    image: str = DEFAULT_APP_IMAGE
+    replicas: int = 1
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """Where the in-cluster readiness gates run (see docs/operator-gates.md)."""
+
+    namespace: str = "ossm-gates"
+    image: str = DEFAULT_GATE_IMAGE
+    timeout_minutes: int = 20
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    cluster: ClusterConfig
+    mesh: MeshConfig
+    operators: OperatorsConfig
+    members: tuple[str, ...]
+    app: AppConfig
+    gates: GatesConfig
+
+    @property
+    def member_namespaces(self) -> tuple[str, ...]:
+        """Every namespace the roll enrols: the app namespace (when deployed) first."""
+        first = (self.app.namespace,) if self.app.enabled else ()
+        return first + self.members
+
+
+class _Reader:
+    """Reads one nested mapping, recording problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{PROJECT}:{path}: {message}")
+
+    def section(self, raw: Any, path: str, known: Sequence[str]) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected an object with keys {', '.join(known)}; got {raw!r}.")
+            return {}
+        for key in raw:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}."
+                self.problem(f"{path}.{key}", f"unknown key; {hint}")
+        return raw
+
+    def string(
+        self,
+        raw: dict[str, Any],
+        key: str,
+        path: str,
+        default: str | None,
+        choices: Sequence[str] | None = None,
+        label: bool = False,
+    ) -> Any:
+        value = raw.get(key, default)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.problem(where, f"expected a non-empty string; got {value!r}.")
+            return default
+        if choices is not None and value not in choices:
+            self.problem(where, f"{value!r} is not allowed; use one of {', '.join(choices)}.")
+            return default
+        if label:
+            self.dns_label(value, where)
+        return value
+
+    def dns_label(self, value: str, where: str) -> None:
+        if len(value) > 63 or not DNS1123_LABEL.match(value):
+            self.problem(
+                where,
+                f"{value!r} is not a DNS-1123 label; use at most 63 lower-case letters, "
+                "digits and '-', starting and ending with a letter or digit.",
+            )
+
+    def integer(
+        self, raw: dict[str, Any], key: str, path: str, default: int, low: int, high: int, why: str = ""
+    ) -> int:
+        value = raw.get(key, default)
+        where = f"{path}.{key}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(where, f"expected an integer from {low} to {high}; got {value!r}.")
+            return default
+        if not low <= value <= high:
+            self.problem(where, f"{value} is out of range; use an integer from {low} to {high}{why}.")
+            return default
+        return value
+
+    def boolean(self, raw: dict[str, Any], key: str, path: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{path}.{key}", f"expected true or false; got {value!r}.")
+            return default
+        return value
+
+
+def _is_reserved(namespace: str) -> bool:
+    return namespace.startswith(("openshift", "kube"))
+
+
+def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackConfig:
+    """Turns the raw `ossm:*` values into a `StackConfig`, or raises `ConfigError` listing every problem."""
+    r = _Reader()
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean '{PROJECT}:{close[0]}'?" if close else f"known keys: {', '.join(TOP_LEVEL_KEYS)}."
+            r.problem(key, f"unknown key; {hint}")
+
+    c = r.section(raw.get("cluster"), "cluster", ("mode", "kubeconfig", "context"))
+    mode = r.string(c, "mode", "cluster", "existing", choices=("existing", "ipi"))
+    if mode == "ipi":
+        r.problem(
+            "cluster.mode",
+            "'ipi' (installer-provisioned cluster) is not available in this version; "
+            "build the cluster first and use mode 'existing' with its kubeconfig.",
+        )
+    kubeconfig = r.string(c, "kubeconfig", "cluster", None)
+    if kubeconfig and not kubeconfig_is_secret and ("\n" in kubeconfig or "apiVersion" in kubeconfig):
+        r.problem(
+            "cluster.kubeconfig",
+            "holds kubeconfig contents in plain text; store it as a secret with "
+            "`pulumi config set --secret --path cluster.kubeconfig < kubeconfig`.",
+        )
+    cluster = ClusterConfig(mode="existing", kubeconfig=kubeconfig, context=r.string(c, "context", "cluster", None))
+
+    m = r.section(
+        raw.get("mesh"),
+        "mesh",
+        ("profile", "name", "namespace", "version", "tracing", "addons", "mtls", "readyTimeoutMinutes"),
+    )
+    t = r.section(m.get("tracing"), "mesh.tracing", ("sampling", "storage", "elasticsearchNodes"))
+    a = r.section(m.get("addons"), "mesh.addons", ("kiali", "grafana", "prometheus"))
+    addons = AddonsConfig(
+        kiali=r.boolean(a, "kiali", "mesh.addons", True),
+        grafana=r.boolean(a, "grafana", "mesh.addons", True),
+        prometheus=r.boolean(a, "prometheus", "mesh.addons", True),
+    )
+    if addons.kiali and not addons.prometheus:
+        r.problem(
+            "mesh.addons.kiali",
+            "Kiali draws its graph from Prometheus metrics; enable mesh.addons.prometheus or disable Kiali.",
+        )
+    mesh = MeshConfig(
+        profile=r.string(m, "profile", "mesh", "ossm2", choices=("ossm2",)),
+        name=r.string(m, "name", "mesh", "basic", label=True),
+        namespace=r.string(m, "namespace", "mesh", "istio-system", label=True),
+        version=r.string(m, "version", "mesh", "v2.6", choices=MESH_VERSIONS),
+        tracing=TracingConfig(
+            sampling=r.integer(t, "sampling", "mesh.tracing", 10000, 0, 10000, " (10000 = 100%, 100 = 1%)"),
+            storage=r.string(t, "storage", "mesh.tracing", "Memory", choices=("Memory", "Elasticsearch")),
+            elasticsearch_nodes=r.integer(t, "elasticsearchNodes", "mesh.tracing", 3, 1, 9),
+        ),
+        addons=addons,
+        mtls=r.boolean(m, "mtls", "mesh", True),
+        ready_timeout_minutes=r.integer(m, "readyTimeoutMinutes", "mesh", 20, 5, 120),
+    )
+    if _is_reserved(mesh.namespace):
+        r.problem("mesh.namespace", f"{mesh.namespace!r} is reserved for the platform; use e.g. 'istio-system'.")
+
+    o = r.section(
+        raw.get("operators"),
+        "operators",
+        ("approval", "source", "sourceNamespace", "jaegerNamespace", *OPERATOR_KEYS),
+    )
+    channels: dict[str, str] = {}
+    for op in OPERATOR_KEYS:
+        sub = r.section(o.get(op), f"operators.{op}", ("channel",))
+        channels[op] = r.string(sub, "channel", f"operators.{op}", "stable")
+    operators = OperatorsConfig(
+        approval=r.string(o, "approval", "operators", "Automatic", choices=("Automatic", "Manual")),
+        source=r.string(o, "source", "operators", "redhat-operators"),
+        source_namespace=r.string(o, "sourceNamespace", "operators", "openshift-marketplace", label=True),
+        jaeger_namespace=r.string(o, "jaegerNamespace", "operators", "openshift-distributed-tracing", label=True),
+        channels=channels,
+    )
+
+    p = r.section(raw.get("app"), "app", ("enabled", "namespace", "image", "replicas"))
+    app = AppConfig(
+        enabled=r.boolean(p, "enabled", "app", True),
+        namespace=r.string(p, "namespace", "app", "tracing", label=True),
+        image=r.string(p, "image", "app", DEFAULT_APP_IMAGE),
+        replicas=r.integer(p, "replicas", "app", 1, 1, 20),
+    )
+    if _is_reserved(app.namespace) or app.namespace == mesh.namespace:
+        r.problem(
+            "app.namespace",
+            f"{app.namespace!r} cannot join the mesh (control-plane or openshift*/kube* namespace); "
+            "use an application namespace such as 'tracing'.",
+        )
+
+    g = r.section(raw.get("gates"), "gates", ("namespace", "image", "timeoutMinutes"))
+    gates = GatesConfig(
+        namespace=r.string(g, "namespace", "gates", "ossm-gates", label=True),
+        image=r.string(g, "image", "gates", DEFAULT_GATE_IMAGE),
+        timeout_minutes=r.integer(g, "timeoutMinutes", "gates", 20, 2, 120),
+    )
+
+    members = _members(r, raw.get("members"), mesh.namespace, app)
+    if r.problems:
+        raise ConfigError(r.problems)
+    return StackConfig(cluster=cluster, mesh=mesh, operators=operators, members=members, app=app, gates=gates)
+
+
+def _members(r: _Reader, raw: Any, control_plane: str, app: AppConfig) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        r.problem("members", f"expected a list of namespace names; got {raw!r}.")
+        return ()
+    seen: set[str] = set()
+    for i, name in enumerate(raw):
+        where = f"members[{i}]"
+        if not isinstance(name, str):
+            r.problem(where, f"expected a namespace name; got {name!r}.")
+            continue
+        r.dns_label(name, where)
+        if name in seen:
+            r.problem(where, f"{name!r} is listed twice; remove the duplicate.")
+        elif name == control_plane:
+            r.problem(where, f"{name!r} is the control-plane namespace, which is never a member; remove it.")
+        elif _is_reserved(name):
+            r.problem(where, f"{name!r}: openshift* and kube* namespaces are excluded from the mesh; remove it.")
+        elif app.enabled and name == app.namespace:
+            r.problem(where, f"{name!r} is the app namespace, which is always a member; remove it.")
+        seen.add(name)
+    return tuple(n for n in raw if isinstance(n, str))
+
+
+def load(config: pulumi.Config | None = None) -> StackConfig:
+    """Reads `ossm:*` from the running stack; the kubeconfig stays out of plain-text checks."""
+    config = config or pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS:
+        value = config.get_object(key)
+        if value is not None:
+            raw[key] = value
+    extra = _unknown_project_keys()
+    for key in extra:
+        raw[key] = None
+    secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
+    return parse(raw, kubeconfig_is_secret=secret)
+
+
+def _unknown_project_keys() -> list[str]:
+    """Stack config keys under `ossm:` that the program does not read (typos like `ossm:mesch`)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    keys = {*CONFIG.get(), *get_config_env()}
+    names = sorted(k.split(":", 1)[1] for k in keys if k.startswith(f"{PROJECT}:"))
+    return [k for k in names if k not in TOP_LEVEL_KEYS]

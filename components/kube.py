@@ -1,0 +1,114 @@
+"""Manifests in, Kubernetes resources out: the one path every object takes.
+
+Each object's body lives once, as YAML under `manifests/`, in the form an
+OpenShift engineer compares with the docs. Components render it with their
+parameters and declare it through `KubeObject`, a resource of the
+pulumi-kubernetes provider that accepts any kind (core kinds keep the
+provider's built-in await logic, which keys on the type token) and exposes
+every top-level field as an output, `status` included.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes
+import yaml
+
+MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+
+WAIT_FOR = "pulumi.com/waitFor"
+TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
+
+_TOP_LEVEL_OUTPUTS = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
+def render(relative_path: str, **values: Any) -> dict[str, Any]:
+    """Fills a manifest's `${placeholders}` with JSON scalars/lists and parses it.
+
+    A placeholder without a value raises KeyError: a manifest and its component
+    can never disagree silently.
+    """
+    text = (MANIFESTS / relative_path).read_text()
+    filled = string.Template(text).substitute({k: json.dumps(v) for k, v in values.items()})
+    doc = yaml.safe_load(filled)
+    if not isinstance(doc, dict) or "kind" not in doc:
+        raise ValueError(f"manifests/{relative_path} is not a single Kubernetes object")
+    return doc
+
+
+def read(relative_path: str) -> str:
+    return (MANIFESTS / relative_path).read_text()
+
+
+def type_token(api_version: str, kind: str) -> str:
+    """The provider's token: `kubernetes:<group>/<version>:<Kind>`, `core` for the legacy group."""
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{kind}"
+
+
+def with_annotations(doc: dict[str, Any], annotations: Mapping[str, str]) -> dict[str, Any]:
+    metadata = doc.setdefault("metadata", {})
+    metadata.setdefault("annotations", {}).update(annotations)
+    return doc
+
+
+def await_ready(doc: dict[str, Any], wait_for: str | list[str], timeout_seconds: int) -> dict[str, Any]:
+    """Makes the provider hold dependents until the object reports the state (CRs have no await by default)."""
+    value = wait_for if isinstance(wait_for, str) else json.dumps(wait_for)
+    return with_annotations(doc, {WAIT_FOR: value, TIMEOUT_SECONDS: str(timeout_seconds)})
+
+
+def object_id(doc: Mapping[str, Any]) -> str:
+    meta = doc["metadata"]
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
+
+
+class KubeObject(pulumi.CustomResource):
+    """A Kubernetes object declared (or read) through the pulumi-kubernetes provider."""
+
+    metadata: pulumi.Output[dict[str, Any]]
+    spec: pulumi.Output[Any]
+    status: pulumi.Output[Any]
+
+    def __init__(
+        self,
+        resource_name: str,
+        manifest: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {key: None for key in _TOP_LEVEL_OUTPUTS}
+        props.update(manifest)
+        base = pulumi.ResourceOptions(version=pulumi_kubernetes._utilities.get_version())  # type: ignore[no-untyped-call]
+        super().__init__(
+            type_token(str(manifest["apiVersion"]), str(manifest["kind"])),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(base, opts),
+        )
+
+    @staticmethod
+    def read(
+        resource_name: str,
+        api_version: str,
+        kind: str,
+        object_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> KubeObject:
+        """Reads an object another controller owns (e.g. an operator's Route), fields included.
+
+        `apiextensions.CustomResource.get` in the Python SDK exposes no fields;
+        this read resolves `spec` and `status`. An id that is unknown during
+        preview (derived from a resource not yet created) makes the engine skip
+        the read instead of failing on an object that does not exist yet.
+        """
+        return KubeObject(
+            resource_name,
+            {"apiVersion": api_version, "kind": kind},
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=object_id)),
+        )

@@ -1,0 +1,57 @@
+"""Member roll: the member namespaces, then the ServiceMeshMemberRoll `default`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.kube import KubeObject, await_ready, render
+
+
+@dataclass(frozen=True)
+class MemberRollArgs:
+    control_plane_namespace: str
+    members: Sequence[str]
+    control_plane: pulumi.Resource  # the SMCP: a roll created earlier never gets a status
+    timeout_minutes: int = 10
+
+
+class MemberRoll(pulumi.ComponentResource):
+    """Enrols the member namespaces and holds dependents until every member is configured.
+
+    The namespaces are created first (a missing one leaves the roll at
+    NamespaceNotExists), and the roll waits for `Ready`, which the operator
+    sets only once all members are configured, i.e. sidecar injection works.
+    """
+
+    def __init__(self, name: str, args: MemberRollArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ossm:index:MemberRoll", name, None, opts)
+        self.namespaces = {
+            member: KubeObject(
+                f"{name}-{member}",
+                render("member-roll/namespace.yaml", name=member),
+                pulumi.ResourceOptions(parent=self),
+            )
+            for member in args.members
+        }
+        timeout = args.timeout_minutes
+        self.smmr = KubeObject(
+            f"{name}-smmr",
+            await_ready(
+                render(
+                    "member-roll/smmr.yaml",
+                    namespace=args.control_plane_namespace,
+                    members=list(args.members),
+                ),
+                "condition=Ready",
+                timeout * 60,
+            ),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.control_plane, *self.namespaces.values()],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
+            ),
+        )
+        self.register_outputs({"members": list(args.members)})

@@ -1,0 +1,84 @@
+"""Operator subscriptions: namespaces, OperatorGroups and one Subscription per operator.
+
+Each operator ends in its own readiness gate. The subscriptions do not depend
+on each other, so OLM installs all operators at once; only the control plane
+waits, on every gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.kube import KubeObject, render
+from components.mesh_profile import OperatorSpec
+from components.readiness_gates import GateChecks, ReadinessGates
+
+
+@dataclass(frozen=True)
+class OperatorSubscriptionsArgs:
+    operators: Sequence[OperatorSpec]
+    approval: str
+    source: str
+    source_namespace: str
+    gates: ReadinessGates
+
+
+class OperatorSubscriptions(pulumi.ComponentResource):
+    """Installs the profile's operators through OLM and exposes one readiness gate each."""
+
+    def __init__(self, name: str, args: OperatorSubscriptionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ossm:index:OperatorSubscriptions", name, None, opts)
+        self.subscriptions: dict[str, KubeObject] = {}
+        self.gates: dict[str, KubeObject] = {}
+        created_namespaces: dict[str, KubeObject] = {}
+        for op in args.operators:
+            before: list[pulumi.Resource] = []
+            if op.needs_namespace:
+                if op.namespace not in created_namespaces:
+                    doc = render("operators/namespace.yaml", name=op.namespace)
+                    if op.namespace_labels:
+                        doc["metadata"]["labels"] = dict(op.namespace_labels)
+                    if op.namespace_annotations:
+                        doc["metadata"]["annotations"] = dict(op.namespace_annotations)
+                    ns = KubeObject(f"{name}-{op.key}-namespace", doc, pulumi.ResourceOptions(parent=self))
+                    group = KubeObject(
+                        f"{name}-{op.key}-operatorgroup",
+                        render("operators/operator-group.yaml", name=op.namespace, namespace=op.namespace),
+                        pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+                    )
+                    created_namespaces[op.namespace] = group
+                before.append(created_namespaces[op.namespace])
+            subscription = KubeObject(
+                f"{name}-{op.key}",
+                render(
+                    "operators/subscription.yaml",
+                    package=op.package,
+                    namespace=op.namespace,
+                    channel=op.channel,
+                    source=args.source,
+                    sourceNamespace=args.source_namespace,
+                    approval=args.approval,
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=before),
+            )
+            self.subscriptions[op.key] = subscription
+            self.gates[op.key] = args.gates.gate(
+                f"gate-{op.key}-operator",
+                GateChecks(
+                    subscription=op.package,
+                    subscription_namespace=op.namespace,
+                    crds=op.crds,
+                    webhooks=op.webhooks,
+                ),
+                parent=self,
+                depends_on=[subscription],
+            )
+        self.register_outputs({"operators": [op.package for op in args.operators]})
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """Every gate: depend on these to run after all operators serve their APIs."""
+        return list(self.gates.values())

@@ -1,0 +1,124 @@
+"""Config: defaults, and every kind of bad input named by key path, with nothing declared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.config import DEFAULT_APP_IMAGE, ConfigError, parse
+from tools.offline import evaluate
+
+
+def problems(raw: dict[str, Any], **kwargs: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, **kwargs)
+    return caught.value.problems
+
+
+def test_empty_config_gives_the_documented_defaults() -> None:
+    cfg = parse({})
+    assert cfg.cluster.mode == "existing" and cfg.cluster.kubeconfig is None
+    assert (cfg.mesh.name, cfg.mesh.namespace, cfg.mesh.version) == ("basic", "istio-system", "v2.6")
+    assert (cfg.mesh.tracing.sampling, cfg.mesh.tracing.storage) == (10000, "Memory")
+    assert (cfg.mesh.addons.kiali, cfg.mesh.addons.grafana, cfg.mesh.addons.prometheus) == (True, True, True)
+    assert cfg.mesh.mtls is True
+    assert (cfg.operators.approval, cfg.operators.source) == ("Automatic", "redhat-operators")
+    assert cfg.operators.jaeger_namespace == "openshift-distributed-tracing"
+    assert set(cfg.operators.channels.values()) == {"stable"}
+    assert (cfg.app.enabled, cfg.app.namespace, cfg.app.image, cfg.app.replicas) == (
+        True,
+        "tracing",
+        DEFAULT_APP_IMAGE,
+        1,
+    )
+    assert cfg.member_namespaces == ("tracing",)
+
+
+def test_config_objects_are_frozen() -> None:
+    cfg = parse({})
+    with pytest.raises(AttributeError):
+        cfg.mesh.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "fix"),
+    [
+        ({"mesch": {}}, "ossm:mesch", "did you mean 'ossm:mesh'"),
+        ({"mesh": {"tracng": {}}}, "ossm:mesh.tracng", "did you mean 'tracing'"),
+        ({"mesh": {"tracing": {"sampling": 20000}}}, "ossm:mesh.tracing.sampling", "from 0 to 10000"),
+        ({"mesh": {"tracing": {"sampling": "all"}}}, "ossm:mesh.tracing.sampling", "expected an integer"),
+        ({"mesh": {"tracing": {"storage": "Cassandra"}}}, "ossm:mesh.tracing.storage", "Memory, Elasticsearch"),
+        ({"mesh": {"version": "v3.0"}}, "ossm:mesh.version", "v2.6"),
+        ({"mesh": {"mtls": "yes"}}, "ossm:mesh.mtls", "true or false"),
+        ({"mesh": {"namespace": "Istio_System"}}, "ossm:mesh.namespace", "DNS-1123"),
+        ({"mesh": {"addons": {"prometheus": False}}}, "ossm:mesh.addons.kiali", "enable mesh.addons.prometheus"),
+        ({"operators": {"approval": "automatic"}}, "ossm:operators.approval", "Automatic, Manual"),
+        ({"operators": {"jaeger": {"chanel": "stable"}}}, "ossm:operators.jaeger.chanel", "did you mean 'channel'"),
+        ({"members": "bookinfo"}, "ossm:members", "expected a list"),
+        ({"members": ["Book_Info"]}, "ossm:members[0]", "DNS-1123"),
+        ({"members": ["a", "a"]}, "ossm:members[1]", "listed twice"),
+        ({"members": ["istio-system"]}, "ossm:members[0]", "control-plane namespace"),
+        ({"members": ["openshift-monitoring"]}, "ossm:members[0]", "excluded from the mesh"),
+        ({"members": ["kube-public"]}, "ossm:members[0]", "excluded from the mesh"),
+        ({"members": ["tracing"]}, "ossm:members[0]", "app namespace"),
+        ({"app": {"namespace": "istio-system"}}, "ossm:app.namespace", "cannot join the mesh"),
+        ({"app": {"replicas": 0}}, "ossm:app.replicas", "from 1 to 20"),
+        ({"cluster": {"mode": "ipi"}}, "ossm:cluster.mode", "use mode 'existing'"),
+        ({"cluster": {"mode": "hosted"}}, "ossm:cluster.mode", "existing, ipi"),
+        ({"gates": {"timeoutMinutes": 1}}, "ossm:gates.timeoutMinutes", "from 2 to 120"),
+    ],
+)
+def test_bad_input_names_the_key_and_the_fix(raw: dict[str, Any], key: str, fix: str) -> None:
+    found = problems(raw)
+    assert any(p.startswith(f"{key}:") and fix in p for p in found), found
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        {"mesh": {"version": "v9", "tracing": {"sampling": -1}}, "members": ["a", "a"], "app": {"replicas": 0}}
+    )
+    assert len(found) == 4
+    message = str(ConfigError(found))
+    assert "4 problems" in message and "nothing was declared" in message
+
+
+def test_plain_text_kubeconfig_contents_are_refused() -> None:
+    contents = "apiVersion: v1\nkind: Config\nclusters: []\n"
+    found = problems({"cluster": {"kubeconfig": contents}}, kubeconfig_is_secret=False)
+    assert found[0].startswith("ossm:cluster.kubeconfig:") and "--secret" in found[0]
+    assert contents not in found[0]
+    # a path is not a secret, and secret contents are fine
+    assert parse({"cluster": {"kubeconfig": "/home/me/.kube/ocp"}}, kubeconfig_is_secret=False)
+    assert parse({"cluster": {"kubeconfig": contents}}, kubeconfig_is_secret=True)
+
+
+def test_members_follow_the_app_namespace() -> None:
+    cfg = parse({"members": ["bookinfo", "shop"]})
+    assert cfg.member_namespaces == ("tracing", "bookinfo", "shop")
+    assert parse({"app": {"enabled": False}, "members": ["tracing"]}).member_namespaces == ("tracing",)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ossm:mesh": {"tracing": {"sampling": 10001}}},
+        {"ossm:members": ["openshift-console"]},
+        {"ossm:mesch": {"name": "basic"}},
+    ],
+)
+def test_the_program_declares_nothing_on_bad_config(overrides: dict[str, Any]) -> None:
+    with pytest.raises(pulumi.RunError) as caught:
+        evaluate("dev", overrides)
+    key = next(iter(overrides)).split(":")[1]
+    assert f"ossm:{key}" in str(caught.value)
+
+
+def test_a_bad_config_registers_no_resource() -> None:
+    from pulumi.runtime import settings
+
+    with pytest.raises(pulumi.RunError):
+        evaluate("dev", {"ossm:app": {"replicas": 99}})
+    monitor = settings.SETTINGS.monitor
+    assert monitor.records == {}

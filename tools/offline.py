@@ -1,0 +1,283 @@
+"""Evaluates the program in-process under Pulumi's mock monitor, with no CLI and no cluster.
+
+Used by `make plan` and by the tests: it loads a stack's config the way the
+CLI would (project defaults from Pulumi.yaml, then Pulumi.<stack>.yaml, with
+secure values replaced by placeholders that stay secret), runs `__main__.py`,
+and records every registration with what the plain mocks drop: parent,
+dependencies, provider, custom timeouts and which inputs are secret.
+
+The mocks answer like a small, healthy cluster: a created or read Route gets
+a host under `apps.cluster.example`, so the URLs the program exports can be
+checked end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import runpy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks, rpc, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "ossm"
+APPS_DOMAIN = "apps.cluster.example"
+SECRET_PLACEHOLDER = "[secret]"
+
+
+class Secret:
+    """Marks a value that was a Pulumi secret on the wire."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+
+@dataclass
+class Record:
+    """One registered (or read) resource, as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: list[str]
+    provider: str
+    inputs: dict[str, Any]  # secrets wrapped in Secret
+    read: bool = False
+    read_id: str = ""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    replace_on_changes: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return str(self.inputs.get("kind", ""))
+
+    @property
+    def k8s_name(self) -> str:
+        return str(self.inputs.get("metadata", {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.inputs.get("metadata", {}).get("namespace", ""))
+
+
+@dataclass
+class StackOutput:
+    value: Any
+    secret: bool
+    known: bool
+
+
+@dataclass
+class Evaluation:
+    records: dict[str, Record]
+    outputs: dict[str, StackOutput]
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> Record:
+        hits = [
+            r
+            for r in self.records.values()
+            if r.kind == kind and r.k8s_name == name and not r.read and (namespace is None or r.namespace == namespace)
+        ]
+        if len(hits) != 1:
+            raise KeyError(f"expected one {kind} {namespace or '*'}/{name}, found {len(hits)}")
+        return hits[0]
+
+    def kube_objects(self) -> list[Record]:
+        """Every Kubernetes object the program would create (reads excluded), in registration order."""
+        return [
+            r
+            for r in self.records.values()
+            if r.type.startswith("kubernetes:")
+            and r.custom
+            and not r.read
+            and not r.type.startswith("pulumi:providers")
+        ]
+
+    def by_urn(self, urn: str) -> Record:
+        return self.records[urn]
+
+    def ancestors(self, record: Record) -> list[Record]:
+        chain = []
+        while record.parent in self.records:
+            record = self.records[record.parent]
+            chain.append(record)
+        return chain
+
+
+def _unwrap(value: Any) -> Any:
+    """Struct value -> Python, keeping secret markers (rpc.deserialize drops them)."""
+    if isinstance(value, struct_pb2.Struct):
+        value = dict(value.items())
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return Secret(_unwrap(value.get("value")))
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, (list, struct_pb2.ListValue)):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class ClusterMocks(pulumi.runtime.Mocks):
+    """Answers like a healthy OpenShift cluster."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            return "provider-id", state
+        meta = state.get("metadata") or {}
+        if args.resource_id:  # a read: the object exists, made by an operator
+            namespace, _, name = str(args.resource_id).rpartition("/")
+            meta = {"name": name, "namespace": namespace}
+            state.update({"metadata": meta, "spec": {}})
+        if state.get("kind") == "Route":
+            host = f"{meta.get('name')}-{meta.get('namespace')}.{APPS_DOMAIN}"
+            state["spec"] = {**(state.get("spec") or {}), "host": host}
+            state["status"] = {"ingress": [{"host": host, "conditions": [{"type": "Admitted", "status": "True"}]}]}
+        object_id = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
+        return str(object_id or f"{args.name}-id"), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, plus a record of what it does not pass to the mocks."""
+
+    def __init__(self, cluster: pulumi.runtime.Mocks) -> None:
+        super().__init__(cluster)
+        self.records: dict[str, Record] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC naming)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            timeouts = request.customTimeouts
+            self.records[response.urn] = Record(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                provider=request.provider,
+                inputs=_unwrap(request.object),
+                custom_timeouts={
+                    k: getattr(timeouts, k) for k in ("create", "update", "delete") if getattr(timeouts, k)
+                },
+                replace_on_changes=list(request.replaceOnChanges),
+            )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self.records[response.urn] = Record(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=True,
+            parent=request.parent,
+            dependencies=list(request.dependencies),
+            provider=request.provider,
+            inputs=_unwrap(request.properties),
+            read=True,
+            read_id=request.id,
+        )
+        return response
+
+
+def _redact_secure(value: Any) -> tuple[Any, bool]:
+    """Replaces `{secure: ...}` leaves (values we cannot decrypt) with a placeholder."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], secret = _redact_secure(v)
+            found = found or secret
+        return out, found
+    if isinstance(value, list):
+        items = [_redact_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def stack_config(
+    stack: str, root: Path = ROOT, overrides: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The config the CLI would hand the program: Pulumi.yaml defaults, then the stack file, then overrides.
+
+    Returns the flat `namespace:key -> value` map and the keys that are secret.
+    """
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    values: dict[str, Any] = {}
+    for key, decl in (project.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(decl, dict) and "default" in decl:
+            values[full] = decl["default"]
+        elif isinstance(decl, dict) and "value" in decl:
+            values[full] = decl["value"]
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack config {stack_file.name} in {root}")
+    secrets: list[str] = []
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        value, secret = _redact_secure(value)
+        values[key] = value
+        if secret:
+            secrets.append(key)
+    for key, value in (overrides or {}).items():
+        values[key] = value
+    return values, secrets
+
+
+def evaluate(
+    stack: str = "dev",
+    overrides: Mapping[str, Any] | None = None,
+    root: Path = ROOT,
+    cluster: pulumi.runtime.Mocks | None = None,
+) -> Evaluation:
+    """Runs the program for `stack` under mocks; a config error propagates as pulumi.RunError."""
+    values, secret_keys = stack_config(stack, root, overrides)
+    flat = {k: v if isinstance(v, str) else _json(v) for k, v in values.items()}
+    pulumi.runtime.set_all_config(flat, secret_keys)
+    os.environ["OSSM_OFFLINE"] = "1"
+    settings.ROOT.set(None)  # a fresh root Stack per evaluation
+    monitor = RecordingMonitor(cluster or ClusterMocks())
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    outputs: dict[str, StackOutput] = {}
+
+    async def collect() -> None:
+        stack_resource = settings.get_root_resource()
+        for key, value in getattr(stack_resource, "outputs", {}).items():
+            out = pulumi.Output.from_input(value)
+            outputs[key] = StackOutput(await out.future(), await out.is_secret(), await out.is_known())
+
+    def program() -> Any:
+        runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        return asyncio.ensure_future(collect())
+
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    return Evaluation(records=monitor.records, outputs=outputs)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
