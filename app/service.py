@@ -83,7 +83,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.service_name} {self.address_string()} {format % args}\n")
+        # The trace headers in the access log show, per hop, which trace a request joined.
+        trace = json.dumps(trace_headers(self.headers), sort_keys=True) if hasattr(self, "headers") else "{}"
+        sys.stderr.write(f"{self.service_name} {self.address_string()} {format % args} trace={trace}\n")
+        sys.stderr.flush()
 
 
 def make_server(name: str, upstream: str, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:

@@ -252,9 +252,14 @@ def evaluate(
     overrides: Mapping[str, Any] | None = None,
     root: Path = ROOT,
     cluster: pulumi.runtime.Mocks | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> Evaluation:
-    """Runs the program for `stack` under mocks; a config error propagates as pulumi.RunError."""
+    """Runs the program for `stack` under mocks; a config error propagates as pulumi.RunError.
+
+    `secrets` marks override keys as secret, as `pulumi config set --secret` would.
+    """
     values, secret_keys = stack_config(stack, root, overrides)
+    secret_keys = [*secret_keys, *secrets]
     flat = {k: v if isinstance(v, str) else _json(v) for k, v in values.items()}
     pulumi.runtime.set_all_config(flat, secret_keys)
     os.environ["OSSM_OFFLINE"] = "1"
