@@ -92,7 +92,7 @@ while :; do
   fi
   if [ "$(date +%s)" -ge "$deadline" ]; then
     say "timed out after ${TIMEOUT_SECONDS}s: $pending"
-    echo "timed out after ${TIMEOUT_SECONDS}s: $pending" > "$TERMINATION_LOG" 2>/dev/null || true
+    { echo "timed out after ${TIMEOUT_SECONDS}s: $pending" > "$TERMINATION_LOG"; } 2>/dev/null || true
     exit 1
   fi
   if [ "$pending" != "$last" ]; then
