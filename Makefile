@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+SCAN   := .venv-scan
+SCAN_STAMP := $(SCAN)/.installed-$(shell cksum < requirements-scan.txt | cut -d' ' -f1)
 STACK  ?= dev
 
-.PHONY: venv test lint typecheck unit plan schemas lock clean
+.PHONY: venv test lint typecheck unit plan schemas lock clean distclean
 
 venv: $(STAMP)
 
@@ -15,6 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
+
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@rm -f $(SCAN)/.installed-* && touch $@
 
 test: lint typecheck unit
 
@@ -24,7 +31,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(SCAN_STAMP)
 	$(BIN)/pytest
 
 plan: $(STAMP)
@@ -40,3 +47,6 @@ lock:
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) $(SCAN)

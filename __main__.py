@@ -44,7 +44,9 @@ subscriptions = OperatorSubscriptions(
 )
 control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, subscriptions.ready), on_cluster)
 member_roll = MemberRoll(
-    "member-roll", MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp), on_cluster
+    "member-roll",
+    MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, mesh_open=cfg.members),
+    on_cluster,
 )
 routes = MeshRoutes(
     "routes", MeshRoutesArgs(cfg.mesh.namespace, control_plane.smcp, gates, cfg.mesh.addons.kiali), on_cluster
@@ -59,7 +61,7 @@ if routes.kiali_host is not None:
 if cfg.app.enabled:
     AppStack(
         "app",
-        AppStackArgs(cfg.app.namespace, cfg.app.image, cfg.app.replicas, member_roll.smmr),
+        AppStackArgs(cfg.app.namespace, cfg.app.image, cfg.app.replicas, member_roll.smmr, cfg.mesh.namespace),
         on_cluster,
     )
     pulumi.export("appNamespace", cfg.app.namespace)

@@ -13,12 +13,21 @@ SERVICE_SOURCE = Path(__file__).resolve().parent.parent / "app" / "service.py"
 SERVICES = ("servicea", "serviceb")
 
 
+NETWORK_POLICIES = (
+    "app/networkpolicy-default-deny.yaml",
+    "app/networkpolicy-gateway-to-servicea.yaml",
+    "app/networkpolicy-servicea-to-serviceb.yaml",
+    "app/networkpolicy-control-plane.yaml",
+)
+
+
 @dataclass(frozen=True)
 class AppStackArgs:
     namespace: str
     image: str
     replicas: int
     member_roll: pulumi.Resource  # injection needs membership; Istio CRDs need a reconciled SMCP
+    control_plane_namespace: str
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -27,7 +36,11 @@ def upstream_of(service: str, namespace: str) -> str:
 
 
 class AppStack(pulumi.ComponentResource):
-    """The traced demo: everything here waits for the member roll to be Ready."""
+    """The traced demo: everything here waits for the member roll to be Ready.
+
+    The member roll is also what makes the namespace exist, and PeerAuthentication
+    (an Istio CRD) is served only once the SMCP has reconciled.
+    """
 
     def __init__(self, name: str, args: AppStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AppStack", name, None, opts)
@@ -59,5 +72,17 @@ class AppStack(pulumi.ComponentResource):
             f"{name}-virtualservice",
             render("app/virtualservice.yaml", namespace=ns, servicea=f"servicea.{ns}.svc.cluster.local"),
             pulumi.ResourceOptions(parent=self, depends_on=[args.member_roll, self.gateway]),
+        )
+        # Only what the mesh needs may reach the pods, and only over mTLS.
+        self.network_policies = [
+            KubeObject(
+                f"{name}-{path.split('/')[-1].removesuffix('.yaml')}",
+                render(path, namespace=ns, controlPlaneNamespace=args.control_plane_namespace),
+                after_roll,
+            )
+            for path in NETWORK_POLICIES
+        ]
+        self.peer_authentication = KubeObject(
+            f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll
         )
         self.register_outputs({"namespace": ns})

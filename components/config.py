@@ -23,8 +23,16 @@ TOP_LEVEL_KEYS = ("cluster", "mesh", "operators", "members", "app", "gates")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")
 OPERATOR_KEYS = ("elasticsearch", "jaeger", "kiali", "servicemesh")
-DEFAULT_APP_IMAGE = "registry.access.redhat.com/ubi9/python-311:latest"
-DEFAULT_GATE_IMAGE = "registry.redhat.io/openshift4/ose-cli-rhel9:latest"
+# Pinned by digest (with the tag it was published under, for readers); override in config.
+DEFAULT_APP_IMAGE = (
+    "registry.access.redhat.com/ubi9/python-311:1-1746539270"
+    "@sha256:0e46bbde9dd0f5a3b99bfa19ea3aeee1fd38fea474e4249c6c5ed6c109789339"
+)
+DEFAULT_GATE_IMAGE = (
+    "registry.redhat.io/openshift4/ose-cli-rhel9:v4.20"
+    "@sha256:ec38425caa96c78c860a97b28332aa2b7f0d86dce3cc4cfc7a2060c265c55c27"
+)
+IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 StorageType = Literal["Memory", "Elasticsearch"]
 Approval = Literal["Automatic", "Manual"]
@@ -162,6 +170,21 @@ class _Reader:
             self.dns_label(value, where)
         return value
 
+    def pinned_image(self, raw: dict[str, Any], key: str, path: str, default: str) -> str:
+        """A floating image (no tag, or `latest`) changes under a running mesh; refuse it."""
+        image = self.string(raw, key, path, default) or default
+        if IMAGE_DIGEST.search(image):
+            return str(image)
+        name = image.rsplit("/", 1)[-1]
+        tag = name.split(":", 1)[1] if ":" in name else ""
+        if tag in ("", "latest"):
+            self.problem(
+                f"{path}.{key}",
+                f"{image!r} floats ({'no tag' if not tag else ':latest'}); pin a digest (@sha256:...) "
+                "or an immutable version tag.",
+            )
+        return str(image)
+
     def dns_label(self, value: str, where: str) -> None:
         if len(value) > 63 or not DNS1123_LABEL.match(value):
             self.problem(
@@ -276,7 +299,7 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
     app = AppConfig(
         enabled=r.boolean(p, "enabled", "app", True),
         namespace=r.string(p, "namespace", "app", "tracing", label=True),
-        image=r.string(p, "image", "app", DEFAULT_APP_IMAGE),
+        image=r.pinned_image(p, "image", "app", DEFAULT_APP_IMAGE),
         replicas=r.integer(p, "replicas", "app", 1, 1, 20),
     )
     if _is_reserved(app.namespace) or app.namespace == mesh.namespace:
@@ -289,7 +312,7 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
     g = r.section(raw.get("gates"), "gates", ("namespace", "image", "timeoutMinutes"))
     gates = GatesConfig(
         namespace=r.string(g, "namespace", "gates", "ossm-gates", label=True),
-        image=r.string(g, "image", "gates", DEFAULT_GATE_IMAGE),
+        image=r.pinned_image(g, "image", "gates", DEFAULT_GATE_IMAGE),
         timeout_minutes=r.integer(g, "timeoutMinutes", "gates", 20, 2, 120),
     )
 

@@ -16,6 +16,9 @@ class MemberRollArgs:
     members: Sequence[str]
     control_plane: pulumi.Resource  # the SMCP: a roll created earlier never gets a status
     timeout_minutes: int = 10
+    # Members whose pods may be reached from the whole mesh (the policy the SMCP would
+    # create itself); the app namespace declares tighter policies of its own.
+    mesh_open: Sequence[str] = ()
 
 
 class MemberRoll(pulumi.ComponentResource):
@@ -36,6 +39,18 @@ class MemberRoll(pulumi.ComponentResource):
             )
             for member in args.members
         }
+        self.network_policies = [
+            KubeObject(
+                f"{name}-{member}-networkpolicy",
+                render(
+                    "member-roll/networkpolicy-mesh.yaml",
+                    namespace=member,
+                    controlPlaneNamespace=args.control_plane_namespace,
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces[member]]),
+            )
+            for member in args.mesh_open
+        ]
         timeout = args.timeout_minutes
         self.smmr = KubeObject(
             f"{name}-smmr",

@@ -58,7 +58,7 @@ class MeshRoutes(pulumi.ComponentResource):
         ui_routes = [args.jaeger_route] + ([args.kiali_route] if args.kiali else [])
         gate = args.gates.gate(
             "gate-ui-routes",
-            GateChecks(routes=ui_routes, route_namespace=ns),
+            GateChecks(routes=ui_routes, route_namespace=ns, routes_require_tls=True),
             parent=self,
             depends_on=[args.control_plane],
         )

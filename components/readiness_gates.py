@@ -38,6 +38,7 @@ class GateChecks:
     webhooks: Sequence[str] = ()
     routes: Sequence[str] = ()
     route_namespace: str = ""
+    routes_require_tls: bool = False
 
 
 class ReadinessGates(pulumi.ComponentResource):
@@ -61,7 +62,8 @@ class ReadinessGates(pulumi.ComponentResource):
         script = render("gates/script-configmap.yaml", namespace=ns)
         script["data"] = {"wait-for.sh": read(GATE_SCRIPT)}
         config_map = KubeObject(f"{name}-script", script, in_ns)
-        self.prerequisites: list[pulumi.Resource] = [namespace, account, role, binding, config_map]
+        policy = KubeObject(f"{name}-networkpolicy", render("gates/networkpolicy.yaml", namespace=ns), in_ns)
+        self.prerequisites: list[pulumi.Resource] = [namespace, account, role, binding, config_map, policy]
         self.register_outputs({"namespace": ns})
 
     def gate(
@@ -86,6 +88,7 @@ class ReadinessGates(pulumi.ComponentResource):
             webhooks=" ".join(checks.webhooks),
             routes=" ".join(checks.routes),
             routeNamespace=checks.route_namespace,
+            routesRequireTls="true" if checks.routes_require_tls else "false",
         )
         minutes = f"{self.args.timeout_minutes + 3}m"
         return KubeObject(

@@ -68,6 +68,9 @@ def test_config_objects_are_frozen() -> None:
         ({"cluster": {"mode": "ipi"}}, "ossm:cluster.mode", "use mode 'existing'"),
         ({"cluster": {"mode": "hosted"}}, "ossm:cluster.mode", "existing, ipi"),
         ({"gates": {"timeoutMinutes": 1}}, "ossm:gates.timeoutMinutes", "from 2 to 120"),
+        ({"app": {"image": "quay.io/me/python:latest"}}, "ossm:app.image", "pin a digest"),
+        ({"app": {"image": "quay.io/me/python"}}, "ossm:app.image", "floats (no tag)"),
+        ({"gates": {"image": "registry:5000/cli"}}, "ossm:gates.image", "floats (no tag)"),
     ],
 )
 def test_bad_input_names_the_key_and_the_fix(raw: dict[str, Any], key: str, fix: str) -> None:
@@ -122,3 +125,10 @@ def test_a_bad_config_registers_no_resource() -> None:
         evaluate("dev", {"ossm:app": {"replicas": 99}})
     monitor = settings.SETTINGS.monitor
     assert monitor.records == {}
+
+
+def test_pinned_images_are_accepted() -> None:
+    assert parse({"app": {"image": "quay.io/me/python:3.11-1"}}).app.image == "quay.io/me/python:3.11-1"
+    digest = "quay.io/me/python@sha256:" + "a" * 64
+    assert parse({"app": {"image": digest}}).app.image == digest
+    assert parse({"gates": {"image": "registry:5000/cli:v4.16"}}).gates.image == "registry:5000/cli:v4.16"

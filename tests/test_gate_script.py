@@ -464,3 +464,34 @@ def test_unwritable_termination_log_still_fails_the_job(cluster: FakeCluster, tm
     assert run.returncode == 1
     assert run.lines("timed out") == [f"timed out after 1s: CRD {CRDS[0]} is not established yet"]
     assert run.termination_log is None
+
+
+TLS_TERMINATION = "{.spec.tls.termination}"
+
+
+def tls_key(route: str) -> str:
+    return get(f"route.route.openshift.io/{route}", "-n", ROUTE_NS, jsonpath=TLS_TERMINATION)
+
+
+def test_ui_routes_must_terminate_tls_when_required(cluster: FakeCluster) -> None:
+    responses = ready_cluster()
+    responses[tls_key(ROUTES[0])] = "reencrypt"
+    responses[tls_key(ROUTES[1])] = ""  # plain HTTP
+    cluster.respond(responses)
+
+    run = cluster.run({**all_checks(), "ROUTES_REQUIRE_TLS": "true"})
+
+    reason = f"Route {ROUTE_NS}/{ROUTES[1]} serves plain HTTP; the UIs must only be reached through TLS"
+    assert_timed_out(run, 1, f"{reason} (check the operator's route settings)")
+
+
+def test_tls_routes_pass_when_required(cluster: FakeCluster) -> None:
+    responses = ready_cluster()
+    for route in ROUTES:
+        responses[tls_key(route)] = "reencrypt"
+    cluster.respond(responses)
+
+    run = cluster.run({**all_checks(), "ROUTES_REQUIRE_TLS": "true"})
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert all(tls_key(route) in run.calls for route in ROUTES)

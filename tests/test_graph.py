@@ -54,7 +54,15 @@ def test_member_roll_waits_for_the_control_plane_and_its_namespaces(dev: Evaluat
 def test_every_app_object_waits_for_the_member_roll(dev: Evaluation) -> None:
     smmr = dev.find("ServiceMeshMemberRoll", "default")
     app = [r for r in dev.kube_objects() if r.namespace == "tracing"]
-    assert {r.kind for r in app} == {"ConfigMap", "Deployment", "Service", "Gateway", "VirtualService"}
+    assert {r.kind for r in app} == {
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "Gateway",
+        "VirtualService",
+        "NetworkPolicy",
+        "PeerAuthentication",
+    }
     assert all(depends_on(dev, r, smmr) for r in app)
     vs = dev.find("VirtualService", "observe-jaeger-vs")
     assert depends_on(dev, vs, dev.find("Gateway", "observe-jaeger-gateway"))

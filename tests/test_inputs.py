@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from components.config import DEFAULT_APP_IMAGE
 from tools.offline import Evaluation
 
 
@@ -61,6 +62,8 @@ def test_operator_gates_check_csv_crds_and_the_mesh_webhook(dev: Evaluation) -> 
     assert env("gate-jaeger-operator")["CRDS"] == "jaegers.jaegertracing.io"
     assert env("gate-jaeger-operator")["WEBHOOKS"] == ""
     assert env("gate-ui-routes")["ROUTES"] == "jaeger kiali"
+    assert env("gate-ui-routes")["ROUTES_REQUIRE_TLS"] == "true"
+    assert mesh["ROUTES_REQUIRE_TLS"] == "false"
     assert int(mesh["TIMEOUT_SECONDS"]) == 20 * 60
     job = dev.find("Job", "gate-servicemesh-operator")
     assert job.custom_timeouts["create"] == "23m"
@@ -86,7 +89,11 @@ def test_control_plane_spec_follows_config(dev: Evaluation) -> None:
     assert spec["tracing"] == {"type": "Jaeger", "sampling": 10000}
     assert spec["addons"]["jaeger"] == {"name": "jaeger", "install": {"storage": {"type": "Memory"}}}
     assert [spec["addons"][a]["enabled"] for a in ("kiali", "grafana", "prometheus")] == [True, True, True]
-    assert spec["security"] == {"dataPlane": {"mtls": True}, "controlPlane": {"mtls": True}}
+    assert spec["security"] == {
+        "dataPlane": {"mtls": True},
+        "controlPlane": {"mtls": True},
+        "manageNetworkPolicy": False,
+    }
     assert spec["gateways"]["openshiftRoute"] == {"enabled": False}
     annotations = smcp["metadata"]["annotations"]
     assert annotations["pulumi.com/waitFor"] == "condition=Ready"
@@ -129,7 +136,7 @@ def test_demo_deployments_opt_in_to_the_sidecar_and_pass_restricted_v2(dev: Eval
         assert container["resources"]["requests"] and container["resources"]["limits"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        assert container["image"] == "registry.access.redhat.com/ubi9/python-311:latest"
+        assert container["image"] == DEFAULT_APP_IMAGE and "@sha256:" in container["image"]
         env = {e["name"]: e["value"] for e in container["env"]}
         assert env["SERVICE_NAME"] == name and env["UPSTREAM_URL"] == upstream
         assert spec["replicas"] == 1
@@ -193,3 +200,54 @@ def test_kubeconfig_stays_secret_from_config_to_provider(evaluate_with: Callable
         if record is not provider:
             assert contents not in json.dumps(record.inputs, default=repr)
     assert not any(contents in json.dumps(o.value) for o in ev.outputs.values())
+
+
+def test_app_namespace_admits_only_what_the_mesh_needs(dev: Evaluation) -> None:
+    policies = {
+        r.k8s_name: r.inputs["spec"]
+        for r in dev.kube_objects()
+        if r.kind == "NetworkPolicy" and r.namespace == "tracing"
+    }
+    assert policies["default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    to_a = policies["allow-ingressgateway-to-servicea"]
+    assert to_a["podSelector"] == {"matchLabels": {"app": "servicea"}}
+    assert to_a["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                    "podSelector": {"matchLabels": {"app": "istio-ingressgateway"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]
+    to_b = policies["allow-servicea-to-serviceb"]
+    assert to_b["podSelector"] == {"matchLabels": {"app": "serviceb"}}
+    assert to_b["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app": "servicea"}}}]
+    monitoring = policies["allow-control-plane-monitoring"]["ingress"][0]
+    assert [p["port"] for p in monitoring["ports"]] == [15020, 15090]
+    smcp = dev.find("ServiceMeshControlPlane", "basic").inputs["spec"]
+    assert smcp["security"]["manageNetworkPolicy"] is False  # its broader policies would override these
+
+
+def test_app_namespace_requires_strict_mtls(dev: Evaluation) -> None:
+    peer = dev.find("PeerAuthentication", "default", "tracing")
+    assert peer.inputs["spec"] == {"mtls": {"mode": "STRICT"}}
+    assert dev.find("ServiceMeshMemberRoll", "default").urn in peer.dependencies
+
+
+def test_extra_members_get_the_mesh_only_policy(evaluate_with: Callable[..., Evaluation]) -> None:
+    ev = evaluate_with(members=["bookinfo"])
+    policy = ev.find("NetworkPolicy", "istio-mesh", "bookinfo").inputs["spec"]
+    assert {"namespaceSelector": {"matchLabels": {"maistra.io/member-of": "istio-system"}}} in policy["ingress"][0][
+        "from"
+    ]
+    assert not [r for r in ev.kube_objects() if r.k8s_name == "istio-mesh" and r.namespace == "tracing"]
+
+
+def test_gates_namespace_admits_nothing(dev: Evaluation) -> None:
+    policy = dev.find("NetworkPolicy", "default-deny-ingress", "ossm-gates")
+    assert policy.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    job = dev.find("Job", "gate-servicemesh-operator")
+    assert policy.urn in job.dependencies

@@ -7,6 +7,7 @@
 #   WEBHOOKS  space-separated <kind>/<name> webhook configurations that must carry a CA
 #             bundle and whose backing Service must have ready endpoints
 #   ROUTE_NAMESPACE, ROUTES  Routes that must be admitted by the router
+#   ROUTES_REQUIRE_TLS=true  ... and must terminate TLS (the UIs sit behind an OAuth proxy)
 set -u
 TIMEOUT_SECONDS=${TIMEOUT_SECONDS:-1200}
 POLL_SECONDS=${POLL_SECONDS:-5}
@@ -16,6 +17,7 @@ CRDS=${CRDS:-}
 WEBHOOKS=${WEBHOOKS:-}
 ROUTES=${ROUTES:-}
 ROUTE_NAMESPACE=${ROUTE_NAMESPACE:-}
+ROUTES_REQUIRE_TLS=${ROUTES_REQUIRE_TLS:-false}
 TERMINATION_LOG=${TERMINATION_LOG:-/dev/termination-log}
 
 deadline=$(( $(date +%s) + TIMEOUT_SECONDS ))
@@ -79,6 +81,10 @@ check_routes() {
   for route in $ROUTES; do
     if [ "$(get "route.route.openshift.io/$route" -n "$ROUTE_NAMESPACE" -o 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}')" != True ]; then
       pending="Route $ROUTE_NAMESPACE/$route does not exist or is not admitted yet"
+      return 1
+    fi
+    if [ "$ROUTES_REQUIRE_TLS" = true ] && [ -z "$(get "route.route.openshift.io/$route" -n "$ROUTE_NAMESPACE" -o 'jsonpath={.spec.tls.termination}')" ]; then
+      pending="Route $ROUTE_NAMESPACE/$route serves plain HTTP; the UIs must only be reached through TLS (check the operator's route settings)"
       return 1
     fi
   done
