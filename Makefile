@@ -9,7 +9,7 @@ SCAN   := .venv-scan
 SCAN_STAMP := $(SCAN)/.installed-$(shell cksum < requirements-scan.txt | cut -d' ' -f1)
 STACK  ?= dev
 
-.PHONY: venv test lint typecheck unit plan schemas lock clean distclean
+.PHONY: venv test lint typecheck unit plan bench schemas lock clean distclean
 
 venv: $(STAMP)
 
@@ -36,6 +36,9 @@ unit: $(STAMP) $(SCAN_STAMP)
 
 plan: $(STAMP)
 	$(BIN)/python -m tools.plan --stack $(STACK)
+
+bench: $(STAMP)
+	$(BIN)/python -m tools.bench
 
 schemas: $(STAMP)
 	$(BIN)/python -m tools.sync_schemas

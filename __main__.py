@@ -23,13 +23,16 @@ from components.readiness_gates import ReadinessGates, ReadinessGatesArgs
 try:
     cfg = stack_config.load()
     operators = operators_for(cfg)
-    if os.environ.get("OSSM_OFFLINE") != "1":  # offline plans and air-gapped previews skip the lookup
+    rendering = cfg.cluster.render_yaml_to is not None
+    if os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
         lookup = cluster_package_lookup(cfg.cluster, cfg.operators.source_namespace)
         check_catalog(operators, cfg.operators.source, lookup)
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
-access = ClusterAccess("cluster", ClusterAccessArgs(cfg.cluster.kubeconfig, cfg.cluster.context))
+access = ClusterAccess(
+    "cluster", ClusterAccessArgs(cfg.cluster.kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to)
+)
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
@@ -49,15 +52,13 @@ member_roll = MemberRoll(
     on_cluster,
 )
 routes = MeshRoutes(
-    "routes", MeshRoutesArgs(cfg.mesh.namespace, control_plane.smcp, gates, cfg.mesh.addons.kiali), on_cluster
+    "routes",
+    MeshRoutesArgs(cfg.mesh.namespace, control_plane.smcp, gates, cfg.mesh.addons.kiali, live=not rendering),
+    on_cluster,
 )
 
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
-pulumi.export("ingressHost", routes.ingress_host)
-pulumi.export("jaegerUrl", pulumi.Output.concat("https://", routes.jaeger_host))
-if routes.kiali_host is not None:
-    pulumi.export("kialiUrl", pulumi.Output.concat("https://", routes.kiali_host))
 if cfg.app.enabled:
     AppStack(
         "app",
@@ -65,4 +66,13 @@ if cfg.app.enabled:
         on_cluster,
     )
     pulumi.export("appNamespace", cfg.app.namespace)
-    pulumi.export("gatewayUrl", pulumi.Output.concat("http://", routes.ingress_host, "/trace"))
+if rendering:  # no cluster: no hosts; the manifests are the result
+    pulumi.export("renderedTo", cfg.cluster.render_yaml_to)
+if routes.ingress_host is not None:
+    pulumi.export("ingressHost", routes.ingress_host)
+    if cfg.app.enabled:
+        pulumi.export("gatewayUrl", pulumi.Output.concat("http://", routes.ingress_host, "/trace"))
+if routes.jaeger_host is not None:
+    pulumi.export("jaegerUrl", pulumi.Output.concat("https://", routes.jaeger_host))
+if routes.kiali_host is not None:
+    pulumi.export("kialiUrl", pulumi.Output.concat("https://", routes.kiali_host))

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 class ClusterAccessArgs:
     kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
     context: str | None = None
+    render_yaml_to: str | None = None  # the provider's render mode: manifests to a folder, no cluster
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -27,7 +28,9 @@ class ClusterAccess(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.secret(args.kubeconfig) if args.kubeconfig is not None else None
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            k8s.ProviderArgs(kubeconfig=kubeconfig, context=args.context),
+            k8s.ProviderArgs(
+                kubeconfig=kubeconfig, context=args.context, render_yaml_to_directory=args.render_yaml_to
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

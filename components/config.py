@@ -55,6 +55,7 @@ class ClusterConfig:
     mode: Literal["existing"]
     kubeconfig: str | None = field(default=None, repr=False)  # contents or path; secret
     context: str | None = None
+    render_yaml_to: str | None = None  # write manifests to this folder instead of a cluster
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
             hint = f"did you mean '{PROJECT}:{close[0]}'?" if close else f"known keys: {', '.join(TOP_LEVEL_KEYS)}."
             r.problem(key, f"unknown key; {hint}")
 
-    c = r.section(raw.get("cluster"), "cluster", ("mode", "kubeconfig", "context"))
+    c = r.section(raw.get("cluster"), "cluster", ("mode", "kubeconfig", "context", "renderYamlTo"))
     mode = r.string(c, "mode", "cluster", "existing", choices=("existing", "ipi"))
     if mode == "ipi":
         r.problem(
@@ -242,7 +243,12 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
             "holds kubeconfig contents in plain text; store it as a secret with "
             "`pulumi config set --secret --path cluster.kubeconfig < kubeconfig`.",
         )
-    cluster = ClusterConfig(mode="existing", kubeconfig=kubeconfig, context=r.string(c, "context", "cluster", None))
+    cluster = ClusterConfig(
+        mode="existing",
+        kubeconfig=kubeconfig,
+        context=r.string(c, "context", "cluster", None),
+        render_yaml_to=r.string(c, "renderYamlTo", "cluster", None),
+    )
 
     m = r.section(
         raw.get("mesh"),

@@ -10,9 +10,11 @@ every top-level field as an output, `status` included.
 
 from __future__ import annotations
 
+import copy
 import json
-import string
+import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,36 @@ TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 _TOP_LEVEL_OUTPUTS = ("apiVersion", "kind", "metadata", "spec", "status")
 
 
+PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def _template(relative_path: str) -> Any:
+    """Each manifest is parsed once; renders fill a fresh copy of the parsed tree."""
+    return yaml.load((MANIFESTS / relative_path).read_text(), Loader=_Loader)
+
+
+def _fill(node: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(node, str):
+        whole = PLACEHOLDER.fullmatch(node)
+        if whole:  # a whole-value placeholder keeps the value's type (int, bool, list)
+            return copy.deepcopy(values[whole.group(1)])
+        return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), node) if "${" in node else node
+    if isinstance(node, dict):
+        return {_fill(k, values): _fill(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, values) for v in node]
+    return node
+
+
 def render(relative_path: str, **values: Any) -> dict[str, Any]:
-    """Fills a manifest's `${placeholders}` with JSON scalars/lists and parses it.
+    """A manifest with its `${placeholders}` filled: a whole-value placeholder takes the value as is.
 
     A placeholder without a value raises KeyError: a manifest and its component
     can never disagree silently.
     """
-    text = (MANIFESTS / relative_path).read_text()
-    filled = string.Template(text).substitute({k: json.dumps(v) for k, v in values.items()})
-    doc = yaml.safe_load(filled)
+    doc = _fill(_template(relative_path), values)
     if not isinstance(doc, dict) or "kind" not in doc:
         raise ValueError(f"manifests/{relative_path} is not a single Kubernetes object")
     return doc

@@ -22,6 +22,7 @@ class MeshRoutesArgs:
     jaeger_route: str = "jaeger"  # named after the Jaeger CR (spec.addons.jaeger.name)
     kiali_route: str = "kiali"
     timeout_minutes: int = 5
+    live: bool = True  # False when rendering manifests: no cluster to read hosts from
 
 
 def _host(route: KubeObject, label: str) -> pulumi.Output[str]:
@@ -75,9 +76,12 @@ class MeshRoutes(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[gate]),
             )
 
-        self.ingress_host = _host(self.ingress, f"{ns}/istio-ingressgateway")
-        self.jaeger_host = _host(read(args.jaeger_route), f"{ns}/{args.jaeger_route}")
-        self.kiali_host: pulumi.Output[str] | None = (
-            _host(read(args.kiali_route), f"{ns}/{args.kiali_route}") if args.kiali else None
-        )
+        self.ingress_host: pulumi.Output[str] | None = None
+        self.jaeger_host: pulumi.Output[str] | None = None
+        self.kiali_host: pulumi.Output[str] | None = None
+        if args.live:
+            self.ingress_host = _host(self.ingress, f"{ns}/istio-ingressgateway")
+            self.jaeger_host = _host(read(args.jaeger_route), f"{ns}/{args.jaeger_route}")
+            if args.kiali:
+                self.kiali_host = _host(read(args.kiali_route), f"{ns}/{args.kiali_route}")
         self.register_outputs({"ingressHost": self.ingress_host, "jaegerHost": self.jaeger_host})

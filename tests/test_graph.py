@@ -142,3 +142,13 @@ def test_extra_members_each_get_a_namespace_before_the_roll(evaluate_with: Calla
     assert smmr.inputs["spec"]["members"] == ["tracing", "bookinfo", "shop"]
     for name in ("tracing", "bookinfo", "shop"):
         assert depends_on(ev, smmr, ev.find("Namespace", name))
+
+
+def test_render_mode_writes_manifests_instead_of_reading_a_cluster(evaluate_with: Callable[..., Evaluation]) -> None:
+    ev = evaluate_with(cluster={"mode": "existing", "renderYamlTo": "build/rendered"})
+    provider = next(r for r in ev.records.values() if r.type == "pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"] == "build/rendered"
+    assert not [r for r in ev.records.values() if r.read]  # nothing to read without a cluster
+    assert ev.outputs["renderedTo"].value == "build/rendered"
+    assert not {"gatewayUrl", "jaegerUrl", "kialiUrl", "ingressHost"} & set(ev.outputs)
+    assert ev.find("ServiceMeshControlPlane", "basic")  # the graph itself is unchanged

@@ -63,3 +63,21 @@ def test_secrets_are_redacted_unless_asked(tmp_path: Path) -> None:
         "b": ["[secret]"],
     }
     assert plan.redact({"a": Secret("pw")}, show=True) == {"a": "pw"}
+
+
+def test_graphviz_pictures_are_drawn_where_dot_is_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_dot = bin_dir / "dot"  # writes what it was asked for, like Graphviz would
+    fake_dot.write_text(
+        '#!/bin/sh\nfor a; do case "$a" in -o) out=1;; *) [ -n "$out" ] && { echo "$*" > "$a"; out=; };; esac; done\nexit 0\n'
+    )
+    fake_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = tmp_path / "plan"
+    assert plan.main(["--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("Wrote ")
+    for fmt in ("svg", "png"):
+        assert f"-T{fmt}" in (out / f"graph.{fmt}").read_text()

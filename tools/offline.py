@@ -201,6 +201,10 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
 
+def _load_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def _redact_secure(value: Any) -> tuple[Any, bool]:
     """Replaces `{secure: ...}` leaves (values we cannot decrypt) with a placeholder."""
     if isinstance(value, dict):
@@ -225,7 +229,7 @@ def stack_config(
 
     Returns the flat `namespace:key -> value` map and the keys that are secret.
     """
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = _load_yaml(root / "Pulumi.yaml")
     values: dict[str, Any] = {}
     for key, decl in (project.get("config") or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -237,7 +241,7 @@ def stack_config(
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack config {stack_file.name} in {root}")
     secrets: list[str] = []
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+    for key, value in ((_load_yaml(stack_file) or {}).get("config") or {}).items():
         value, secret = _redact_secure(value)
         values[key] = value
         if secret:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,17 @@ def write(ev: Evaluation, steps: list[Step], out: Path, show_secrets: bool) -> l
     dot += [f"  {a} -> {b};" for a, b in edges] + ["}"]
     (out / "graph.mmd").write_text("\n".join(mermaid) + "\n")
     (out / "graph.dot").write_text("\n".join(dot) + "\n")
+    graphviz = shutil.which("dot")
+    if graphviz:  # a picture too, where Graphviz is installed
+        for fmt in ("svg", "png"):
+            drawn = subprocess.run(
+                [graphviz, f"-T{fmt}", "-o", str(out / f"graph.{fmt}"), str(out / "graph.dot")],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if drawn.returncode != 0:
+                print(f"warning: Graphviz could not draw graph.{fmt}: {drawn.stderr.strip()}", file=sys.stderr)
     return written
 
 
@@ -133,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "plan", help="output folder")
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values in plain text")
+    parser.add_argument("--quiet", action="store_true", help="print only the closing summary line")
     args = parser.parse_args(argv)
     try:
         ev = evaluate(args.stack)
@@ -153,17 +166,27 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"Stack {args.stack}: components\n" + "\n".join(f"  {line}" for line in tree(ev)))
-    print("\nDeployment waves (* awaited by Pulumi, ! critical path):")
+    closing = f"Wrote {len(written)} manifests, graph.mmd and graph.dot to {args.out}"
+    if args.quiet:
+        print(closing)
+        return 0
+    tty = sys.stdout.isatty()
+
+    def style(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if tty else text
+
+    print(style(f"Stack {args.stack}: components", "1") + "\n" + "\n".join(f"  {line}" for line in tree(ev)))
+    print(style("\nDeployment waves", "1") + " (* awaited by Pulumi, ! critical path):")
     for wave in sorted({s.wave for s in steps}):
         print(f"  wave {wave}")
         for s in (s for s in steps if s.wave == wave):
-            print(f"    {'!' if s.critical else ' '}{'*' if s.awaited else ' '} {s.label}")
-    print(f"\nCritical path: {len(critical)} awaited steps: " + " -> ".join(critical))
-    print("\nOutputs:")
+            line = f"    {'!' if s.critical else ' '}{'*' if s.awaited else ' '} {s.label}"
+            print(style(line, "1;31") if s.critical else style(line, "33") if s.awaited else line)
+    print(style(f"\nCritical path: {len(critical)} awaited steps: ", "1") + " -> ".join(critical))
+    print(style("\nOutputs:", "1"))
     for key, o in ev.outputs.items():
         print(f"  {key}: {SECRET_PLACEHOLDER if o.secret else json.dumps(o.value)}")
-    print(f"\nWrote {len(written)} manifests, graph.mmd and graph.dot to {args.out}")
+    print("\n" + closing)
     return 0
 
 

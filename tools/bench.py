@@ -1,0 +1,134 @@
+"""Benchmark of the offline evaluation (`make bench`): prints figures, asserts nothing.
+
+    python -m tools.bench [--runs 5]
+
+- evaluation time of the dev stack, and of the dev stack with 200 extra members;
+- the SDK floor: a trivial program registering the same resources (types,
+  names, inputs) as plain registrations under the same mock monitor, with no
+  logic and no dependencies, and the ratio program / floor;
+- per-member cost at 20 and at 200 members (linear scaling keeps them close);
+- the critical path of awaited steps next to the manual procedure's chain.
+
+Targets (from the offline-plan issue): dev within 1.5x its floor, 200 members
+within 1.5x theirs, per-member cost at 200 within 1.5x of the cost at 20, and a
+critical path no longer than operators (parallel) -> control plane -> member
+roll -> app -> routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings
+
+from tools import plan
+from tools.offline import PROJECT, ClusterMocks, Evaluation, RecordingMonitor, Secret, evaluate
+
+# The manual procedure waits, one after another, for: the Elasticsearch, Jaeger,
+# Kiali and Service Mesh operators (OperatorHub installs them one at a time),
+# the SMCP, the SMMR, the app rollout, and the route look-ups.
+MANUAL_AWAITED_STEPS = 8
+# What the operators impose: operators (in parallel) -> control plane -> member roll -> app.
+IMPOSED_CHAIN = 4
+
+
+def members(n: int) -> list[str]:
+    return [f"team-{i:03d}" for i in range(n)]
+
+
+def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    samples = []
+    result = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def floor(ev: Evaluation) -> None:
+    """The same registrations (types, names, inputs) with no program logic and no wiring.
+
+    What the SDK and the mock monitor cost by themselves for this payload: the
+    ratio program / floor is the price of config parsing, manifest rendering
+    and dependency wiring.
+    """
+    records = [(r.type, r.name, _plain(r.inputs), r.custom) for r in ev.records.values() if not r.read]
+    settings.ROOT.set(None)
+    monitor = RecordingMonitor(ClusterMocks())
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack="bench", preview=False, monitor=monitor)
+
+    def program() -> None:
+        for type_, name, inputs, custom in records:
+            if custom:
+                pulumi.CustomResource(type_, name, inputs)
+            else:
+                pulumi.ComponentResource(type_, name)
+
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+
+
+def with_members(n: int) -> Callable[[], Evaluation]:
+    return lambda: evaluate("dev", {"ossm:members": members(n)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is shown")
+    args = parser.parse_args(argv)
+    runs = args.runs
+
+    with_members(0)()  # warm imports and caches
+    rows: list[tuple[str, float, int, float]] = []
+    results: dict[int, tuple[float, int]] = {}
+    for n in (0, 20, 200):
+        seconds, ev = timed(with_members(n), runs)
+        count = len(ev.records)
+        floor_seconds, _ = timed(functools.partial(floor, ev), runs)
+        results[n] = (seconds, count)
+        rows.append((f"dev + {n} members" if n else "dev stack", seconds, count, floor_seconds))
+
+    print(f"Offline evaluation, median of {runs} runs (mock monitor, no CLI, no cluster)\n")
+    print(f"  {'program':<20} {'resources':>9} {'program s':>10} {'SDK floor s':>12} {'ratio':>6}  target")
+    for name, seconds, count, floor_seconds in rows:
+        ratio = seconds / floor_seconds
+        verdict = "ok" if ratio <= 1.5 else "OVER"
+        print(f"  {name:<20} {count:>9} {seconds:>10.3f} {floor_seconds:>12.3f} {ratio:>6.2f}  <= 1.5 {verdict}")
+
+    base = results[0][0]
+    per20 = (results[20][0] - base) / 20
+    per200 = (results[200][0] - base) / 200
+    scaling = per200 / per20 if per20 > 0 else float("inf")
+    print("\nPer-member cost (over the dev stack)")
+    print(f"  at 20 members:  {per20 * 1000:.2f} ms/member")
+    print(f"  at 200 members: {per200 * 1000:.2f} ms/member  ({scaling:.2f}x the cost at 20; target <= 1.5)")
+
+    steps = plan.plan_steps(evaluate("dev"))
+    critical = [s.label for s in steps if s.critical and s.awaited]
+    verdict = "ok" if len(critical) <= IMPOSED_CHAIN else "OVER"
+    print("\nCritical path (awaited steps one after another)")
+    print(f"  this program: {len(critical)}  ({' -> '.join(critical)})")
+    imposed = "operators in parallel -> control plane -> roll -> app"
+    print(f"  chain the operators impose: {IMPOSED_CHAIN} ({imposed}) {verdict}")
+    print(f"  manual procedure: {MANUAL_AWAITED_STEPS} (four operators one by one, SMCP, SMMR, app, route look-ups)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
