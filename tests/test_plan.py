@@ -72,7 +72,9 @@ def test_graphviz_pictures_are_drawn_where_dot_is_installed(
     bin_dir.mkdir()
     fake_dot = bin_dir / "dot"  # writes what it was asked for, like Graphviz would
     fake_dot.write_text(
-        '#!/bin/sh\nfor a; do case "$a" in -o) out=1;; *) [ -n "$out" ] && { echo "$*" > "$a"; out=; };; esac; done\nexit 0\n'
+        "#!/bin/sh\n"
+        'for a; do case "$a" in -o) out=1;; *) [ -n "$out" ] && { echo "$*" > "$a"; out=; };; esac; done\n'
+        "exit 0\n"
     )
     fake_dot.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
