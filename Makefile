@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with Python 3.11+:
 #   make plan   evaluate the dev stack offline and write what it would apply to build/plan/
 #   make test   create .venv from the pinned dependencies when missing, then run every check
+# and, with the Pulumi CLI after `pulumi up`: make verify (is the traffic traced?)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,8 +9,9 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 SCAN   := .venv-scan
 SCAN_STAMP := $(SCAN)/.installed-$(shell cksum < requirements-scan.txt | cut -d' ' -f1)
 STACK  ?= dev
+VERIFY_ARGS ?=
 
-.PHONY: venv test lint typecheck unit plan bench schemas lock clean distclean
+.PHONY: venv test lint typecheck unit plan bench verify schemas lock clean distclean
 
 venv: $(STAMP)
 
@@ -30,12 +32,16 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy examples/consumer
 
 unit: $(STAMP) $(SCAN_STAMP)
 	$(BIN)/pytest
 
 plan: $(STAMP)
 	$(BIN)/python -m tools.plan --stack $(STACK)
+
+verify: $(STAMP)
+	$(BIN)/python -m tools.verify --stack $(STACK) $(VERIFY_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tools.bench
@@ -45,7 +51,7 @@ schemas: $(STAMP)
 
 lock:
 	rm -rf /tmp/ossm-lock && $(PYTHON) -m venv /tmp/ossm-lock
-	/tmp/ossm-lock/bin/pip install --quiet pulumi pulumi-kubernetes PyYAML kubernetes
+	/tmp/ossm-lock/bin/pip install --quiet pulumi pulumi-kubernetes pulumi-aws pulumi-command PyYAML kubernetes
 	@echo "compare with requirements.txt:" && /tmp/ossm-lock/bin/pip freeze
 
 clean:

@@ -1,8 +1,9 @@
-"""OpenShift Service Mesh with distributed tracing on OpenShift, end to end.
+"""OpenShift Service Mesh with distributed tracing on OpenShift (on AWS), end to end.
 
 Config in, graph wired, outputs exported:
-  cluster access -> operator subscriptions (+ readiness gates) -> control plane
-    -> member roll -> app stack; control plane -> routes -> exported URLs
+  [ipi: AWS prerequisites -> openshift-install] -> cluster access -> operator
+  subscriptions (+ readiness gates) -> control plane -> member roll -> app stack;
+  control plane -> routes -> exported URLs
 """
 
 import os
@@ -17,22 +18,26 @@ from components.control_plane import ControlPlane, ControlPlaneArgs
 from components.member_roll import MemberRoll, MemberRollArgs
 from components.mesh_profile import operators_for
 from components.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.openshift_cluster import OpenShiftCluster, provision
 from components.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
 from components.readiness_gates import ReadinessGates, ReadinessGatesArgs
 
+installed: OpenShiftCluster | None = None
 try:
     cfg = stack_config.load()
     operators = operators_for(cfg)
     rendering = cfg.cluster.render_yaml_to is not None
-    if os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
+    if cfg.cluster.ipi is not None:  # AWS checked at preview, then openshift-install
+        es_nodes = cfg.mesh.tracing.elasticsearch_nodes if cfg.mesh.tracing.storage == "Elasticsearch" else None
+        installed = provision(cfg.cluster.ipi, es_nodes)
+    elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
         lookup = cluster_package_lookup(cfg.cluster, cfg.operators.source_namespace)
         check_catalog(operators, cfg.operators.source, lookup)
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
-access = ClusterAccess(
-    "cluster", ClusterAccessArgs(cfg.cluster.kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to)
-)
+kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
+access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
@@ -57,6 +62,11 @@ routes = MeshRoutes(
     on_cluster,
 )
 
+if installed is not None:
+    pulumi.export("apiUrl", installed.api_url)
+    pulumi.export("consoleUrl", installed.console_url)
+    pulumi.export("kubeconfig", installed.kubeconfig)
+    pulumi.export("kubeadminPassword", installed.kubeadmin_password)
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
 if cfg.app.enabled:

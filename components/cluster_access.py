@@ -28,9 +28,7 @@ class ClusterAccess(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.secret(args.kubeconfig) if args.kubeconfig is not None else None
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            k8s.ProviderArgs(
-                kubeconfig=kubeconfig, context=args.context, render_yaml_to_directory=args.render_yaml_to
-            ),
+            k8s.ProviderArgs(kubeconfig=kubeconfig, context=args.context, render_yaml_to_directory=args.render_yaml_to),
             pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

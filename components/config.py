@@ -10,6 +10,7 @@ half-way.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,13 +50,53 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class ClusterConfig:
-    """How to reach the cluster. `mode` leaves room for `ipi` (installer-provisioned)."""
+class MachinePool:
+    type: str
+    replicas: int
 
-    mode: Literal["existing"]
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The VPC for an existing-VPC install: created by the program, or given as subnet IDs."""
+
+    create: bool = False
+    cidr: str = "10.0.0.0/16"  # also the install config's machineNetwork
+    subnets: tuple[str, ...] = ()  # existing public + private subnet IDs (one of each per zone)
+
+
+@dataclass(frozen=True)
+class IpiConfig:
+    """An installer-provisioned cluster on AWS (`openshift-install create cluster`)."""
+
+    name: str
+    base_domain: str
+    region: str
+    control_plane: MachinePool
+    compute: MachinePool
+    pull_secret: str = field(repr=False)  # secret
+    ssh_public_key: str | None = field(default=None, repr=False)  # kept secret with the install config
+    network_type: Literal["OVNKubernetes", "OpenShiftSDN"] = "OVNKubernetes"
+    publish: Literal["External", "Internal"] = "External"
+    credentials_mode: str | None = None
+    zones: tuple[str, ...] = ()  # empty: every zone of the region, as the installer does
+    network: NetworkConfig = NetworkConfig()
+    installer_path: str = "openshift-install"
+    user_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster_domain(self) -> str:
+        return f"{self.name}.{self.base_domain}"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How to reach the cluster: an existing one (kubeconfig) or one the program installs (ipi)."""
+
+    mode: Literal["existing", "ipi"]
     kubeconfig: str | None = field(default=None, repr=False)  # contents or path; secret
     context: str | None = None
     render_yaml_to: str | None = None  # write manifests to this folder instead of a cluster
+    ipi: IpiConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +260,7 @@ def _is_reserved(namespace: str) -> bool:
     return namespace.startswith(("openshift", "kube"))
 
 
-def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackConfig:
+def parse(raw: Mapping[str, Any], cluster_is_secret: bool = True) -> StackConfig:
     """Turns the raw `ossm:*` values into a `StackConfig`, or raises `ConfigError` listing every problem."""
     r = _Reader()
     for key in raw:
@@ -228,27 +269,27 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
             hint = f"did you mean '{PROJECT}:{close[0]}'?" if close else f"known keys: {', '.join(TOP_LEVEL_KEYS)}."
             r.problem(key, f"unknown key; {hint}")
 
-    c = r.section(raw.get("cluster"), "cluster", ("mode", "kubeconfig", "context", "renderYamlTo"))
-    mode = r.string(c, "mode", "cluster", "existing", choices=("existing", "ipi"))
+    mode = "existing"
+    if isinstance(raw.get("cluster"), dict):
+        mode = r.string(raw["cluster"], "mode", "cluster", "existing", choices=("existing", "ipi")) or "existing"
     if mode == "ipi":
-        r.problem(
-            "cluster.mode",
-            "'ipi' (installer-provisioned cluster) is not available in this version; "
-            "build the cluster first and use mode 'existing' with its kubeconfig.",
+        c = r.section(raw.get("cluster"), "cluster", ("mode", *IPI_KEYS))
+        cluster = ClusterConfig(mode="ipi", ipi=_ipi(r, c, cluster_is_secret))
+    else:
+        c = r.section(raw.get("cluster"), "cluster", ("mode", "kubeconfig", "context", "renderYamlTo"))
+        kubeconfig = r.string(c, "kubeconfig", "cluster", None)
+        if kubeconfig and not cluster_is_secret and ("\n" in kubeconfig or "apiVersion" in kubeconfig):
+            r.problem(
+                "cluster.kubeconfig",
+                "holds kubeconfig contents in plain text; store it as a secret with "
+                "`pulumi config set --secret --path cluster.kubeconfig < kubeconfig`.",
+            )
+        cluster = ClusterConfig(
+            mode="existing",
+            kubeconfig=kubeconfig,
+            context=r.string(c, "context", "cluster", None),
+            render_yaml_to=r.string(c, "renderYamlTo", "cluster", None),
         )
-    kubeconfig = r.string(c, "kubeconfig", "cluster", None)
-    if kubeconfig and not kubeconfig_is_secret and ("\n" in kubeconfig or "apiVersion" in kubeconfig):
-        r.problem(
-            "cluster.kubeconfig",
-            "holds kubeconfig contents in plain text; store it as a secret with "
-            "`pulumi config set --secret --path cluster.kubeconfig < kubeconfig`.",
-        )
-    cluster = ClusterConfig(
-        mode="existing",
-        kubeconfig=kubeconfig,
-        context=r.string(c, "context", "cluster", None),
-        render_yaml_to=r.string(c, "renderYamlTo", "cluster", None),
-    )
 
     m = r.section(
         raw.get("mesh"),
@@ -328,6 +369,118 @@ def parse(raw: Mapping[str, Any], kubeconfig_is_secret: bool = True) -> StackCon
     return StackConfig(cluster=cluster, mesh=mesh, operators=operators, members=members, app=app, gates=gates)
 
 
+IPI_KEYS = (
+    "name",
+    "baseDomain",
+    "region",
+    "controlPlane",
+    "compute",
+    "networkType",
+    "publish",
+    "sshPublicKey",
+    "pullSecret",
+    "credentialsMode",
+    "zones",
+    "network",
+    "installerPath",
+    "userTags",
+)
+CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _pool(r: _Reader, raw: dict[str, Any], key: str, default_type: str, low: int, high: int) -> MachinePool:
+    """Installer defaults: 3 control-plane m6i.xlarge, 3 workers m6i.large."""
+    pool = r.section(raw.get(key), f"cluster.{key}", ("type", "replicas"))
+    kind = r.string(pool, "type", f"cluster.{key}", default_type) or default_type
+    if not INSTANCE_TYPE.match(kind):
+        r.problem(f"cluster.{key}.type", f"{kind!r} is not an EC2 instance type; use e.g. {default_type!r}.")
+    return MachinePool(type=kind, replicas=r.integer(pool, "replicas", f"cluster.{key}", 3, low, high))
+
+
+def _ipi(r: _Reader, c: dict[str, Any], secret: bool) -> IpiConfig:
+    required = {key: c.get(key) for key in ("name", "baseDomain", "region", "pullSecret")}
+    for key, value in required.items():
+        if value in (None, ""):
+            how = (
+                '`pulumi config set --secret --path cluster.pullSecret "$(cat pull-secret.json)"` '
+                "(from console.redhat.com/openshift/install/pull-secret)"
+                if key == "pullSecret"
+                else f"`pulumi config set --path cluster.{key} <value>`"
+            )
+            r.problem(f"cluster.{key}", f"required with mode 'ipi'; set it with {how}.")
+    name = r.string(c, "name", "cluster", "cluster", label=True) or "cluster"
+    base_domain = r.string(c, "baseDomain", "cluster", "example.com") or "example.com"
+    if not DNS_NAME.match(base_domain):
+        r.problem("cluster.baseDomain", f"{base_domain!r} is not a DNS domain; use the public Route 53 zone's name.")
+    region = r.string(c, "region", "cluster", "us-east-1") or "us-east-1"
+    if not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", region):
+        r.problem("cluster.region", f"{region!r} is not an AWS region; use e.g. 'us-east-2'.")
+    pull_secret = c.get("pullSecret")
+    if isinstance(pull_secret, str) and pull_secret:
+        if not secret:
+            r.problem(
+                "cluster.pullSecret",
+                "is in plain text; store it with `pulumi config set --secret --path cluster.pullSecret ...`.",
+            )
+        else:
+            try:
+                auths = json.loads(pull_secret).get("auths")
+            except (ValueError, AttributeError):
+                auths = None
+            if not isinstance(auths, dict):
+                r.problem("cluster.pullSecret", 'is not a pull secret; expected JSON like {"auths": {...}}.')
+    elif pull_secret is not None:
+        r.problem("cluster.pullSecret", "expected the pull secret JSON as a string.")
+    net = r.section(c.get("network"), "cluster.network", ("create", "cidr", "subnets"))
+    cidr = r.string(net, "cidr", "cluster.network", "10.0.0.0/16") or "10.0.0.0/16"
+    match = CIDR.match(cidr)
+    if not match or any(int(o) > 255 for o in match.groups()[:4]) or not 16 <= int(match.group(5)) <= 20:
+        r.problem("cluster.network.cidr", f"{cidr!r} is not an IPv4 CIDR from /16 to /20; use e.g. '10.0.0.0/16'.")
+    subnets = net.get("subnets", [])
+    if not isinstance(subnets, list) or not all(isinstance(s, str) and s.startswith("subnet-") for s in subnets):
+        r.problem("cluster.network.subnets", "expected a list of subnet IDs ('subnet-...').")
+        subnets = []
+    create = r.boolean(net, "create", "cluster.network", False)
+    if create and subnets:
+        r.problem("cluster.network", "set either create: true or subnets, not both.")
+    publish = r.string(c, "publish", "cluster", "External", choices=("External", "Internal"))
+    if publish == "Internal" and not (create or subnets):
+        r.problem(
+            "cluster.publish",
+            "Internal (private) clusters need an existing VPC; set cluster.network.create: true or "
+            "cluster.network.subnets.",
+        )
+    zones = c.get("zones", [])
+    if not isinstance(zones, list) or not all(isinstance(z, str) for z in zones):
+        r.problem("cluster.zones", "expected a list of availability zone names, e.g. ['us-east-2a'].")
+        zones = []
+    tags = c.get("userTags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        r.problem("cluster.userTags", "expected a map of tag names to string values.")
+        tags = {}
+    ssh = r.string(c, "sshPublicKey", "cluster", None)
+    if ssh and not ssh.startswith(("ssh-", "ecdsa-")):
+        r.problem("cluster.sshPublicKey", "expected a public key line ('ssh-ed25519 AAAA...'), not a private key.")
+    return IpiConfig(
+        name=name,
+        base_domain=base_domain,
+        region=region,
+        control_plane=_pool(r, c, "controlPlane", "m6i.xlarge", 1, 5),
+        compute=_pool(r, c, "compute", "m6i.large", 0, 100),
+        pull_secret=pull_secret if isinstance(pull_secret, str) else "",
+        ssh_public_key=ssh,
+        network_type=r.string(c, "networkType", "cluster", "OVNKubernetes", choices=("OVNKubernetes", "OpenShiftSDN")),
+        publish=publish,
+        credentials_mode=r.string(c, "credentialsMode", "cluster", None, choices=("Mint", "Passthrough", "Manual")),
+        zones=tuple(zones),
+        network=NetworkConfig(create=create, cidr=cidr, subnets=tuple(subnets)),
+        installer_path=r.string(c, "installerPath", "cluster", "openshift-install") or "openshift-install",
+        user_tags=dict(tags),
+    )
+
+
 def _members(r: _Reader, raw: Any, control_plane: str, app: AppConfig) -> tuple[str, ...]:
     if raw is None:
         return ()
@@ -365,7 +518,7 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     for key in extra:
         raw[key] = None
     secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
-    return parse(raw, kubeconfig_is_secret=secret)
+    return parse(raw, cluster_is_secret=secret)
 
 
 def _unknown_project_keys() -> list[str]:

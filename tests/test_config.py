@@ -65,7 +65,8 @@ def test_config_objects_are_frozen() -> None:
         ({"members": ["tracing"]}, "ossm:members[0]", "app namespace"),
         ({"app": {"namespace": "istio-system"}}, "ossm:app.namespace", "cannot join the mesh"),
         ({"app": {"replicas": 0}}, "ossm:app.replicas", "from 1 to 20"),
-        ({"cluster": {"mode": "ipi"}}, "ossm:cluster.mode", "use mode 'existing'"),
+        ({"cluster": {"mode": "ipi"}}, "ossm:cluster.pullSecret", "pulumi config set --secret"),
+        ({"cluster": {"mode": "ipi"}}, "ossm:cluster.baseDomain", "required with mode 'ipi'"),
         ({"cluster": {"mode": "hosted"}}, "ossm:cluster.mode", "existing, ipi"),
         ({"gates": {"timeoutMinutes": 1}}, "ossm:gates.timeoutMinutes", "from 2 to 120"),
         ({"app": {"image": "quay.io/me/python:latest"}}, "ossm:app.image", "pin a digest"),
@@ -89,12 +90,12 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_plain_text_kubeconfig_contents_are_refused() -> None:
     contents = "apiVersion: v1\nkind: Config\nclusters: []\n"
-    found = problems({"cluster": {"kubeconfig": contents}}, kubeconfig_is_secret=False)
+    found = problems({"cluster": {"kubeconfig": contents}}, cluster_is_secret=False)
     assert found[0].startswith("ossm:cluster.kubeconfig:") and "--secret" in found[0]
     assert contents not in found[0]
     # a path is not a secret, and secret contents are fine
-    assert parse({"cluster": {"kubeconfig": "/home/me/.kube/ocp"}}, kubeconfig_is_secret=False)
-    assert parse({"cluster": {"kubeconfig": contents}}, kubeconfig_is_secret=True)
+    assert parse({"cluster": {"kubeconfig": "/home/me/.kube/ocp"}}, cluster_is_secret=False)
+    assert parse({"cluster": {"kubeconfig": contents}}, cluster_is_secret=True)
 
 
 def test_members_follow_the_app_namespace() -> None:

@@ -14,7 +14,9 @@ checked end to end.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -134,13 +136,64 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+INSTANCE_TYPES = {  # vCPU, MiB (EC2 specifications)
+    "m6i.large": (2, 8192),
+    "m6i.xlarge": (4, 16384),
+    "m6i.2xlarge": (8, 32768),
+    "m6i.4xlarge": (16, 65536),
+    "m5.large": (2, 8192),
+    "m5.xlarge": (4, 16384),
+    "m5.2xlarge": (8, 32768),
+    "t3.medium": (2, 4096),
+}
+
+
+@dataclass
+class AwsAccount:
+    """A simulated AWS account; the defaults are a healthy one with room for a cluster."""
+
+    public_zones: tuple[str, ...] = ("example.com", "mesh.example.com")
+    records: tuple[str, ...] = ()  # record names already in the zone
+    zone_suffixes: tuple[str, ...] = ("a", "b", "c")
+    quotas: dict[str, float] = field(
+        default_factory=lambda: {
+            "L-1216C47A": 256,
+            "L-0263D0A3": 10,
+            "L-F678F1CE": 5,
+            "L-FE5A380F": 5,
+            "L-69A177A2": 50,
+            "L-E9E9831D": 20,
+        }
+    )
+    eips_in_use: int = 0
+    vpcs_in_use: int = 1  # the default VPC
+    instance_types: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(INSTANCE_TYPES))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        return value.get("value")
+    return value
+
+
 class ClusterMocks(pulumi.runtime.Mocks):
-    """Answers like a healthy OpenShift cluster."""
+    """Answers like a healthy OpenShift cluster and, for installer-provisioned stacks, a healthy AWS account."""
+
+    def __init__(self, aws: AwsAccount | None = None) -> None:
+        self.aws = aws or AwsAccount()
+        self.region = "us-east-1"
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
+            if args.typ == "pulumi:providers:aws":
+                self.region = str(state.get("region", self.region))
             return "provider-id", state
+        if args.typ == "command:local:Command":
+            return f"{args.name}-id", {**state, "stdout": self._installer_stdout(state), "stderr": ""}
+        if args.typ.startswith("aws:"):
+            kind = args.typ.rsplit(":", 1)[-1].lower()
+            return f"{kind}-{args.name}", {**state, "arn": f"arn:aws:mock::{args.name}"}
         meta = state.get("metadata") or {}
         if args.resource_id:  # a read: the object exists, made by an operator
             namespace, _, name = str(args.resource_id).rpartition("/")
@@ -153,8 +206,89 @@ class ClusterMocks(pulumi.runtime.Mocks):
         object_id = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
         return str(object_id or f"{args.name}-id"), state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def _installer_stdout(self, state: dict[str, Any]) -> str:
+        """What openshift_install.py prints after a successful install."""
+        env = _plain(state.get("environment")) or {}
+        install_config = yaml.safe_load(str(_plain(env.get("INSTALL_CONFIG")) or "{}")) or {}
+        name = install_config.get("metadata", {}).get("name", "cluster")
+        domain = f"{name}.{install_config.get('baseDomain', 'example.com')}"
+        kubeconfig = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://api.{domain}:6443"}}],
+            "users": [
+                {"name": "admin", "user": {"client-certificate-data": "bW9jaw==", "client-key-data": "bW9jaw=="}}
+            ],
+            "contexts": [{"name": "admin", "context": {"cluster": name, "user": "admin"}}],
+            "current-context": "admin",
+        }
+        metadata = {
+            "clusterName": name,
+            "clusterID": "5b0c3f9a-mock",
+            "infraID": f"{name}-x7k2p",
+            "aws": {"region": self.region, "identifier": [{f"kubernetes.io/cluster/{name}-x7k2p": "owned"}]},
+        }
+        return json.dumps(
+            {
+                "metadata": metadata,
+                "kubeconfig": yaml.safe_dump(kubeconfig),
+                "kubeadminPassword": "mock-kubeadmin-password",
+            }
+        )
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Invokes as the AWS provider answers them; "not found" comes back as a failure, as it does for real."""
+        aws, a = self.aws, args.args
+        token = args.token
+        if token == "aws:route53/getZone:getZone":
+            name = str(a.get("name", "")).rstrip(".")
+            if name not in aws.public_zones or a.get("privateZone"):
+                return {}, [("name", f"no matching Route 53 Hosted Zone found for {name}")]
+            return {
+                "id": f"Z-{name}",
+                "zoneId": f"Z-{name}",
+                "name": name,
+                "privateZone": False,
+                "nameServers": [f"ns-{i}.awsdns.example" for i in range(4)],
+            }, []
+        if token == "aws:route53/getRecords:getRecords":
+            pattern = re.compile(str(a.get("nameRegex", ".*")))
+            sets = [
+                {"name": r, "type": "A", "ttl": 300, "resourceRecords": []} for r in aws.records if pattern.match(r)
+            ]
+            return {"id": a.get("zoneId"), "zoneId": a.get("zoneId"), "resourceRecordSets": sets}, []
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{s}" for s in aws.zone_suffixes]
+            return {"id": self.region, "names": names, "zoneIds": names, "groupNames": names}, []
+        if token == "aws:ec2/getInstanceType:getInstanceType":
+            shape = aws.instance_types.get(str(a.get("instanceType")))
+            if shape is None:
+                return {}, [("instanceType", f"no EC2 Instance Type Offerings found matching {a.get('instanceType')}")]
+            return {
+                "id": a["instanceType"],
+                "instanceType": a["instanceType"],
+                "defaultVcpus": shape[0],
+                "memorySize": shape[1],
+            }, []
+        if token == "aws:ec2/getEips:getEips":
+            ids = [f"eipalloc-{i}" for i in range(aws.eips_in_use)]
+            return {"id": self.region, "allocationIds": ids, "publicIps": []}, []
+        if token == "aws:ec2/getVpcs:getVpcs":
+            return {"id": self.region, "ids": [f"vpc-{i}" for i in range(aws.vpcs_in_use)]}, []
+        if token == "aws:servicequotas/getServiceQuota:getServiceQuota":
+            code = str(a.get("quotaCode"))
+            if code not in aws.quotas:
+                return {}, [("quotaCode", f"no quota {code}")]
+            return {
+                "id": code,
+                "quotaCode": code,
+                "serviceCode": a.get("serviceCode"),
+                "quotaName": code,
+                "value": aws.quotas[code],
+                "adjustable": True,
+                "globalQuota": False,
+            }, []
+        return {}, []
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -202,22 +336,29 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def _load_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _redact_secure(value: Any) -> tuple[Any, bool]:
+# Secure values cannot be decrypted here; a placeholder of the right shape keeps the
+# program's own checks (a pull secret is JSON with auths) meaningful offline.
+SHAPED_PLACEHOLDERS = {
+    "pullSecret": json.dumps({"auths": {"registry.example": {"auth": "cGxhY2Vob2xkZXI=", "email": "offline@plan"}}}),
+}
+
+
+def _redact_secure(value: Any, key: str = "") -> tuple[Any, bool]:
     """Replaces `{secure: ...}` leaves (values we cannot decrypt) with a placeholder."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
+            return SHAPED_PLACEHOLDERS.get(key, SECRET_PLACEHOLDER), True
         found = False
         out = {}
         for k, v in value.items():
-            out[k], secret = _redact_secure(v)
+            out[k], secret = _redact_secure(v, k)
             found = found or secret
         return out, found
     if isinstance(value, list):
-        items = [_redact_secure(v) for v in value]
+        items = [_redact_secure(v, key) for v in value]
         return [v for v, _ in items], any(s for _, s in items)
     return value, False
 

@@ -27,6 +27,7 @@ import yaml
 from tools.offline import ROOT, SECRET_PLACEHOLDER, Evaluation, Record, Secret, evaluate
 
 NATIVE_AWAIT = {"Deployment", "Job", "Service"}
+LONG_RUNNING = {"command:local:Command", "aws:ec2/natGateway:NatGateway"}  # awaited outside Kubernetes
 
 
 @dataclass
@@ -39,26 +40,36 @@ class Step:
     @property
     def label(self) -> str:
         r = self.record
+        if not r.type.startswith("kubernetes:"):  # AWS resources, the installer, providers
+            return f"{r.type.split(':')[-1]} {r.name}"
         where = f"{r.namespace}/" if r.namespace else ""
         verb = "read " if r.read else ""
         return f"{verb}{r.kind} {where}{r.k8s_name or r.read_id}"
 
 
 def awaited(record: Record) -> bool:
-    annotations = record.inputs.get("metadata", {}).get("annotations", {})
+    if record.type in LONG_RUNNING:
+        return True
+    annotations = record.inputs.get("metadata", {}).get("annotations", {}) if record.kind else {}
     return record.kind in NATIVE_AWAIT or "pulumi.com/waitFor" in annotations
 
 
+def upstream(record: Record, nodes: dict[str, Record]) -> list[str]:
+    """Declared dependencies plus the provider: a cluster built in the same run gates everything on it."""
+    provider = record.provider.rsplit("::", 1)[0] if record.provider else ""
+    return [d for d in [*record.dependencies, provider] if d in nodes]
+
+
 def plan_steps(ev: Evaluation) -> list[Step]:
-    """Kubernetes objects (and reads) with their wave: 1 + the deepest dependency."""
-    nodes = {r.urn: r for r in ev.records.values() if r.type.startswith("kubernetes:") and r.kind}
+    """Every resource the engine would create or read, with its wave: 1 + the deepest dependency."""
+    nodes = {r.urn: r for r in ev.records.values() if r.custom and (r.kind or not r.type.startswith("kubernetes:"))}
     waves: dict[str, int] = {}
     chain: dict[str, int] = {}  # awaited steps on the longest path ending here
     previous: dict[str, str | None] = {}
 
     def visit(urn: str) -> int:
         if urn not in waves:
-            deps = [d for d in nodes[urn].dependencies if d in nodes]
+            deps = upstream(nodes[urn], nodes)
             waves[urn] = 1 + max((visit(d) for d in deps), default=0)
             best = max(deps, key=lambda d: chain[d], default=None)
             previous[urn] = best
@@ -90,7 +101,7 @@ def write(ev: Evaluation, steps: list[Step], out: Path, show_secrets: bool) -> l
         shutil.rmtree(out)
     (out / "manifests").mkdir(parents=True)
     written = []
-    creates = [s for s in steps if not s.record.read]
+    creates = [s for s in steps if not s.record.read and s.record.type.startswith("kubernetes:") and s.record.kind]
     for index, step in enumerate(creates, start=1):
         r = step.record
         name = f"{index:02d}-{r.kind.lower()}-{r.namespace + '-' if r.namespace else ''}{r.k8s_name}.yaml"
@@ -98,7 +109,8 @@ def write(ev: Evaluation, steps: list[Step], out: Path, show_secrets: bool) -> l
         path.write_text(yaml.safe_dump(redact(r.inputs, show_secrets), sort_keys=False))
         written.append(path)
     ids = {s.record.urn: f"n{i}" for i, s in enumerate(steps)}
-    edges = [(ids[d], ids[s.record.urn]) for s in steps for d in s.record.dependencies if d in ids]
+    nodes = {s.record.urn: s.record for s in steps}
+    edges = [(ids[d], ids[s.record.urn]) for s in steps for d in upstream(s.record, nodes)]
     mermaid = ["flowchart LR"] + [f'  {ids[s.record.urn]}["{s.label}"]' for s in steps]
     mermaid += [f"  {a} --> {b}" for a, b in edges]
     dot = ["digraph ossm {", "  rankdir=LR;"] + [
