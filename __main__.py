@@ -18,6 +18,7 @@ from components.control_plane import ControlPlane, ControlPlaneArgs
 from components.member_roll import MemberRoll, MemberRollArgs
 from components.mesh_profile import operators_for
 from components.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.mesh_verification import MeshVerification
 from components.openshift_cluster import OpenShiftCluster, provision
 from components.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
 from components.readiness_gates import ReadinessGates, ReadinessGatesArgs
@@ -69,8 +70,9 @@ if installed is not None:
     pulumi.export("kubeadminPassword", installed.kubeadmin_password)
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
+app: AppStack | None = None
 if cfg.app.enabled:
-    AppStack(
+    app = AppStack(
         "app",
         AppStackArgs(cfg.app.namespace, cfg.app.image, cfg.app.replicas, member_roll.smmr, cfg.mesh.namespace),
         on_cluster,
@@ -86,3 +88,18 @@ if routes.jaeger_host is not None:
     pulumi.export("jaegerUrl", pulumi.Output.concat("https://", routes.jaeger_host))
 if routes.kiali_host is not None:
     pulumi.export("kialiUrl", pulumi.Output.concat("https://", routes.kiali_host))
+
+if cfg.verify.enabled and app is not None and routes.ingress_host is not None and routes.jaeger_host is not None:
+    MeshVerification(  # the last step: fails `pulumi up` unless a trace crosses both services
+        "verify",
+        {
+            "gatewayUrl": pulumi.Output.concat("http://", routes.ingress_host, "/trace"),
+            "jaegerUrl": pulumi.Output.concat("https://", routes.jaeger_host),
+            "kialiUrl": pulumi.Output.concat("https://", routes.kiali_host) if routes.kiali_host else None,
+            "appNamespace": cfg.app.namespace,
+        },
+        cfg.verify.requests,
+        cfg.verify.timeout_seconds,
+        cfg.verify.verify_tls,
+        pulumi.ResourceOptions(depends_on=[app, routes]),
+    )

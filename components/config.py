@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pulumi
 
 PROJECT = "ossm"
-TOP_LEVEL_KEYS = ("cluster", "mesh", "operators", "members", "app", "gates")
+TOP_LEVEL_KEYS = ("cluster", "mesh", "operators", "members", "app", "gates", "verify")
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")
@@ -152,6 +152,16 @@ class GatesConfig:
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    """`ossm:verify`: prove the traffic is traced as the last step of `pulumi up`."""
+
+    enabled: bool = False
+    requests: int = 10
+    timeout_seconds: int = 300
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
 class StackConfig:
     cluster: ClusterConfig
     mesh: MeshConfig
@@ -159,6 +169,7 @@ class StackConfig:
     members: tuple[str, ...]
     app: AppConfig
     gates: GatesConfig
+    verify: VerifyConfig = VerifyConfig()
 
     @property
     def member_namespaces(self) -> tuple[str, ...]:
@@ -364,9 +375,34 @@ def parse(raw: Mapping[str, Any], cluster_is_secret: bool = True) -> StackConfig
     )
 
     members = _members(r, raw.get("members"), mesh.namespace, app)
+    verify = _verify(r, raw.get("verify"), app, cluster)
     if r.problems:
         raise ConfigError(r.problems)
-    return StackConfig(cluster=cluster, mesh=mesh, operators=operators, members=members, app=app, gates=gates)
+    return StackConfig(
+        cluster=cluster, mesh=mesh, operators=operators, members=members, app=app, gates=gates, verify=verify
+    )
+
+
+def _verify(r: _Reader, raw: Any, app: AppConfig, cluster: ClusterConfig) -> VerifyConfig:
+    """`verify: true`, or an object with the budget; only meaningful with the demo deployed on a live cluster."""
+    if raw is None or raw is False:
+        return VerifyConfig()
+    v = (
+        {"enabled": True}
+        if raw is True
+        else r.section(raw, "verify", ("enabled", "requests", "timeoutSeconds", "verifyTls"))
+    )
+    config = VerifyConfig(
+        enabled=r.boolean(v, "enabled", "verify", True),
+        requests=r.integer(v, "requests", "verify", 10, 1, 1000),
+        timeout_seconds=r.integer(v, "timeoutSeconds", "verify", 300, 10, 3600),
+        verify_tls=r.boolean(v, "verifyTls", "verify", True),
+    )
+    if config.enabled and not app.enabled:
+        r.problem("verify", "verifies the demo app's traffic; enable ossm:app.enabled or turn verify off.")
+    if config.enabled and cluster.render_yaml_to:
+        r.problem("verify", "needs a live cluster; it cannot run with cluster.renderYamlTo.")
+    return config
 
 
 IPI_KEYS = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from tools.offline import Evaluation, Record
 
 
@@ -152,3 +154,25 @@ def test_render_mode_writes_manifests_instead_of_reading_a_cluster(evaluate_with
     assert ev.outputs["renderedTo"].value == "build/rendered"
     assert not {"gatewayUrl", "jaegerUrl", "kialiUrl", "ingressHost"} & set(ev.outputs)
     assert ev.find("ServiceMeshControlPlane", "basic")  # the graph itself is unchanged
+
+
+def test_verify_runs_last_against_the_exported_urls(evaluate_with: Callable[..., Evaluation]) -> None:
+    ev = evaluate_with(verify={"enabled": True, "requests": 50})
+    (check,) = [r for r in ev.records.values() if r.type == "pulumi-python:dynamic:Resource"]
+    assert check.inputs["gatewayUrl"] == ev.outputs["gatewayUrl"].value
+    assert check.inputs["jaegerUrl"] == ev.outputs["jaegerUrl"].value
+    assert check.inputs["kialiUrl"] == ev.outputs["kialiUrl"].value
+    assert (check.inputs["appNamespace"], check.inputs["requests"], check.inputs["verifyTls"]) == ("tracing", 50, True)
+    assert "token" not in check.inputs  # the bearer token never enters state
+    for kind, name in (("Deployment", "servicea"), ("Deployment", "serviceb"), ("Route", "istio-ingressgateway")):
+        assert ev.find(kind, name).urn in check.dependencies
+    assert not [r for r in evaluate_with().records.values() if r.type == "pulumi-python:dynamic:Resource"]
+
+
+def test_verify_true_is_accepted_and_needs_the_app() -> None:
+    from components.config import ConfigError, parse
+
+    assert parse({"verify": True}).verify.enabled
+    with pytest.raises(ConfigError) as caught:
+        parse({"verify": {"enabled": True}, "app": {"enabled": False}})
+    assert caught.value.problems[0].startswith("ossm:verify: verifies the demo app's traffic")

@@ -654,3 +654,41 @@ def test_the_app_names_are_the_programs() -> None:
 def test_outputs_are_read_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(GOOD)))
     assert verify.load_outputs("-", None, sys.stdin) == GOOD
+
+
+# --- the same checks as the last step of `pulumi up` (ossm:verify) ------------------------------------
+
+
+def provider_props(outputs: dict[str, Any], timeout: int = 4) -> dict[str, Any]:
+    return {
+        **{k: outputs.get(k) for k in ("gatewayUrl", "jaegerUrl", "kialiUrl", "appNamespace")},
+        "requests": 3,
+        "timeoutSeconds": timeout,
+        "verifyTls": True,
+    }
+
+
+def test_up_step_passes_when_one_trace_crosses_both_services(
+    cluster: Callable[..., Cluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.mesh_verification import _VerifyProvider
+
+    monkeypatch.setenv(verify.TOKEN_ENV, TOKEN)
+    c = cluster()
+    result = _VerifyProvider().create(provider_props(c.outputs()))
+    assert result.outs is not None
+    assert result.outs["report"]["ok"] is True
+    assert [s["status"] for s in result.outs["report"]["steps"]] == ["passed", "passed", "passed"]
+    assert TOKEN not in json.dumps(result.outs)  # the token never reaches state
+
+
+def test_up_step_fails_the_update_with_the_report(
+    cluster: Callable[..., Cluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.mesh_verification import _VerifyProvider
+
+    monkeypatch.setenv(verify.TOKEN_ENV, TOKEN)
+    c = cluster(envoy=False)  # no proxy spans: the sidecars are missing
+    with pytest.raises(RuntimeError) as caught:
+        _VerifyProvider().create(provider_props(c.outputs(), timeout=2))
+    assert "does not trace the demo traffic yet" in str(caught.value) and "jaeger" in str(caught.value)
