@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+import yaml
 
-from components.catalog_check import catalog_problems, check_catalog
-from components.config import ConfigError, parse
+from components.catalog_check import catalog_problems, check_catalog, cluster_package_lookup
+from components.config import ClusterConfig, ConfigError, parse
 from components.mesh_profile import operators_for
 
 OPERATORS = operators_for(parse({}))
+MARKETPLACE = "openshift-marketplace"
 
 
 def manifest(package: str, channels: tuple[str, ...] = ("stable",), source: str = "redhat-operators") -> dict[str, Any]:
@@ -60,3 +63,80 @@ def test_problems_fail_as_a_config_error_and_no_lookup_skips() -> None:
         check_catalog(OPERATORS, "redhat-operators", lookup_of())
     assert len(caught.value.problems) == 3
     check_catalog(OPERATORS, "redhat-operators", None)  # unreachable cluster: nothing to say
+
+
+# --- the lookup itself, against a small API server on 127.0.0.1 -----------------------------------------
+
+PACKAGES = "/apis/packages.operators.coreos.com/v1/namespaces/openshift-marketplace/packagemanifests/"
+
+
+class FakeApiServer:
+    """Answers PackageManifest GETs like the OLM package server does (404 Status for unknown packages)."""
+
+    def __init__(self, packages: dict[str, dict[str, Any]]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(str(self.headers.get("Authorization")))
+                name = self.path.split("?")[0].removeprefix(PACKAGES)
+                found = packages.get(name) if self.path.startswith(PACKAGES) else None
+                body = found or {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+                data = json.dumps(body).encode()
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def kubeconfig(server: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "admin",
+            "clusters": [{"name": "c", "cluster": {"server": server}}],
+            "users": [{"name": "admin", "user": {"token": "sha256~t0ken"}}],
+            "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
+        }
+    )
+
+
+def test_lookup_reads_package_manifests_from_the_cluster() -> None:
+    api = FakeApiServer({"servicemeshoperator": manifest("servicemeshoperator", ("stable", "1.0"))})
+    try:
+        lookup = cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(api.url)), MARKETPLACE)
+        assert lookup is not None
+        found = lookup("servicemeshoperator")
+        assert found is not None and found["status"]["defaultChannel"] == "stable"
+        assert lookup("jaeger-product") is None  # 404: not offered
+        assert set(api.seen) == {"Bearer sha256~t0ken"}
+        problems = catalog_problems(OPERATORS, "redhat-operators", lookup)
+        assert [p.split(":")[1] for p in problems] == ["operators.jaeger", "operators.kiali"]
+    finally:
+        api.close()
+
+
+def test_an_unreachable_cluster_skips_the_check(tmp_path: Any) -> None:
+    api = FakeApiServer({})
+    url = api.url
+    api.close()  # nothing listens there any more
+    assert cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(url)), MARKETPLACE) is None
+    missing = tmp_path / "no-such-kubeconfig"
+    assert cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=str(missing)), MARKETPLACE) is None

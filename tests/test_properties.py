@@ -12,8 +12,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from components.config import ConfigError, parse
 from tests.schema_validation import violations
-from tests.test_schemas import plain
-from tools.offline import evaluate
+from tools.offline import evaluate, reveal
 
 NAMES = st.sampled_from(["bookinfo", "shop", "tracing", "istio-system", "openshift-x", "kube-y", "Bad_Name", "a" * 64])
 
@@ -69,5 +68,5 @@ def test_accepted_configs_are_schema_valid_and_rejected_ones_declare_nothing(raw
             return
         raise AssertionError(f"the program accepted a config the validator rejects: {raw}") from None
     ev = evaluate("dev", overrides)
-    found = [v for record in ev.kube_objects() for v in violations(plain(record.inputs))]  # type: ignore[arg-type]
+    found = [v for record in ev.kube_objects() for v in violations(reveal(record.inputs))]
     assert found == [], found

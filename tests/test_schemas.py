@@ -10,26 +10,16 @@ import pytest
 import yaml
 
 from tests.schema_validation import SCHEMAS, is_custom, violations
-from tools.offline import Evaluation, Secret
+from tools.offline import Evaluation, reveal
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 
 
-def plain(value: object) -> object:
-    if isinstance(value, Secret):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def all_violations(ev: Evaluation) -> list[str]:
     found: list[str] = []
     for record in ev.kube_objects():
-        found.extend(violations(plain(record.inputs)))  # type: ignore[arg-type]
+        found.extend(violations(reveal(record.inputs)))
     return found
 
 
@@ -73,7 +63,7 @@ def test_the_custom_resources_are_checked_against_their_crds(dev: Evaluation) ->
 
 
 def test_a_misspelt_field_in_a_custom_resource_is_caught(dev: Evaluation) -> None:
-    smcp = copy.deepcopy(plain(dev.find("ServiceMeshControlPlane", "basic").inputs))
+    smcp = copy.deepcopy(reveal(dev.find("ServiceMeshControlPlane", "basic").inputs))
     assert isinstance(smcp, dict)
     smcp["spec"]["tracing"]["samplng"] = 100
     smcp["spec"]["addons"]["kiali"]["enabled"] = "yes"
@@ -83,7 +73,7 @@ def test_a_misspelt_field_in_a_custom_resource_is_caught(dev: Evaluation) -> Non
 
 
 def test_a_misspelt_field_in_a_core_kind_is_caught(dev: Evaluation) -> None:
-    deployment = copy.deepcopy(plain(dev.find("Deployment", "servicea").inputs))
+    deployment = copy.deepcopy(reveal(dev.find("Deployment", "servicea").inputs))
     assert isinstance(deployment, dict)
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContex"] = {}
     found = list(violations(deployment))

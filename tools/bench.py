@@ -28,7 +28,7 @@ import pulumi
 from pulumi.runtime import settings
 
 from tools import plan
-from tools.offline import PROJECT, ClusterMocks, Evaluation, RecordingMonitor, Secret, evaluate
+from tools.offline import PROJECT, ClusterMocks, Evaluation, RecordingMonitor, evaluate, reveal
 
 # The manual procedure waits, one after another, for: the Elasticsearch, Jaeger,
 # Kiali and Service Mesh operators (OperatorHub installs them one at a time),
@@ -52,16 +52,6 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     return statistics.median(samples), result
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return _plain(value.value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def floor(ev: Evaluation) -> None:
     """The same registrations (types, names, inputs) with no program logic and no wiring.
 
@@ -69,7 +59,7 @@ def floor(ev: Evaluation) -> None:
     ratio program / floor is the price of config parsing, manifest rendering
     and dependency wiring.
     """
-    records = [(r.type, r.name, _plain(r.inputs), r.custom) for r in ev.records.values() if not r.read]
+    records = [(r.type, r.name, reveal(r.inputs), r.custom) for r in ev.records.values() if not r.read]
     settings.ROOT.set(None)
     monitor = RecordingMonitor(ClusterMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack="bench", preview=False, monitor=monitor)

@@ -47,6 +47,17 @@ class Secret:
         return isinstance(other, Secret) and other.value == self.value
 
 
+def reveal(value: Any) -> Any:
+    """The value with every Secret marker replaced by what it hides (for schema checks and benchmarks)."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
 @dataclass
 class Record:
     """One registered (or read) resource, as the engine would see it."""
