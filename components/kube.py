@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes
@@ -95,9 +95,11 @@ def object_id(doc: Mapping[str, Any]) -> str:
 class KubeObject(pulumi.CustomResource):
     """A Kubernetes object declared (or read) through the pulumi-kubernetes provider."""
 
-    metadata: pulumi.Output[dict[str, Any]]
-    spec: pulumi.Output[Any]
-    status: pulumi.Output[Any]
+    if TYPE_CHECKING:  # outputs set by the SDK from the props; runtime annotations would cost
+        # a get_type_hints() per registration, which the SDK does for annotated resource classes
+        metadata: pulumi.Output[dict[str, Any]]
+        spec: pulumi.Output[Any]
+        status: pulumi.Output[Any]
 
     def __init__(
         self,
