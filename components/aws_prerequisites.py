@@ -23,6 +23,8 @@ from components.config import ConfigError, IpiConfig
 class PreflightError(ConfigError):
     """The AWS account cannot hold the cluster as configured."""
 
+    subject = "The AWS preflight for this cluster found"
+
 
 @dataclass(frozen=True)
 class AwsPrerequisitesArgs:

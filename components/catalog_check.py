@@ -104,10 +104,16 @@ def cluster_package_lookup(cluster: ClusterConfig, namespace: str) -> PackageLoo
     return lookup
 
 
+class CatalogError(ConfigError):
+    """The cluster's catalogs do not offer what the config asks for."""
+
+    subject = "The cluster's operator catalogs show"
+
+
 def check_catalog(operators: Sequence[OperatorSpec], source: str, lookup: PackageLookup | None) -> None:
     """Raises ConfigError naming every missing package or channel; nothing when there is no lookup."""
     if lookup is None:
         return
     problems = catalog_problems(operators, source, lookup)
     if problems:
-        raise ConfigError(problems)
+        raise CatalogError(problems)

@@ -42,11 +42,13 @@ Approval = Literal["Automatic", "Manual"]
 class ConfigError(ValueError):
     """Every problem found in the stack config, one line each, with key path and fix."""
 
+    subject = "The stack config has"
+
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"The stack config has {len(self.problems)} {noun}; nothing was declared.\n{lines}")
+        super().__init__(f"{self.subject} {len(self.problems)} {noun}; nothing was created.\n{lines}")
 
 
 @dataclass(frozen=True)

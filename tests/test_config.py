@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once() -> None:
     )
     assert len(found) == 4
     message = str(ConfigError(found))
-    assert "4 problems" in message and "nothing was declared" in message
+    assert "4 problems" in message and "nothing was created" in message
 
 
 def test_plain_text_kubeconfig_contents_are_refused() -> None:
