@@ -83,3 +83,15 @@ def test_graphviz_pictures_are_drawn_where_dot_is_installed(
     assert capsys.readouterr().out.startswith("Wrote ")
     for fmt in ("svg", "png"):
         assert f"-T{fmt}" in (out / f"graph.{fmt}").read_text()
+
+
+def test_written_manifests_round_trip_to_the_declared_inputs(tmp_path: Path) -> None:
+    ev = evaluate("dev")
+    out = tmp_path / "plan"
+    plan.write(ev, plan.plan_steps(ev), out, show_secrets=False)
+    written = {}
+    for path in sorted((out / "manifests").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        written[(doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"])] = doc
+    declared = {(r.kind, r.namespace, r.k8s_name): plan.redact(r.inputs, show=False) for r in ev.kube_objects()}
+    assert written == declared
