@@ -121,9 +121,6 @@ class Evaluation:
             and not r.type.startswith("pulumi:providers")
         ]
 
-    def by_urn(self, urn: str) -> Record:
-        return self.records[urn]
-
     def ancestors(self, record: Record) -> list[Record]:
         chain = []
         while record.parent in self.records:
