@@ -125,19 +125,25 @@ class AwsPrerequisites(pulumi.ComponentResource):
             tags={"Name": f"{tag}-public"},
             opts=child,
         )
-        handed_over: list[pulumi.Output[str]] = []
-        for zone, public_cidr, private_cidr in subnet_plan(ipi.network.cidr, self.zones):
-            public = aws.ec2.Subnet(
-                f"{name}-public-{zone}",
+
+        def subnet(kind: str, zone: str, cidr: str, role: str, route_table: Any) -> Any:
+            """A subnet and its route-table association; the role tag lets load balancers find it."""
+            made = aws.ec2.Subnet(
+                f"{name}-{kind}-{zone}",
                 vpc_id=vpc.id,
-                cidr_block=public_cidr,
+                cidr_block=cidr,
                 availability_zone=zone,
-                tags={"Name": f"{tag}-public-{zone}", "kubernetes.io/role/elb": "1"},
+                tags={"Name": f"{tag}-{kind}-{zone}", f"kubernetes.io/role/{role}": "1"},
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+                f"{name}-{kind}-{zone}", subnet_id=made.id, route_table_id=route_table.id, opts=child
             )
+            return made
+
+        handed_over: list[pulumi.Output[str]] = []
+        for zone, public_cidr, private_cidr in subnet_plan(ipi.network.cidr, self.zones):
+            public = subnet("public", zone, public_cidr, "elb", public_rt)
             eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{tag}-nat-{zone}"}, opts=child)
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{zone}",
@@ -146,14 +152,6 @@ class AwsPrerequisites(pulumi.ComponentResource):
                 tags={"Name": f"{tag}-nat-{zone}"},
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[igw])),
             )
-            private = aws.ec2.Subnet(
-                f"{name}-private-{zone}",
-                vpc_id=vpc.id,
-                cidr_block=private_cidr,
-                availability_zone=zone,
-                tags={"Name": f"{tag}-private-{zone}", "kubernetes.io/role/internal-elb": "1"},
-                opts=child,
-            )
             private_rt = aws.ec2.RouteTable(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
@@ -161,9 +159,7 @@ class AwsPrerequisites(pulumi.ComponentResource):
                 tags={"Name": f"{tag}-private-{zone}"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{zone}", subnet_id=private.id, route_table_id=private_rt.id, opts=child
-            )
+            private = subnet("private", zone, private_cidr, "internal-elb", private_rt)
             if ipi.publish == "External":  # a private cluster gets its private subnets only
                 handed_over.append(public.id)
             handed_over.append(private.id)

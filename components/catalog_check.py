@@ -60,8 +60,16 @@ def catalog_problems(operators: Sequence[OperatorSpec], source: str, lookup: Pac
     return problems
 
 
+class CatalogUnavailableError(Exception):
+    """The PackageManifest API could not be read (cluster unreachable, not allowed, ...)."""
+
+
 def cluster_package_lookup(cluster: ClusterConfig, namespace: str) -> PackageLookup | None:
-    """A lookup against the cluster's PackageManifest API, or None (with a warning) when unreachable."""
+    """A lookup against the cluster's PackageManifest API, or None (with a warning) without a kubeconfig.
+
+    The lookup raises CatalogUnavailableError when the API cannot answer, and
+    check_catalog then skips the check rather than failing the preview.
+    """
     from kubernetes import client, config  # heavy import: only when a cluster is consulted
     from kubernetes.client.rest import ApiException
 
@@ -94,13 +102,10 @@ def cluster_package_lookup(cluster: ClusterConfig, namespace: str) -> PackageLoo
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise
+            raise CatalogUnavailableError(f"HTTP {exc.status}") from exc
+        except Exception as exc:  # connection refused, DNS, TLS, timeout
+            raise CatalogUnavailableError(exc.__class__.__name__) from exc
 
-    try:
-        lookup("servicemeshoperator")
-    except Exception as exc:
-        pulumi.log.warn(f"catalog preflight skipped: cluster not reachable or not readable ({exc.__class__.__name__})")
-        return None
     return lookup
 
 
@@ -111,9 +116,13 @@ class CatalogError(ConfigError):
 
 
 def check_catalog(operators: Sequence[OperatorSpec], source: str, lookup: PackageLookup | None) -> None:
-    """Raises ConfigError naming every missing package or channel; nothing when there is no lookup."""
+    """Raises CatalogError naming every missing package or channel; nothing when the catalogs cannot be read."""
     if lookup is None:
         return
-    problems = catalog_problems(operators, source, lookup)
+    try:
+        problems = catalog_problems(operators, source, lookup)
+    except CatalogUnavailableError as exc:
+        pulumi.log.warn(f"catalog preflight skipped: cluster not reachable or not readable ({exc})")
+        return
     if problems:
         raise CatalogError(problems)

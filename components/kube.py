@@ -11,7 +11,6 @@ every top-level field as an output, `status` included.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -75,21 +74,11 @@ def type_token(api_version: str, kind: str) -> str:
     return f"kubernetes:{group_version}:{kind}"
 
 
-def with_annotations(doc: dict[str, Any], annotations: Mapping[str, str]) -> dict[str, Any]:
-    metadata = doc.setdefault("metadata", {})
-    metadata.setdefault("annotations", {}).update(annotations)
-    return doc
-
-
-def await_ready(doc: dict[str, Any], wait_for: str | list[str], timeout_seconds: int) -> dict[str, Any]:
+def await_ready(doc: dict[str, Any], wait_for: str, timeout_seconds: int) -> dict[str, Any]:
     """Makes the provider hold dependents until the object reports the state (CRs have no await by default)."""
-    value = wait_for if isinstance(wait_for, str) else json.dumps(wait_for)
-    return with_annotations(doc, {WAIT_FOR: value, TIMEOUT_SECONDS: str(timeout_seconds)})
-
-
-def object_id(doc: Mapping[str, Any]) -> str:
-    meta = doc["metadata"]
-    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
+    annotations = doc.setdefault("metadata", {}).setdefault("annotations", {})
+    annotations.update({WAIT_FOR: wait_for, TIMEOUT_SECONDS: str(timeout_seconds)})
+    return doc
 
 
 class KubeObject(pulumi.CustomResource):

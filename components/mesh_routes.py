@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components.kube import KubeObject, await_ready, object_id, render
+from components.kube import KubeObject, await_ready, render
 from components.readiness_gates import GateChecks, ReadinessGates
 
 ADMITTED = 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}=True'
@@ -70,7 +70,7 @@ class MeshRoutes(pulumi.ComponentResource):
         def read(route: str) -> KubeObject:
             # The id is derived from the gate's id: unknown while the gate is still to be
             # created (first preview), so the engine skips the read instead of failing.
-            rid = gate.id.apply(lambda _: object_id({"metadata": {"namespace": ns, "name": route}}))
+            rid = gate.id.apply(lambda _: f"{ns}/{route}")
             return KubeObject.read(
                 f"{name}-{route}",
                 "route.openshift.io/v1",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.catalog_check import catalog_problems, check_catalog, cluster_package_lookup
+from components.catalog_check import CatalogUnavailableError, catalog_problems, check_catalog, cluster_package_lookup
 from components.config import ClusterConfig, ConfigError, parse
 from components.mesh_profile import operators_for
 
@@ -137,6 +137,10 @@ def test_an_unreachable_cluster_skips_the_check(tmp_path: Any) -> None:
     api = FakeApiServer({})
     url = api.url
     api.close()  # nothing listens there any more
-    assert cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(url)), MARKETPLACE) is None
+    lookup = cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(url)), MARKETPLACE)
+    assert lookup is not None
+    with pytest.raises(CatalogUnavailableError):
+        lookup("servicemeshoperator")
+    check_catalog(OPERATORS, "redhat-operators", lookup)  # skipped with a warning, not a failed preview
     missing = tmp_path / "no-such-kubeconfig"
     assert cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=str(missing)), MARKETPLACE) is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,13 +48,18 @@ def test_plan_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert summary["outputs"]["gatewayUrl"].endswith("/trace")
 
 
-def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    stack = ROOT / "Pulumi.plantest.yaml"
-    stack.write_text(yaml.safe_dump({"config": {"ossm:mesh": {"tracing": {"sampling": 20000}}}}))
-    try:
-        assert plan.main(["--stack", "plantest", "--out", str(tmp_path / "p")]) == 2
-    finally:
-        stack.unlink()
+def test_bad_config_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"  # a copy of the project with one more stack, so the repo stays untouched
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    (project / "Pulumi.bad.yaml").write_text(
+        yaml.safe_dump({"config": {"ossm:mesh": {"tracing": {"sampling": 20000}}}})
+    )
+    monkeypatch.setattr(plan, "evaluate", functools.partial(evaluate, root=project))
+    assert plan.main(["--stack", "bad", "--out", str(tmp_path / "p")]) == 2
     assert "ossm:mesh.tracing.sampling" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
 

@@ -109,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with_members(0)()  # warm imports and caches
     rows: list[tuple[str, float, int, float, float]] = []
-    results: dict[int, tuple[float, int]] = {}
+    results: dict[int, float] = {}
     for n in (0, 20, 200):
         seconds, ev = timed(with_members(n), runs)
         count = len(ev.records)
         plain_floor, _ = timed(functools.partial(floor, ev), runs)
         graph_floor, _ = timed(functools.partial(floor, ev, True), runs)
-        results[n] = (seconds, count)
+        results[n] = seconds
         rows.append((f"dev + {n} members" if n else "dev stack", seconds, count, plain_floor, graph_floor))
 
     print(f"Offline evaluation, best of {runs} runs (mock monitor, no CLI, no cluster)\n")
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("  (plain floor: the same registrations, no parents or dependencies; graph floor: the same graph)")
 
-    base = results[0][0]
-    per20 = (results[20][0] - base) / 20
-    per200 = (results[200][0] - base) / 200
+    base = results[0]
+    per20 = (results[20] - base) / 20
+    per200 = (results[200] - base) / 200
     scaling = per200 / per20 if per20 > 0 else float("inf")
     print("\nPer-member cost (over the dev stack)")
     print(f"  at 20 members:  {per20 * 1000:.2f} ms/member")

@@ -112,14 +112,7 @@ class Evaluation:
 
     def kube_objects(self) -> list[Record]:
         """Every Kubernetes object the program would create (reads excluded), in registration order."""
-        return [
-            r
-            for r in self.records.values()
-            if r.type.startswith("kubernetes:")
-            and r.custom
-            and not r.read
-            and not r.type.startswith("pulumi:providers")
-        ]
+        return [r for r in self.records.values() if r.type.startswith("kubernetes:") and r.custom and not r.read]
 
     def ancestors(self, record: Record) -> list[Record]:
         chain = []
