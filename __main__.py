@@ -2,8 +2,10 @@
 
 Config in, graph wired, outputs exported:
   [ipi: AWS prerequisites -> openshift-install] -> cluster access -> operator
-  subscriptions (+ readiness gates) -> control plane -> member roll -> app stack;
+  subscriptions (+ readiness gates) -> control plane -> members -> app stack;
   control plane -> routes -> exported URLs
+The mesh profile (components/mesh_profile.py) decides which operators and which
+control plane; everything else is shared.
 """
 
 import os
@@ -11,29 +13,27 @@ import os
 import pulumi
 
 from components import config as stack_config
-from components.app_stack import AppStack, AppStackArgs
-from components.catalog_check import check_catalog, cluster_package_lookup
-from components.cluster_access import ClusterAccess, ClusterAccessArgs
-from components.control_plane import ControlPlane, ControlPlaneArgs
-from components.member_roll import MemberRoll, MemberRollArgs
-from components.mesh_profile import operators_for
-from components.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
-from components.openshift_cluster import OpenShiftCluster, provision
-from components.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
-from components.readiness_gates import ReadinessGates, ReadinessGatesArgs
+from components.ocp_aws import OpenShiftCluster, provision
+from components.shared.app_stack import AppStack, AppStackArgs
+from components.shared.catalog_check import check_catalog, cluster_package_lookup
+from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
+from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
+from components.shared.readiness_gates import ReadinessGates, ReadinessGatesArgs
 
 installed: OpenShiftCluster | None = None
 try:
     cfg = stack_config.load()
-    operators = operators_for(cfg)
+    profile = profile_for(cfg)
+    operators = profile.operators(cfg)
     rendering = cfg.cluster.render_yaml_to is not None
     if cfg.cluster.ipi is not None:  # AWS checked at preview, then openshift-install
         es_nodes = cfg.mesh.tracing.elasticsearch_nodes if cfg.mesh.tracing.storage == "Elasticsearch" else None
         installed = provision(cfg.cluster.ipi, es_nodes)
     elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
-        lookup = cluster_package_lookup(cfg.cluster, cfg.operators.source_namespace)
-        check_catalog(operators, cfg.operators.source, lookup)
+        check_catalog(operators, cluster_package_lookup(cfg.cluster))
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
@@ -46,21 +46,21 @@ gates = ReadinessGates(
 )
 subscriptions = OperatorSubscriptions(
     "operators",
-    OperatorSubscriptionsArgs(
-        operators, cfg.operators.approval, cfg.operators.source, cfg.operators.source_namespace, gates
-    ),
+    OperatorSubscriptionsArgs(operators, cfg.operators.approval, gates),
     on_cluster,
 )
-control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, subscriptions.ready), on_cluster)
-member_roll = MemberRoll(
-    "member-roll",
-    MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, mesh_open=cfg.members),
-    on_cluster,
-)
-routes = MeshRoutes(
-    "routes",
-    MeshRoutesArgs(cfg.mesh.namespace, control_plane.smcp, gates, cfg.mesh.addons.kiali, live=not rendering),
-    on_cluster,
+mesh = profile.build(cfg, subscriptions.ready, gates, on_cluster)  # control plane, then members
+routes = MeshRoutes("routes", MeshRoutesArgs(mesh, gates, live=not rendering), on_cluster)
+app = (
+    AppStack(
+        "app",
+        AppStackArgs(
+            cfg.app.namespace, cfg.app.image, cfg.app.replicas, mesh.members_ready, mesh.namespace, routes.ingress_url
+        ),
+        on_cluster,
+    )
+    if cfg.app.enabled
+    else None
 )
 
 if installed is not None:
@@ -70,32 +70,26 @@ if installed is not None:
     pulumi.export("kubeadminPassword", installed.kubeadmin_password)
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
-app: AppStack | None = None
-if cfg.app.enabled:
-    app = AppStack(
-        "app",
-        AppStackArgs(cfg.app.namespace, cfg.app.image, cfg.app.replicas, member_roll.smmr, cfg.mesh.namespace),
-        on_cluster,
-    )
+if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)
 if rendering:  # no cluster: no hosts; the manifests are the result
     pulumi.export("renderedTo", cfg.cluster.render_yaml_to)
 if routes.ingress_host is not None:
     pulumi.export("ingressHost", routes.ingress_host)
-    if cfg.app.enabled:
-        pulumi.export("gatewayUrl", pulumi.Output.concat("http://", routes.ingress_host, "/trace"))
-if routes.jaeger_host is not None:
-    pulumi.export("jaegerUrl", pulumi.Output.concat("https://", routes.jaeger_host))
-if routes.kiali_host is not None:
-    pulumi.export("kialiUrl", pulumi.Output.concat("https://", routes.kiali_host))
+if app is not None and app.gateway_url is not None:
+    pulumi.export("gatewayUrl", app.gateway_url)
+if routes.jaeger_url is not None:
+    pulumi.export("jaegerUrl", routes.jaeger_url)
+if routes.kiali_url is not None:
+    pulumi.export("kialiUrl", routes.kiali_url)
 
-if cfg.verify.enabled and app is not None and routes.ingress_host is not None and routes.jaeger_host is not None:
+if cfg.verify.enabled and app is not None and app.gateway_url is not None and routes.jaeger_url is not None:
     MeshVerification(  # the last step: fails `pulumi up` unless a trace crosses both services
         "verify",
         {
-            "gatewayUrl": pulumi.Output.concat("http://", routes.ingress_host, "/trace"),
-            "jaegerUrl": pulumi.Output.concat("https://", routes.jaeger_host),
-            "kialiUrl": pulumi.Output.concat("https://", routes.kiali_host) if routes.kiali_host else None,
+            "gatewayUrl": app.gateway_url,
+            "jaegerUrl": routes.jaeger_url,
+            "kialiUrl": routes.kiali_url,
             "appNamespace": cfg.app.namespace,
         },
         cfg.verify.requests,

@@ -11,6 +11,7 @@ every top-level field as an output, `status` included.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_kubernetes
 import yaml
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+# The provider plugin version the engine loads for our objects: the installed pulumi-kubernetes SDK's,
+# as the SDK's own resources pin it (read from the package metadata, not its private helpers).
+PROVIDER_VERSION = importlib.metadata.version("pulumi_kubernetes")
 
 WAIT_FOR = "pulumi.com/waitFor"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
@@ -98,7 +101,7 @@ class KubeObject(pulumi.CustomResource):
     ) -> None:
         props: dict[str, Any] = {key: None for key in _TOP_LEVEL_OUTPUTS}
         props.update(manifest)
-        base = pulumi.ResourceOptions(version=pulumi_kubernetes._utilities.get_version())  # type: ignore[no-untyped-call]
+        base = pulumi.ResourceOptions(version=PROVIDER_VERSION)
         super().__init__(
             type_token(str(manifest["apiVersion"]), str(manifest["kind"])),
             resource_name,

@@ -1,99 +1,65 @@
-"""Which operators a mesh profile installs, and what "ready" means for each.
+"""The seam between what every mesh needs and what one Service Mesh generation does its own way.
 
-The profile is the seam for the OSSM 3 profile (Sail, Tempo, OpenTelemetry):
-it adds its own operator list here and its own control-plane component; the
-subscription and gate machinery stays as it is.
+Shared (`components/shared/`): cluster access, operator subscriptions and
+their readiness gates, the catalog preflight, the demo app and the routes.
+Per profile (`components/ossm2/`, and its siblings): which operators to
+install, and the control plane with its membership. A profile hands the shared
+parts a `Mesh`: what to wait on and where its gateway and UIs live.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulumi
 
 from components.config import StackConfig
-
-OPERATORS_NAMESPACE = "openshift-operators"  # ships a global OperatorGroup
-ES_NAMESPACE = "openshift-operators-redhat"
+from components.shared.operators import OperatorSpec
+from components.shared.readiness_gates import ReadinessGates
 
 
 @dataclass(frozen=True)
-class OperatorSpec:
-    """One OperatorHub package and the evidence that it is ready to serve its APIs."""
+class Mesh:
+    """What a profile's control plane gives the shared parts of the graph."""
 
-    key: str  # config key under ossm:operators
-    package: str
-    channel: str
-    namespace: str
-    crds: tuple[str, ...]
-    webhooks: tuple[str, ...] = ()  # <kind>/<name> webhook configurations
-    namespace_labels: Mapping[str, str] = field(default_factory=dict)
-    namespace_annotations: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def needs_namespace(self) -> bool:
-        """openshift-operators exists on every cluster and has its own OperatorGroup."""
-        return self.namespace != OPERATORS_NAMESPACE
+    namespace: str  # the control plane's namespace
+    control_plane: pulumi.Resource  # the gateway Service and the UI CRs follow from it
+    members_ready: pulumi.Resource  # injection works in every member namespace once this is ready
+    gateway_namespace: str
+    gateway_service: str
+    # UI name ("jaeger", "kiali") -> (namespace, Route name) of the Route its operator creates
+    ui_routes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def ossm2_operators(cfg: StackConfig) -> list[OperatorSpec]:
-    """OSSM 2: Elasticsearch (only for Elasticsearch trace storage), Jaeger, Kiali (when the
-    addon is on; the SMCP fails with DependencyMissingError without it), Service Mesh."""
-    channels = cfg.operators.channels
-    specs: list[OperatorSpec] = []
-    if cfg.mesh.tracing.storage == "Elasticsearch":
-        specs.append(
-            OperatorSpec(
-                key="elasticsearch",
-                package="elasticsearch-operator",
-                channel=channels["elasticsearch"],
-                namespace=ES_NAMESPACE,
-                crds=("elasticsearches.logging.openshift.io",),
-                namespace_labels={"openshift.io/cluster-monitoring": "true"},
-                namespace_annotations={"openshift.io/node-selector": ""},
-            )
-        )
-    specs.append(
-        OperatorSpec(
-            key="jaeger",
-            package="jaeger-product",
-            channel=channels["jaeger"],
-            namespace=cfg.operators.jaeger_namespace,
-            crds=("jaegers.jaegertracing.io",),
-        )
-    )
-    if cfg.mesh.addons.kiali:
-        specs.append(
-            OperatorSpec(
-                key="kiali",
-                package="kiali-ossm",
-                channel=channels["kiali"],
-                namespace=OPERATORS_NAMESPACE,
-                crds=("kialis.kiali.io",),
-            )
-        )
-    webhook = f"{OPERATORS_NAMESPACE}.servicemesh-resources.maistra.io"
-    specs.append(
-        OperatorSpec(
-            key="servicemesh",
-            package="servicemeshoperator",
-            channel=channels["servicemesh"],
-            namespace=OPERATORS_NAMESPACE,
-            crds=(
-                "servicemeshcontrolplanes.maistra.io",
-                "servicemeshmemberrolls.maistra.io",
-                "servicemeshmembers.maistra.io",
-            ),
-            webhooks=(
-                f"validatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
-                f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
-            ),
-        )
-    )
-    return specs
+class Profile(Protocol):
+    def operators(self, cfg: StackConfig) -> list[OperatorSpec]: ...
+
+    def build(
+        self,
+        cfg: StackConfig,
+        operators_ready: Sequence[pulumi.Resource],
+        gates: ReadinessGates,
+        opts: pulumi.ResourceOptions,
+    ) -> Mesh: ...
 
 
-PROFILES = {"ossm2": ossm2_operators}
+@dataclass(frozen=True)
+class _Profile:
+    operators: Callable[[StackConfig], list[OperatorSpec]]
+    build: Callable[[StackConfig, Sequence[pulumi.Resource], ReadinessGates, pulumi.ResourceOptions], Mesh]
+
+
+def _profiles() -> dict[str, Profile]:
+    from components import ossm2
+
+    return {"ossm2": _Profile(ossm2.operators, ossm2.build)}
+
+
+def profile_for(cfg: StackConfig) -> Profile:
+    return _profiles()[cfg.mesh.profile]
 
 
 def operators_for(cfg: StackConfig) -> list[OperatorSpec]:
-    return PROFILES[cfg.mesh.profile](cfg)
+    return profile_for(cfg).operators(cfg)

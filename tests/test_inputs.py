@@ -146,7 +146,7 @@ def test_demo_deployments_opt_in_to_the_sidecar_and_pass_restricted_v2(dev: Eval
 
 
 def test_demo_source_ships_in_a_configmap(dev: Evaluation) -> None:
-    from components.app_stack import SERVICE_SOURCE
+    from components.shared.app_stack import SERVICE_SOURCE
 
     data = dev.find("ConfigMap", "demo-service-source", "tracing").inputs["data"]
     assert data == {"service.py": SERVICE_SOURCE.read_text()}

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 import yaml
 
-from components import install_config
 from components.config import ConfigError, parse
+from components.ocp_aws import install_config
 from tools.offline import AwsAccount, ClusterMocks, Evaluation, Record, Secret, evaluate, stack_config
 
 ROOT = Path(__file__).resolve().parent.parent

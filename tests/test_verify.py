@@ -646,7 +646,7 @@ def test_find_edge_reads_the_cytoscape_model() -> None:
 
 
 def test_the_app_names_are_the_programs() -> None:
-    from components.app_stack import SERVICES
+    from components.shared.app_stack import SERVICES
 
     assert (verify.CALLER, verify.CALLEE) == SERVICES
 

@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_preflight import QUOTAS, AwsFacts, InstanceShape, Quota, cluster_zones, problems
 from components.config import ConfigError, IpiConfig
+from components.ocp_aws.preflight_rules import QUOTAS, AwsFacts, InstanceShape, Quota, cluster_zones, problems
 
 
 class PreflightError(ConfigError):

@@ -13,16 +13,14 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
-from components.mesh_profile import OperatorSpec
-from components.readiness_gates import GateChecks, ReadinessGates
+from components.shared.operators import OperatorSpec
+from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 
 @dataclass(frozen=True)
 class OperatorSubscriptionsArgs:
     operators: Sequence[OperatorSpec]
     approval: str
-    source: str
-    source_namespace: str
     gates: ReadinessGates
 
 
@@ -58,8 +56,8 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     package=op.package,
                     namespace=op.namespace,
                     channel=op.channel,
-                    source=args.source,
-                    sourceNamespace=args.source_namespace,
+                    source=op.source,
+                    sourceNamespace=op.source_namespace,
                     approval=args.approval,
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=before),

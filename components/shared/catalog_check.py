@@ -17,14 +17,17 @@ import pulumi
 import yaml
 
 from components.config import ClusterConfig, ConfigError
-from components.mesh_profile import OperatorSpec
+from components.shared.operators import OperatorSpec
 
-PackageLookup = Callable[[str], "Mapping[str, Any] | None"]
+Catalog = tuple[str, str]  # (CatalogSource name, its namespace)
+# Every PackageManifest of `package` in the given catalog, or in any catalog the cluster has (None).
+PackageLookup = Callable[[str, "Catalog | None"], "list[Mapping[str, Any]]"]
 
 REMEDIES = {
     "jaeger-product": (
         "Red Hat removed the distributed tracing platform (Jaeger) operator from redhat-operators on "
-        "2025-11-03; mirror jaeger-product into your own CatalogSource and set ossm:operators.source to it"
+        "2025-11-03; use mesh.profile ossm3 (Tempo and OpenTelemetry), or mirror jaeger-product into a "
+        "CatalogSource of your own and set ossm:operators.jaeger.source to it"
     ),
     "elasticsearch-operator": (
         "the OpenShift Elasticsearch operator is deprecated; set ossm:mesh.tracing.storage to Memory"
@@ -32,29 +35,44 @@ REMEDIES = {
 }
 
 
-def catalog_problems(operators: Sequence[OperatorSpec], source: str, lookup: PackageLookup) -> list[str]:
-    """One message per operator whose package or channel the cluster's catalogs do not offer."""
+def _catalog_of(manifest: Mapping[str, Any]) -> Catalog:
+    status = manifest.get("status") or {}
+    return str(status.get("catalogSource", "?")), str(status.get("catalogSourceNamespace", "?"))
+
+
+def catalog_problems(operators: Sequence[OperatorSpec], lookup: PackageLookup) -> list[str]:
+    """One message per operator whose package or channel its catalog does not offer.
+
+    Each package is looked up in the operator's own catalog: the packageserver
+    answers a plain GET by name from whichever catalog it finds first
+    (operator-lifecycle-manager pkg/package-server/provider/registry.go), so a
+    mirror next to redhat-operators would be checked against the wrong one.
+    """
     problems = []
     for op in operators:
-        manifest = lookup(op.package)
         where = f"ossm:operators.{op.key}"
-        if manifest is None:
-            remedy = REMEDIES.get(op.package, "check the package name or set ossm:operators.source")
-            problems.append(f"{where}: package {op.package!r} is not offered by any catalog on this cluster; {remedy}.")
-            continue
-        status = manifest.get("status", {})
-        catalog = status.get("catalogSource")
-        if catalog != source:
+        found = lookup(op.package, (op.source, op.source_namespace))
+        if not found:
+            elsewhere = sorted({_catalog_of(m) for m in lookup(op.package, None)})
+            if elsewhere:
+                offered = ", ".join(f"{name!r} ({namespace})" for name, namespace in elsewhere)
+                name, namespace = elsewhere[0]
+                remedy = (
+                    f"it is offered by {offered}; set ossm:operators.{op.key}.source to {name!r}"
+                    + (f" and sourceNamespace to {namespace!r}" if namespace != op.source_namespace else "")
+                )
+            else:
+                remedy = REMEDIES.get(op.package, "no catalog on this cluster offers it; check the package name")
             problems.append(
-                f"{where}: package {op.package!r} comes from catalog {catalog!r}, not {source!r}; "
-                f"set ossm:operators.source to {catalog!r}."
+                f"{where}: package {op.package!r} is not in catalog {op.source!r} ({op.source_namespace}); {remedy}."
             )
             continue
-        channels = [c.get("name") for c in status.get("channels", [])]
+        status = found[0].get("status") or {}
+        channels = [c.get("name") for c in status.get("channels") or [] if isinstance(c, Mapping)]
         if op.channel not in channels:
             default = status.get("defaultChannel") or (channels[0] if channels else "")
             problems.append(
-                f"{where}.channel: {op.channel!r} is not a channel of {op.package!r} (offered: "
+                f"{where}.channel: {op.channel!r} is not a channel of {op.package!r} in {op.source!r} (offered: "
                 f"{', '.join(map(str, channels)) or 'none'}); set it to {default!r}."
             )
     return problems
@@ -64,7 +82,7 @@ class CatalogUnavailableError(Exception):
     """The PackageManifest API could not be read (cluster unreachable, not allowed, ...)."""
 
 
-def cluster_package_lookup(cluster: ClusterConfig, namespace: str) -> PackageLookup | None:
+def cluster_package_lookup(cluster: ClusterConfig, marketplace: str = "openshift-marketplace") -> PackageLookup | None:
     """A lookup against the cluster's PackageManifest API, or None (with a warning) without a kubeconfig.
 
     The lookup raises CatalogUnavailableError when the API cannot answer, and
@@ -88,23 +106,28 @@ def cluster_package_lookup(cluster: ClusterConfig, namespace: str) -> PackageLoo
     configuration.retries = 0
     api = client.CustomObjectsApi(client.ApiClient(configuration))
 
-    def lookup(package: str) -> Mapping[str, Any] | None:
+    def lookup(package: str, catalog: Catalog | None) -> list[Mapping[str, Any]]:
+        # List by name (the packageserver's one field selector) and, for one catalog, by its labels.
+        namespace = catalog[1] if catalog else marketplace
+        selector = f"catalog={catalog[0]},catalog-namespace={catalog[1]}" if catalog else ""
         try:
-            found: Mapping[str, Any] = api.get_namespaced_custom_object(
+            found = api.list_namespaced_custom_object(
                 "packages.operators.coreos.com",
                 "v1",
                 namespace,
                 "packagemanifests",
-                package,
+                field_selector=f"metadata.name={package}",
+                label_selector=selector,
                 _request_timeout=10,
             )
-            return found
         except ApiException as exc:
-            if exc.status == 404:
-                return None
             raise CatalogUnavailableError(f"HTTP {exc.status}") from exc
         except Exception as exc:  # connection refused, DNS, TLS, timeout
             raise CatalogUnavailableError(exc.__class__.__name__) from exc
+        items = found.get("items") if isinstance(found, Mapping) else None
+        if not isinstance(items, list):
+            raise CatalogUnavailableError("the PackageManifest list has no items")
+        return [m for m in items if isinstance(m, Mapping) and (m.get("metadata") or {}).get("name") == package]
 
     return lookup
 
@@ -115,12 +138,12 @@ class CatalogError(ConfigError):
     subject = "The cluster's operator catalogs show"
 
 
-def check_catalog(operators: Sequence[OperatorSpec], source: str, lookup: PackageLookup | None) -> None:
+def check_catalog(operators: Sequence[OperatorSpec], lookup: PackageLookup | None) -> None:
     """Raises CatalogError naming every missing package or channel; nothing when the catalogs cannot be read."""
     if lookup is None:
         return
     try:
-        problems = catalog_problems(operators, source, lookup)
+        problems = catalog_problems(operators, lookup)
     except CatalogUnavailableError as exc:
         pulumi.log.warn(f"catalog preflight skipped: cluster not reachable or not readable ({exc})")
         return

@@ -9,8 +9,9 @@ import pulumi
 
 from components.kube import KubeObject, render
 
-SERVICE_SOURCE = Path(__file__).resolve().parent.parent / "app" / "service.py"
+SERVICE_SOURCE = Path(__file__).resolve().parents[2] / "app" / "service.py"
 SERVICES = ("servicea", "serviceb")
+TRACE_PATH = "/trace"  # the VirtualService's route (manifests/app/virtualservice.yaml)
 
 
 NETWORK_POLICIES = (
@@ -26,8 +27,9 @@ class AppStackArgs:
     namespace: str
     image: str
     replicas: int
-    member_roll: pulumi.Resource  # injection needs membership; Istio CRDs need a reconciled SMCP
+    mesh_ready: pulumi.Resource  # injection needs membership; Istio CRDs need a reconciled control plane
     control_plane_namespace: str
+    ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -36,16 +38,17 @@ def upstream_of(service: str, namespace: str) -> str:
 
 
 class AppStack(pulumi.ComponentResource):
-    """The traced demo: everything here waits for the member roll to be Ready.
+    """The traced demo: everything here waits for the mesh to have enrolled its namespace.
 
-    The member roll is also what makes the namespace exist, and PeerAuthentication
-    (an Istio CRD) is served only once the SMCP has reconciled.
+    That step (OSSM 2: the member roll Ready) is also what makes the namespace
+    exist, and PeerAuthentication (an Istio CRD) is served only once the control
+    plane has reconciled.
     """
 
     def __init__(self, name: str, args: AppStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AppStack", name, None, opts)
         ns = args.namespace
-        after_roll = pulumi.ResourceOptions(parent=self, depends_on=[args.member_roll])
+        after_roll = pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready])
         source = render("app/configmap.yaml", namespace=ns)
         source["data"] = {"service.py": SERVICE_SOURCE.read_text()}
         config_map = KubeObject(f"{name}-source", source, after_roll)
@@ -62,7 +65,7 @@ class AppStack(pulumi.ComponentResource):
                     replicas=args.replicas,
                     upstream=upstream_of(service, ns),
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[args.member_roll, config_map]),
+                pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready, config_map]),
             )
             self.services[service] = KubeObject(
                 f"{name}-{service}-svc", render("app/service.yaml", name=service, namespace=ns), after_roll
@@ -71,7 +74,7 @@ class AppStack(pulumi.ComponentResource):
         self.virtual_service = KubeObject(
             f"{name}-virtualservice",
             render("app/virtualservice.yaml", namespace=ns, servicea=f"servicea.{ns}.svc.cluster.local"),
-            pulumi.ResourceOptions(parent=self, depends_on=[args.member_roll, self.gateway]),
+            pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready, self.gateway]),
         )
         # Only what the mesh needs may reach the pods, and only over mTLS.
         self.network_policies = [
@@ -85,4 +88,7 @@ class AppStack(pulumi.ComponentResource):
         self.peer_authentication = KubeObject(
             f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll
         )
-        self.register_outputs({"namespace": ns})
+        self.gateway_url: pulumi.Output[str] | None = (
+            pulumi.Output.concat(args.ingress_url, TRACE_PATH) if args.ingress_url is not None else None
+        )
+        self.register_outputs({"namespace": ns, "gatewayUrl": self.gateway_url})

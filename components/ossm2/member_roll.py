@@ -18,7 +18,7 @@ class MemberRollArgs:
     timeout_minutes: int = 10
     # Members whose pods may be reached from the whole mesh (the policy the SMCP would
     # create itself); the app namespace declares tighter policies of its own.
-    mesh_open: Sequence[str] = ()
+    open_to_whole_mesh: Sequence[str] = ()
 
 
 class MemberRoll(pulumi.ComponentResource):
@@ -49,7 +49,7 @@ class MemberRoll(pulumi.ComponentResource):
                 ),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces[member]]),
             )
-            for member in args.mesh_open
+            for member in args.open_to_whole_mesh
         ]
         timeout = args.timeout_minutes
         self.smmr = KubeObject(

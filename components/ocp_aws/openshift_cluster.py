@@ -78,8 +78,8 @@ def provision(
     Raises ConfigError (PreflightError) before the cluster is declared when the
     account or the install config would make the installer fail.
     """
-    from components import install_config
-    from components.aws_prerequisites import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError
+    from components.ocp_aws import install_config
+    from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError
 
     prerequisites = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
     zones = list(ipi.zones)

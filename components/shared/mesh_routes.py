@@ -8,19 +8,16 @@ from typing import Any
 import pulumi
 
 from components.kube import KubeObject, await_ready, render
-from components.readiness_gates import GateChecks, ReadinessGates
+from components.mesh_profile import Mesh
+from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 ADMITTED = 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}=True'
 
 
 @dataclass(frozen=True)
 class MeshRoutesArgs:
-    namespace: str  # control-plane namespace
-    control_plane: pulumi.Resource  # the SMCP, which makes the gateway Service and the UI CRs
+    mesh: Mesh  # where the gateway Service and the operators' UI Routes are
     gates: ReadinessGates
-    kiali: bool
-    jaeger_route: str = "jaeger"  # named after the Jaeger CR (spec.addons.jaeger.name)
-    kiali_route: str = "kiali"
     timeout_minutes: int = 5
     live: bool = True  # False when rendering manifests: no cluster to read hosts from
 
@@ -48,29 +45,42 @@ class MeshRoutes(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MeshRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MeshRoutes", name, None, opts)
-        ns = args.namespace
+        mesh = args.mesh
         timeout = args.timeout_minutes
         self.ingress = KubeObject(
             f"{name}-ingressgateway",
-            await_ready(render("routes/ingress-gateway-route.yaml", namespace=ns), ADMITTED, timeout * 60),
+            await_ready(
+                render(
+                    "routes/ingress-gateway-route.yaml",
+                    namespace=mesh.gateway_namespace,
+                    service=mesh.gateway_service,
+                ),
+                ADMITTED,
+                timeout * 60,
+            ),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.control_plane],
+                depends_on=[mesh.control_plane],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )
-        ui_routes = [args.jaeger_route] + ([args.kiali_route] if args.kiali else [])
+        # Routes in the control-plane namespace by name, any other as namespace/name.
+        ui_routes = [
+            route if namespace == mesh.namespace else f"{namespace}/{route}"
+            for namespace, route in mesh.ui_routes.values()
+        ]
         gate = args.gates.gate(
             "gate-ui-routes",
-            GateChecks(routes=ui_routes, route_namespace=ns, routes_require_tls=True),
+            GateChecks(routes=ui_routes, route_namespace=mesh.namespace, routes_require_tls=True),
             parent=self,
-            depends_on=[args.control_plane],
+            depends_on=[mesh.control_plane],
         )
 
-        def read(route: str) -> KubeObject:
+        def read(ui: str) -> KubeObject:
+            namespace, route = mesh.ui_routes[ui]
             # The id is derived from the gate's id: unknown while the gate is still to be
             # created (first preview), so the engine skips the read instead of failing.
-            rid = gate.id.apply(lambda _: f"{ns}/{route}")
+            rid = gate.id.apply(lambda _: f"{namespace}/{route}")
             return KubeObject.read(
                 f"{name}-{route}",
                 "route.openshift.io/v1",
@@ -80,11 +90,26 @@ class MeshRoutes(pulumi.ComponentResource):
             )
 
         self.ingress_host: pulumi.Output[str] | None = None
-        self.jaeger_host: pulumi.Output[str] | None = None
-        self.kiali_host: pulumi.Output[str] | None = None
+        self.ui_hosts: dict[str, pulumi.Output[str]] = {}
         if args.live:
-            self.ingress_host = _host(self.ingress, f"{ns}/istio-ingressgateway")
-            self.jaeger_host = _host(read(args.jaeger_route), f"{ns}/{args.jaeger_route}")
-            if args.kiali:
-                self.kiali_host = _host(read(args.kiali_route), f"{ns}/{args.kiali_route}")
-        self.register_outputs({"ingressHost": self.ingress_host, "jaegerHost": self.jaeger_host})
+            self.ingress_host = _host(self.ingress, f"{mesh.gateway_namespace}/{mesh.gateway_service}")
+            for ui, (namespace, route) in mesh.ui_routes.items():
+                self.ui_hosts[ui] = _host(read(ui), f"{namespace}/{route}")
+        self.register_outputs({"ingressHost": self.ingress_host, "jaegerHost": self.ui_hosts.get("jaeger")})
+
+    @property
+    def ingress_url(self) -> pulumi.Output[str] | None:
+        """Plain HTTP: the gateway Route is edge-less, as the manual procedure has it."""
+        return pulumi.Output.concat("http://", self.ingress_host) if self.ingress_host is not None else None
+
+    @property
+    def jaeger_url(self) -> pulumi.Output[str] | None:
+        return self._ui_url("jaeger")
+
+    @property
+    def kiali_url(self) -> pulumi.Output[str] | None:
+        return self._ui_url("kiali")
+
+    def _ui_url(self, ui: str) -> pulumi.Output[str] | None:
+        host = self.ui_hosts.get(ui)
+        return pulumi.Output.concat("https://", host) if host is not None else None

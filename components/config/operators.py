@@ -1,0 +1,66 @@
+"""`ossm:operators`: how the operators are subscribed (catalog, channels, approval)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from components.config.reader import Reader
+
+OPERATOR_KEYS = ("elasticsearch", "jaeger", "kiali", "servicemesh")
+Approval = Literal["Automatic", "Manual"]
+
+
+@dataclass(frozen=True)
+class OperatorChoice:
+    """One operator's channel, and its catalog when it is not the shared one (a mirror of a removed package)."""
+
+    channel: str = "stable"
+    source: str | None = None  # unset: operators.source
+    source_namespace: str | None = None  # unset: operators.sourceNamespace
+
+
+@dataclass(frozen=True)
+class OperatorsConfig:
+    approval: Approval = "Automatic"
+    source: str = "redhat-operators"
+    source_namespace: str = "openshift-marketplace"
+    jaeger_namespace: str = "openshift-distributed-tracing"
+    per_operator: Mapping[str, OperatorChoice] = field(
+        default_factory=lambda: {key: OperatorChoice() for key in OPERATOR_KEYS}
+    )
+
+    @property
+    def channels(self) -> dict[str, str]:
+        return {key: choice.channel for key, choice in self.per_operator.items()}
+
+    def catalog(self, key: str) -> tuple[str, str]:
+        """(CatalogSource, its namespace) the operator `key` is subscribed from."""
+        choice = self.per_operator.get(key, OperatorChoice())
+        return choice.source or self.source, choice.source_namespace or self.source_namespace
+
+
+def parse_operators(r: Reader, raw: Any) -> OperatorsConfig:
+    d, dc = OperatorsConfig(), OperatorChoice()
+    o = r.section(raw, "operators", ("approval", "source", "sourceNamespace", "jaegerNamespace", *OPERATOR_KEYS))
+    per_operator: dict[str, OperatorChoice] = {}
+    for op in OPERATOR_KEYS:
+        where = f"operators.{op}"
+        sub = r.section(o.get(op), where, ("channel", "source", "sourceNamespace"))
+        per_operator[op] = OperatorChoice(
+            channel=r.string(sub, "channel", where, dc.channel),
+            source=r.string(sub, "source", where, dc.source),
+            source_namespace=r.string(sub, "sourceNamespace", where, dc.source_namespace, label=True),
+        )
+        r.channel(per_operator[op].channel, f"{where}.channel")
+        r.subdomain(per_operator[op].source, f"{where}.source")
+    source = r.string(o, "source", "operators", d.source)
+    r.subdomain(source, "operators.source")
+    return OperatorsConfig(
+        approval=r.string(o, "approval", "operators", d.approval, choices=("Automatic", "Manual")),
+        source=source,
+        source_namespace=r.string(o, "sourceNamespace", "operators", d.source_namespace, label=True),
+        jaeger_namespace=r.string(o, "jaegerNamespace", "operators", d.jaeger_namespace, label=True),
+        per_operator=per_operator,
+    )

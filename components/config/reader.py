@@ -1,0 +1,140 @@
+"""The reader every config section uses: it records problems with key path and fix instead of stopping."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+PROJECT = "ossm"
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # OLM channels: stable, stable-3.4, 1.0
+IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# Keys whose values are never echoed in an error, whatever their form (sshPublicKey is public but
+# a pasted private key is not, so it counts too).
+SECRET_LOOKING_KEY = re.compile(r"(kubeconfig|secret|password|passwd|token|key|credential|auth)", re.IGNORECASE)
+
+
+def show(key: str, value: Any) -> str:
+    """A value for an error message: secret-looking keys show only their type."""
+    if SECRET_LOOKING_KEY.search(key):
+        return f"a {type(value).__name__} (value hidden)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ConfigError(ValueError):
+    """Every problem found in the stack config, one line each, with key path and fix."""
+
+    subject = "The stack config has"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{self.subject} {len(self.problems)} {noun}; nothing was created.\n{lines}")
+
+
+def is_reserved(namespace: str) -> bool:
+    """Namespaces the platform owns: the program never creates or enrols them."""
+    return namespace == "default" or namespace.startswith(("openshift", "kube"))
+
+
+class Reader:
+    """Reads one nested mapping, recording problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{PROJECT}:{path}: {message}")
+
+    def section(self, raw: Any, path: str, known: Sequence[str]) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected an object with keys {', '.join(known)}; got {type(raw).__name__}.")
+            return {}
+        for key in raw:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}."
+                self.problem(f"{path}.{key}", f"unknown key; {hint}")
+        return raw
+
+    def string(
+        self,
+        raw: dict[str, Any],
+        key: str,
+        path: str,
+        default: str | None,
+        choices: Sequence[str] | None = None,
+        label: bool = False,
+    ) -> Any:
+        value = raw.get(key, default)
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.problem(where, f"expected a non-empty string; got {show(key, value)}.")
+            return default
+        if choices is not None and value not in choices:
+            self.problem(where, f"{show(key, value)} is not allowed; use one of {', '.join(choices)}.")
+            return default
+        if label:
+            self.dns_label(value, where)
+        return value
+
+    def pinned_image(self, raw: dict[str, Any], key: str, path: str, default: str) -> str:
+        """A floating image (no tag, or `latest`) changes under a running mesh; refuse it."""
+        image = self.string(raw, key, path, default) or default
+        if IMAGE_DIGEST.search(image):
+            return str(image)
+        name = image.rsplit("/", 1)[-1]
+        tag = name.split(":", 1)[1] if ":" in name else ""
+        if tag in ("", "latest"):
+            self.problem(
+                f"{path}.{key}",
+                f"{image!r} floats ({'no tag' if not tag else ':latest'}); pin a digest (@sha256:...) "
+                "or an immutable version tag.",
+            )
+        return str(image)
+
+    def dns_label(self, value: str, where: str) -> None:
+        if len(value) > 63 or not DNS1123_LABEL.match(value):
+            self.problem(
+                where,
+                f"{value!r} is not a DNS-1123 label; use at most 63 lower-case letters, "
+                "digits and '-', starting and ending with a letter or digit.",
+            )
+
+    def subdomain(self, value: str | None, where: str) -> None:
+        """Object names such as a CatalogSource's: DNS-1123 subdomain."""
+        if value is not None and (len(value) > 253 or not DNS1123_SUBDOMAIN.match(value)):
+            self.problem(where, f"{value!r} is not a valid object name; use lower-case letters, digits, '-' and '.'.")
+
+    def channel(self, value: str | None, where: str) -> None:
+        if value is not None and not CHANNEL_NAME.match(value):
+            self.problem(where, f"{value!r} is not a channel name; use e.g. 'stable' or 'stable-3.4'.")
+
+    def integer(
+        self, raw: dict[str, Any], key: str, path: str, default: int, low: int, high: int, why: str = ""
+    ) -> int:
+        value = raw.get(key, default)
+        where = f"{path}.{key}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(where, f"expected an integer from {low} to {high}; got {show(key, value)}.")
+            return default
+        if not low <= value <= high:
+            self.problem(where, f"{value} is out of range; use an integer from {low} to {high}{why}.")
+            return default
+        return value
+
+    def boolean(self, raw: dict[str, Any], key: str, path: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{path}.{key}", f"expected true or false; got {show(key, value)}.")
+            return default
+        return value

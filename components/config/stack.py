@@ -1,0 +1,120 @@
+"""The whole `ossm:*` config: every section read, every problem collected, then one StackConfig."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.config.cluster import ClusterConfig, parse_cluster
+from components.config.ipi import IPI_REQUIRED, IpiConfig
+from components.config.mesh import MeshConfig, parse_mesh
+from components.config.operators import OperatorsConfig, parse_operators
+from components.config.reader import PROJECT, ConfigError, Reader
+from components.config.workloads import (
+    AppConfig,
+    GatesConfig,
+    VerifyConfig,
+    parse_app,
+    parse_gates,
+    parse_members,
+    parse_verify,
+)
+
+TOP_LEVEL_KEYS = ("cluster", "mesh", "operators", "members", "app", "gates", "verify")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    cluster: ClusterConfig
+    mesh: MeshConfig
+    operators: OperatorsConfig
+    members: tuple[str, ...]
+    app: AppConfig
+    gates: GatesConfig
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+
+    @property
+    def member_namespaces(self) -> tuple[str, ...]:
+        """Every namespace the mesh enrols: the app namespace (when deployed) first."""
+        first = (self.app.namespace,) if self.app.enabled else ()
+        return first + self.members
+
+
+def parse(raw: Mapping[str, Any], cluster_is_secret: bool = True) -> StackConfig:
+    """Turns the raw `ossm:*` values into a `StackConfig`, or raises `ConfigError` listing every problem."""
+    r = Reader()
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f"did you mean '{PROJECT}:{close[0]}'?" if close else f"known keys: {', '.join(TOP_LEVEL_KEYS)}."
+            r.problem(key, f"unknown key; {hint}")
+    cluster = parse_cluster(r, raw.get("cluster"), cluster_is_secret)
+    mesh = parse_mesh(r, raw.get("mesh"))
+    operators = parse_operators(r, raw.get("operators"))
+    app = parse_app(r, raw.get("app"), mesh.namespace)
+    gates = parse_gates(r, raw.get("gates"))
+    members = parse_members(r, raw.get("members"), mesh.namespace, app)
+    verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
+    if r.problems:
+        raise ConfigError(r.problems)
+    return StackConfig(
+        cluster=cluster, mesh=mesh, operators=operators, members=members, app=app, gates=gates, verify=verify
+    )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _as_config(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {_camel(f.name): _as_config(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _as_config(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_as_config(v) for v in value]
+    return value
+
+
+def defaults() -> dict[str, Any]:
+    """The effective config of an empty stack, keyed as in `Pulumi.<stack>.yaml` (what docs must agree with).
+
+    `cluster` also holds the defaults of mode ipi; its required keys are None.
+    """
+    tree: dict[str, Any] = _as_config(parse({}))
+    tree["operators"].update(tree["operators"].pop("perOperator"))
+    ipi = _as_config(IpiConfig(name="", base_domain="", region=""))
+    ipi.update({key: None for key in IPI_REQUIRED})
+    del tree["cluster"]["ipi"]
+    tree["cluster"].update(ipi)
+    return tree
+
+
+def load(config: pulumi.Config | None = None) -> StackConfig:
+    """Reads `ossm:*` from the running stack; the kubeconfig stays out of plain-text checks."""
+    config = config or pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS:
+        value = config.get_object(key)
+        if value is not None:
+            raw[key] = value
+    extra = _unknown_project_keys()
+    for key in extra:
+        raw[key] = None
+    secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
+    return parse(raw, cluster_is_secret=secret)
+
+
+def _unknown_project_keys() -> list[str]:
+    """Stack config keys under `ossm:` that the program does not read (typos like `ossm:mesch`)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    keys = {*CONFIG.get(), *get_config_env()}
+    names = sorted(k.split(":", 1)[1] for k in keys if k.startswith(f"{PROJECT}:"))
+    return [k for k in names if k not in TOP_LEVEL_KEYS]

@@ -1,0 +1,49 @@
+"""OSSM 2 (Maistra): the ServiceMeshControlPlane and the ServiceMeshMemberRoll.
+
+For clusters that still run OSSM 2.6 (end of life; see README, choosing a profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+from components.config import StackConfig
+from components.mesh_profile import Mesh
+from components.ossm2.control_plane import ControlPlane, ControlPlaneArgs
+from components.ossm2.member_roll import MemberRoll, MemberRollArgs
+from components.ossm2.operators import ossm2_operators as operators
+from components.shared.readiness_gates import ReadinessGates
+
+__all__ = ["ControlPlane", "MemberRoll", "build", "operators"]
+
+
+def build(
+    cfg: StackConfig,
+    operators_ready: Sequence[pulumi.Resource],
+    gates: ReadinessGates,
+    opts: pulumi.ResourceOptions,
+) -> Mesh:
+    """SMCP after every operator gate, then the roll; the app waits for the roll's Ready."""
+    del gates  # the SMCP's own Ready condition covers what OSSM 2 needs
+    control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, operators_ready), opts)
+    member_roll = MemberRoll(
+        "member-roll",
+        MemberRollArgs(
+            cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, open_to_whole_mesh=cfg.members
+        ),
+        opts,
+    )
+    ns = cfg.mesh.namespace
+    ui_routes = {"jaeger": (ns, "jaeger")}  # named after the Jaeger CR (spec.addons.jaeger.name)
+    if cfg.mesh.addons.kiali:
+        ui_routes["kiali"] = (ns, "kiali")
+    return Mesh(
+        namespace=ns,
+        control_plane=control_plane.smcp,
+        members_ready=member_roll.smmr,
+        gateway_namespace=ns,
+        gateway_service="istio-ingressgateway",
+        ui_routes=ui_routes,
+    )

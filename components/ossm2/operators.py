@@ -1,0 +1,76 @@
+"""The operators OSSM 2 needs, and what "ready" means for each."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from components.config import StackConfig
+from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec
+
+ES_NAMESPACE = "openshift-operators-redhat"
+
+
+def ossm2_operators(cfg: StackConfig) -> list[OperatorSpec]:
+    """Elasticsearch (only for Elasticsearch trace storage), Jaeger, Kiali (when the addon
+    is on; the SMCP fails with DependencyMissingError without it), Service Mesh."""
+    return [_with_catalog(cfg, spec) for spec in _specs(cfg)]
+
+
+def _with_catalog(cfg: StackConfig, spec: OperatorSpec) -> OperatorSpec:
+    source, namespace = cfg.operators.catalog(spec.key)
+    return dataclasses.replace(spec, source=source, source_namespace=namespace)
+
+
+def _specs(cfg: StackConfig) -> list[OperatorSpec]:
+    channels = cfg.operators.channels
+    specs: list[OperatorSpec] = []
+    if cfg.mesh.tracing.storage == "Elasticsearch":
+        specs.append(
+            OperatorSpec(
+                key="elasticsearch",
+                package="elasticsearch-operator",
+                channel=channels["elasticsearch"],
+                namespace=ES_NAMESPACE,
+                crds=("elasticsearches.logging.openshift.io",),
+                namespace_labels={"openshift.io/cluster-monitoring": "true"},
+                namespace_annotations={"openshift.io/node-selector": ""},
+            )
+        )
+    specs.append(
+        OperatorSpec(
+            key="jaeger",
+            package="jaeger-product",
+            channel=channels["jaeger"],
+            namespace=cfg.operators.jaeger_namespace,
+            crds=("jaegers.jaegertracing.io",),
+        )
+    )
+    if cfg.mesh.addons.kiali:
+        specs.append(
+            OperatorSpec(
+                key="kiali",
+                package="kiali-ossm",
+                channel=channels["kiali"],
+                namespace=OPERATORS_NAMESPACE,
+                crds=("kialis.kiali.io",),
+            )
+        )
+    webhook = f"{OPERATORS_NAMESPACE}.servicemesh-resources.maistra.io"
+    specs.append(
+        OperatorSpec(
+            key="servicemesh",
+            package="servicemeshoperator",
+            channel=channels["servicemesh"],
+            namespace=OPERATORS_NAMESPACE,
+            crds=(
+                "servicemeshcontrolplanes.maistra.io",
+                "servicemeshmemberrolls.maistra.io",
+                "servicemeshmembers.maistra.io",
+            ),
+            webhooks=(
+                f"validatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
+                f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
+            ),
+        )
+    )
+    return specs

@@ -1,0 +1,29 @@
+"""What an operator is to the shared subscription machinery: a package, where it goes, and how it proves ready."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+OPERATORS_NAMESPACE = "openshift-operators"  # ships a global OperatorGroup
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """One OperatorHub package and the evidence that it is ready to serve its APIs."""
+
+    key: str  # config key under ossm:operators
+    package: str
+    channel: str
+    namespace: str
+    crds: tuple[str, ...]
+    source: str = "redhat-operators"  # the CatalogSource it is subscribed from
+    source_namespace: str = "openshift-marketplace"
+    webhooks: tuple[str, ...] = ()  # <kind>/<name> webhook configurations
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    namespace_annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def needs_namespace(self) -> bool:
+        """openshift-operators exists on every cluster and has its own OperatorGroup."""
+        return self.namespace != OPERATORS_NAMESPACE
