@@ -1,8 +1,12 @@
-"""The pack's policies: the checks of `validators.py` wired to the CrossGuard SDK.
+"""The pack's policies: the checks of the domain modules wired to the CrossGuard SDK.
 
 Importing this module starts nothing (constructing `PolicyPack` in `__main__.py`
 does, and never returns), so the tests build these policies and call
 `policy.validate(args, report)` with the SDK's own argument types.
+
+The pack is self-contained: it imports nothing from the project it checks, so it runs
+when published on its own (`pulumi policy publish`). Only the stack-config policy
+reads project files, and only when it finds the project (see `project_dir`).
 """
 
 from __future__ import annotations
@@ -24,17 +28,19 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policy import validators
+from . import catalogue, mesh, secrets
+from .common import UNKNOWN, ResourceCheck
 
 PACK_NAME = "ossm"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the pack lives inside the project it checks
+PROJECT_DIR_ENV = "OSSM_POLICY_PROJECT_DIR"
+MAX_CONFIG_BYTES = 1 << 20  # a stack file larger than this is not read (bounded memory; config files are small)
 
 
 def plain(value: Any) -> Any:
     """The SDK's props (proxies that raise on values unknown during preview) as dicts and lists.
 
-    Unknown values become `validators.UNKNOWN`, so a check skips what it cannot decide
-    yet instead of the SDK dropping the whole policy for the resource.
+    Unknown values become `UNKNOWN`, so a check skips what it cannot decide yet instead
+    of the SDK dropping the whole policy for the resource.
     """
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
@@ -42,7 +48,7 @@ def plain(value: Any) -> Any:
             try:
                 out[key] = plain(value[key])
             except UnknownValueError:
-                out[key] = validators.UNKNOWN
+                out[key] = UNKNOWN
         return out
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         items: list[Any] = []
@@ -50,12 +56,12 @@ def plain(value: Any) -> Any:
             try:
                 items.append(plain(value[i]))
             except UnknownValueError:
-                items.append(validators.UNKNOWN)
+                items.append(UNKNOWN)
         return items
     return value
 
 
-def resource_policy(check: validators.ResourceCheck) -> ResourceValidationPolicy:
+def resource_policy(check: ResourceCheck) -> ResourceValidationPolicy:
     """One ResourceValidationPolicy that reports each message of `check` against the resource."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -71,6 +77,25 @@ def resource_policy(check: validators.ResourceCheck) -> ResourceValidationPolicy
     )
 
 
+def sidecar_policy() -> StackValidationPolicy:
+    """Sidecar injection needs the whole stack: which namespaces it enrols and which workloads it puts there."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [(r.resource_type, plain(r.props)) for r in args.resources]
+        for message in mesh.check_sidecar_injection(resources):
+            report_violation(message, None)
+
+    return StackValidationPolicy(
+        name=catalogue.SIDECAR_POLICY, description=catalogue.SIDECAR_DESCRIPTION, validate=validate
+    )
+
+
+def _read_yaml(path: Path) -> Any:
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path.name} is larger than {MAX_CONFIG_BYTES} bytes")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
 def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]]]:
     """(file name, full key -> value) for the plain config a stack runs with: Pulumi.yaml defaults, Pulumi.<stack>.yaml.
 
@@ -79,11 +104,13 @@ def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]
     found: list[tuple[str, dict[str, Any]]] = []
     project_file = root / "Pulumi.yaml"
     if project_file.is_file():
-        project = yaml.safe_load(project_file.read_text()) or {}
+        project = _read_yaml(project_file)
+        project = project if isinstance(project, Mapping) else {}
         name = str(project.get("name", ""))
         defaults: dict[str, Any] = {}
-        for key, decl in (project.get("config") or {}).items():
-            full = key if ":" in key else f"{name}:{key}"
+        declared = project.get("config")
+        for key, decl in (declared if isinstance(declared, Mapping) else {}).items():
+            full = key if ":" in str(key) else f"{name}:{key}"
             if isinstance(decl, Mapping):
                 for field in ("default", "value"):
                     if field in decl:
@@ -93,33 +120,77 @@ def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]
         found.append((project_file.name, defaults))
     stack_file = root / f"Pulumi.{stack}.yaml"
     if stack_file.is_file():
-        found.append((stack_file.name, dict((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})))
+        document = _read_yaml(stack_file)
+        config = document.get("config") if isinstance(document, Mapping) else None
+        if isinstance(config, Mapping):
+            found.append((stack_file.name, dict(config)))
     return found
 
 
-def stack_config_policy(root: Path) -> StackValidationPolicy:
-    """Reads the stack's config files beside the pack: the engine hands a pack the config decrypted, with no
-    word on which values were secrets, so the committed files are where plain credentials show."""
+def project_dir(pack_dir: Path) -> Path | None:
+    """The project whose committed config the stack policy reads; None when the pack runs on its own.
+
+    In order: `$OSSM_POLICY_PROJECT_DIR`; the working directory; the folder around the
+    pack (this repository's layout). A candidate counts only when it has a Pulumi.yaml
+    whose `name` is the project being previewed (`$PULUMI_PROJECT`, which the engine
+    sets for the analyzer, pulumi/policy/__main__.py), so a published pack never reads
+    an unrelated project's files. Assumed, not verified against the CLI source: which
+    working directory the CLI gives the analyzer (hence the explicit variable).
+    """
+    wanted = os.environ.get("PULUMI_PROJECT")
+    explicit = os.environ.get(PROJECT_DIR_ENV)
+    candidates = [Path(explicit)] if explicit else [Path.cwd(), pack_dir.parent]
+    for candidate in candidates:
+        project_file = candidate / "Pulumi.yaml"
+        try:
+            project = _read_yaml(project_file) if project_file.is_file() else None
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        if isinstance(project, Mapping) and (wanted is None or project.get("name") == wanted):
+            return candidate
+    return None
+
+
+def stack_config_policy(root: Path | None = None) -> StackValidationPolicy:
+    """Reads the stack's committed config files: the engine hands a pack the config decrypted, with no word on
+    which values were secrets, so the committed files are where plain credentials show.
+
+    Without the project (the pack published and run elsewhere) the policy says it is not applicable, and why."""
+    pack_dir = Path(__file__).resolve().parent
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
-        files = stack_config_files(root, stack) if stack else []
+        where = root if root is not None else project_dir(pack_dir)
+        if where is None:
+            args.not_applicable(
+                f"the project's Pulumi.yaml was not found (working directory, beside the pack); set {PROJECT_DIR_ENV} "
+                "to the project directory to check its committed stack config"
+            )
+            return
+        try:
+            files = stack_config_files(where, stack) if stack else []
+        except (OSError, ValueError, yaml.YAMLError) as error:
+            report_violation(
+                f"Pulumi.{stack}.yaml could not be read as YAML ({type(error).__name__}); fix the file.", None
+            )
+            return
         if not any(name != "Pulumi.yaml" for name, _ in files):
-            args.not_applicable(f"no Pulumi.{stack or '<stack>'}.yaml in {root}")
+            args.not_applicable(f"no Pulumi.{stack or '<stack>'}.yaml in {where}")
             return
         for name, config in files:
-            for message in validators.check_stack_config(config, name):
+            for message in secrets.check_stack_config(config, name):
                 report_violation(message, None)
 
     return StackValidationPolicy(
-        name=validators.STACK_CONFIG_POLICY,
-        description=validators.STACK_CONFIG_DESCRIPTION,
+        name=catalogue.STACK_CONFIG_POLICY,
+        description=catalogue.STACK_CONFIG_DESCRIPTION,
         validate=validate,
     )
 
 
-def build_policies(root: Path = PROJECT_ROOT) -> list[Policy]:
-    """Every policy of the pack, in the order the catalogue lists them."""
-    policies: list[Policy] = [resource_policy(check) for check in validators.RESOURCE_CHECKS]
+def build_policies(root: Path | None = None) -> list[Policy]:
+    """Every policy of the pack, in the order the catalogue lists them; `root` fixes the project directory."""
+    policies: list[Policy] = [resource_policy(check) for check in catalogue.RESOURCE_CHECKS]
+    policies.append(sidecar_policy())
     policies.append(stack_config_policy(root))
     return policies

@@ -28,9 +28,12 @@ import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks, rpc, settings
 
+from tools.stack_files import load_project, load_stack
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "ossm"
 APPS_DOMAIN = "apps.cluster.example"
+CLI_IMAGE = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + "5c3e" * 16  # a release payload's `cli`
 SECRET_PLACEHOLDER = "[secret]"
 
 
@@ -74,6 +77,9 @@ class Record:
     read_id: str = ""
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     replace_on_changes: list[str] = field(default_factory=list)
+    protect: bool = False
+    delete_before_replace: bool = False
+    deleted_with: str = ""
 
     @property
     def kind(self) -> str:
@@ -146,7 +152,10 @@ INSTANCE_TYPES = {  # vCPU, MiB (EC2 specifications)
     "m5.xlarge": (4, 16384),
     "m5.2xlarge": (8, 32768),
     "t3.medium": (2, 4096),
+    "m6g.large": (2, 8192),
+    "m6g.xlarge": (4, 16384),
 }
+ARM64_TYPES = ("m6g.large", "m6g.xlarge")
 
 
 @dataclass
@@ -169,6 +178,10 @@ class AwsAccount:
     eips_in_use: int = 0
     vpcs_in_use: int = 1  # the default VPC
     instance_types: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(INSTANCE_TYPES))
+    not_offered_in: dict[str, tuple[str, ...]] = field(default_factory=dict)  # instance type -> zone suffixes
+    subnets: dict[str, tuple[str, str]] = field(default_factory=dict)  # subnet ID -> (CIDR, zone suffix)
+    # The stack's own last outputs (what `pulumi:pulumi:readStackOutputs` answers): day 2 has `apiUrl`.
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:
@@ -204,6 +217,8 @@ class ClusterMocks(pulumi.runtime.Mocks):
             host = f"{meta.get('name')}-{meta.get('namespace')}.{APPS_DOMAIN}"
             state["spec"] = {**(state.get("spec") or {}), "host": host}
             state["status"] = {"ingress": [{"host": host, "conditions": [{"type": "Admitted", "status": "True"}]}]}
+        if state.get("kind") == "ImageStream":  # openshift/cli: the release payload's oc, by digest
+            state["status"] = {"tags": [{"tag": "latest", "items": [{"dockerImageReference": CLI_IMAGE}]}]}
         object_id = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
         return str(object_id or f"{args.name}-id"), state
 
@@ -234,6 +249,7 @@ class ClusterMocks(pulumi.runtime.Mocks):
                 "metadata": metadata,
                 "kubeconfig": yaml.safe_dump(kubeconfig),
                 "kubeadminPassword": "mock-kubeadmin-password",
+                "settings": json.loads(str(_plain(env.get("CLUSTER_SETTINGS")) or "null")),
             }
         )
 
@@ -270,7 +286,31 @@ class ClusterMocks(pulumi.runtime.Mocks):
                 "instanceType": a["instanceType"],
                 "defaultVcpus": shape[0],
                 "memorySize": shape[1],
+                "supportedArchitectures": ["arm64"] if a["instanceType"] in ARM64_TYPES else ["x86_64"],
             }, []
+        if token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            wanted = [v for f in a.get("filters") or [] if f.get("name") == "instance-type" for v in f["values"]]
+            pairs = [
+                (kind, f"{self.region}{s}")
+                for kind in wanted
+                if kind in aws.instance_types
+                for s in aws.zone_suffixes
+                if s not in aws.not_offered_in.get(kind, ())
+            ]
+            return {
+                "id": self.region,
+                "instanceTypes": [k for k, _ in pairs],
+                "locations": [z for _, z in pairs],
+                "locationTypes": ["availability-zone"] * len(pairs),
+            }, []
+        if token == "aws:ec2/getSubnet:getSubnet":
+            found = aws.subnets.get(str(a.get("id")))
+            if found is None:
+                return {}, [("id", f"no matching EC2 Subnet found for {a.get('id')}")]
+            cidr, suffix = found
+            return {"id": a["id"], "cidrBlock": cidr, "availabilityZone": f"{self.region}{suffix}"}, []
+        if token == "pulumi:pulumi:readStackOutputs":
+            return {"name": a.get("name"), "outputs": dict(aws.stack_outputs), "secretOutputNames": []}, []
         if token == "aws:ec2/getEips:getEips":
             ids = [f"eipalloc-{i}" for i in range(aws.eips_in_use)]
             return {"id": self.region, "allocationIds": ids, "publicIps": []}, []
@@ -316,6 +356,9 @@ class RecordingMonitor(mocks.MockMonitor):
                     k: getattr(timeouts, k) for k in ("create", "update", "delete") if getattr(timeouts, k)
                 },
                 replace_on_changes=list(request.replaceOnChanges),
+                protect=bool(request.protect),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                deleted_with=request.deletedWith,
             )
         return response
 
@@ -334,10 +377,6 @@ class RecordingMonitor(mocks.MockMonitor):
             read_id=request.id,
         )
         return response
-
-
-def _load_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 # Secure values cannot be decrypted here; a placeholder of the right shape keeps the
@@ -369,9 +408,10 @@ def stack_config(
 ) -> tuple[dict[str, Any], list[str]]:
     """The config the CLI would hand the program: Pulumi.yaml defaults, then the stack file, then overrides.
 
-    Returns the flat `namespace:key -> value` map and the keys that are secret.
+    Returns the flat `namespace:key -> value` map and the keys that are secret. Both files are
+    read by tools.stack_files: a malformed one is a StackFileError (missing: FileNotFoundError).
     """
-    project = _load_yaml(root / "Pulumi.yaml")
+    project = load_project(root)
     values: dict[str, Any] = {}
     for key, decl in (project.get("config") or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -379,11 +419,8 @@ def stack_config(
             values[full] = decl["default"]
         elif isinstance(decl, dict) and "value" in decl:
             values[full] = decl["value"]
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack config {stack_file.name} in {root}")
     secrets: list[str] = []
-    for key, value in ((_load_yaml(stack_file) or {}).get("config") or {}).items():
+    for key, value in load_stack(root, stack).items():
         value, secret = _redact_secure(value)
         values[key] = value
         if secret:

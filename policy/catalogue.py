@@ -1,0 +1,98 @@
+"""Every policy of the pack, in the order the pack lists them: name, what it asks for, check, config schema.
+
+Resource policies see one object at a time; the two stack policies need more (every
+declared object, or the stack's config files) and are wired in `policies.py`.
+"""
+
+from __future__ import annotations
+
+from .common import ResourceCheck
+from .images import IMAGES_SCHEMA, check_images_pinned
+from .mesh import SAMPLING_SCHEMA, check_mesh_mtls, check_smcp, check_telemetry_sampling
+from .operators import SUBSCRIPTIONS_SCHEMA, check_catalog_source, check_subscription_catalog
+from .pods import check_restricted_v2
+from .routes import ROUTES_SCHEMA, check_ui_not_exposed, check_ui_routes_tls
+from .secrets import check_configmap_secrets, check_plain_credentials
+
+RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
+    ResourceCheck(
+        "smcp-mtls-and-sampling",
+        "The ServiceMeshControlPlane (maistra.io/v1 or v2) keeps mTLS on in both planes and trace sampling within the "
+        "configured bounds.",
+        check_smcp,
+        SAMPLING_SCHEMA,
+    ),
+    ResourceCheck(
+        "mesh-mtls-not-disabled",
+        "No PeerAuthentication (PERMISSIVE/DISABLE, also per port), DestinationRule (tls.mode DISABLE, also per port "
+        "or subset) or OSSM 3 Istio meshConfig (enableAutoMtls: false) lets plain text into the mesh.",
+        check_mesh_mtls,
+    ),
+    ResourceCheck(
+        "telemetry-sampling",
+        "OSSM 3 Telemetry randomSamplingPercentage stays within the same bounds as the SMCP's sampling.",
+        check_telemetry_sampling,
+        SAMPLING_SCHEMA,
+    ),
+    ResourceCheck(
+        "pods-restricted-v2",
+        "Pods of every workload kind run as the restricted-v2 SCC expects: non-root, RuntimeDefault seccomp, no "
+        "privilege escalation, all capabilities dropped, no host namespaces, ports or paths, no privileged SELinux "
+        "type, unmasked /proc, unsafe sysctl or unconfined AppArmor.",
+        check_restricted_v2,
+    ),
+    ResourceCheck(
+        "images-pinned",
+        "Container images of every workload kind are pinned by digest (requireDigest) and never use a floating tag "
+        "such as latest.",
+        check_images_pinned,
+        IMAGES_SCHEMA,
+    ),
+    ResourceCheck(
+        "ui-routes-tls",
+        "Routes that serve a UI (Jaeger, Tempo's Jaeger UI, Kiali, Grafana, Prometheus), under any name, terminate "
+        "TLS and redirect plain HTTP; so do the Jaeger UI Routes of TempoMonolithic and TempoStack.",
+        check_ui_routes_tls,
+        ROUTES_SCHEMA,
+    ),
+    ResourceCheck(
+        "ui-not-exposed",
+        "No UI is reachable around its TLS Route: no Ingress, LoadBalancer or NodePort Service, Tempo Ingress or "
+        "anonymous Kiali.",
+        check_ui_not_exposed,
+        ROUTES_SCHEMA,
+    ),
+    ResourceCheck(
+        "subscriptions-allowed-catalog",
+        "Operator Subscriptions install from an allowed CatalogSource in an allowed namespace and follow an allowed "
+        "channel.",
+        check_subscription_catalog,
+        SUBSCRIPTIONS_SCHEMA,
+    ),
+    ResourceCheck(
+        "catalog-sources-no-shadowing",
+        "No CatalogSource takes the name of a default catalog (redhat-operators, certified-operators, "
+        "community-operators, redhat-marketplace).",
+        check_catalog_source,
+    ),
+    ResourceCheck(
+        "no-secrets-in-configmaps",
+        "ConfigMaps hold no private keys, tokens, passwords, kubeconfigs or pull secrets, plain or base64-encoded.",
+        check_configmap_secrets,
+    ),
+    ResourceCheck(
+        "no-plain-credentials",
+        "No Kubernetes object carries a kubeconfig, pull secret, key, token or password in a plain field (env "
+        "values, annotations, specs, collector config), plain or base64-encoded.",
+        check_plain_credentials,
+    ),
+)
+SIDECAR_POLICY = "mesh-members-injected"
+SIDECAR_DESCRIPTION = (
+    "Every pod template in a namespace the stack enrols in the mesh gets its sidecar (OSSM 2: opts in; OSSM 3: "
+    "does not opt out)."
+)
+STACK_CONFIG_POLICY = "stack-config-secrets-encrypted"
+STACK_CONFIG_DESCRIPTION = (
+    "The stack's config files hold no kubeconfig, pull secret, key, token or password in plain text."
+)

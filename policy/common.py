@@ -1,0 +1,170 @@
+"""What every check of the pack shares: the unknown marker, nested lookups, naming objects, workload shapes.
+
+Every resource check has the shape `check(resource_type, props, config) -> messages`:
+`resource_type` is the engine's token (`kubernetes:<group>/<version>:<Kind>`, core
+group `core`), `props` the object's inputs with their wire (camelCase) names, and
+`config` this policy's config from the pipeline (missing keys take the defaults of
+the policy's config schema). Each message names the object, the field path and
+what to change, because the person reading it in a preview has nothing else. A
+message never repeats a credential it found: previews end up in CI logs and PR
+comments.
+
+A value the engine does not know yet (`pulumi preview` of inputs computed from
+other resources) arrives as `UNKNOWN`; a check skips what it cannot decide, and
+`pulumi up` runs it again once every input is known.
+
+The check modules import only the standard library and each other (relatively), so
+the pack runs wherever its folder is copied, under any folder name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+Props = Mapping[str, Any]
+Config = Mapping[str, Any]
+Check = Callable[[str, Props, Config], list[str]]
+Schema = Mapping[str, Mapping[str, Any]]
+
+
+class _Unknown:
+    """A value the engine will only know during `pulumi up`."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+
+
+@dataclass(frozen=True)
+class ResourceCheck:
+    """One resource policy of the pack: its name, what it asks for, its check and its config schema."""
+
+    name: str
+    description: str
+    check: Check
+    config_schema: Schema = field(default_factory=dict)
+
+
+def settings(schema: Schema, config: Config) -> dict[str, Any]:
+    """The schema's defaults overlaid with the pipeline's config (the engine does not always fill them in)."""
+    merged = {key: prop["default"] for key, prop in schema.items() if "default" in prop}
+    merged.update({key: value for key, value in config.items() if key in schema and value is not None})
+    return merged
+
+
+def split_type(resource_type: str) -> tuple[str, str, str]:
+    """(group, version, kind) of `kubernetes:<group>/<version>:<Kind>`; empty strings for other tokens."""
+    package, _, rest = resource_type.partition(":")
+    group_version, _, kind = rest.rpartition(":")
+    group, _, version = group_version.rpartition("/")
+    return (group, version, kind) if package == "kubernetes" and group and kind else ("", "", "")
+
+
+def is_kind(resource_type: str, group: str, *kinds: str) -> bool:
+    """Whether the token is one of `kinds` of `group`, whatever the API version (every version is a way in)."""
+    g, _, k = split_type(resource_type)
+    return g == group and k in kinds
+
+
+def get(obj: Any, *keys: str) -> Any:
+    """Nested lookup: None when a level is missing, UNKNOWN when a level is not known yet."""
+    for key in keys:
+        if obj is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def mappings(value: Any) -> list[tuple[int, Mapping[str, Any]]]:
+    """The (index, item) pairs of a list of objects; nothing for a missing or unknown list."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]
+    return []
+
+
+def show(value: Any) -> str:
+    """A value as the YAML author wrote it."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return f"'{value}'"
+    return json.dumps(value) if isinstance(value, (int, float, list, dict)) else repr(value)
+
+
+def whole(value: Any) -> bool:
+    """An integer; numbers cross the wire as floats (10000.0)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+def has_label(labels: Any, key: str, value: Any) -> bool:
+    return isinstance(labels, Mapping) and labels.get(key) == value
+
+
+def describe(resource_type: str, props: Props) -> str:
+    """`Kind namespace/name` (or `Kind name` when cluster-scoped), as `oc get` would name it."""
+    kind = props.get("kind")
+    kind = kind if isinstance(kind, str) and kind else resource_type.rsplit(":", 1)[-1]
+    name = get(props, "metadata", "name")
+    namespace = get(props, "metadata", "namespace")
+    if not isinstance(name, str) or not name:
+        return resource_type
+    return f"{kind} {namespace}/{name}" if isinstance(namespace, str) and namespace else f"{kind} {name}"
+
+
+# --- workloads: every kind that carries a pod template ----------------------------------------------------------------
+
+# Where each workload kind keeps its pod template (metadata + spec), by API group and kind, for every version
+# the group serves (apps/v1beta1, extensions/v1beta1 and batch/v1beta1 are older ways to the same pods).
+# DeploymentConfig: openshift/api apps/v1/types.go (spec.template is a PodTemplateSpec); PodTemplate:
+# k8s.io/api core/v1 (template is a PodTemplateSpec).
+POD_TEMPLATE_PATHS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("core", "Pod"): (),
+    ("core", "PodTemplate"): ("template",),
+    ("core", "ReplicationController"): ("spec", "template"),
+    **{(g, k): ("spec", "template") for g in ("apps", "extensions") for k in ("Deployment", "DaemonSet", "ReplicaSet")},
+    ("apps", "StatefulSet"): ("spec", "template"),
+    ("apps.openshift.io", "DeploymentConfig"): ("spec", "template"),
+    ("batch", "Job"): ("spec", "template"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+}
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def pod_template_path(resource_type: str) -> tuple[str, ...] | None:
+    """Where the resource keeps its pod template (metadata and spec); None when it runs no pods."""
+    group, _, kind = split_type(resource_type)
+    return POD_TEMPLATE_PATHS.get((group, kind))
+
+
+def pod_spec_path(resource_type: str) -> tuple[str, ...] | None:
+    where = pod_template_path(resource_type)
+    return None if where is None else (*where, "spec")
+
+
+def dotted(path: Sequence[str], leaf: str = "") -> str:
+    return ".".join([*path, leaf] if leaf else path)
+
+
+def containers(resource_type: str, props: Props) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(path, name, container) for every container of a workload's pod spec, init and ephemeral ones included."""
+    where = pod_spec_path(resource_type)
+    if where is None:
+        return
+    pod = get(props, *where)
+    for field_name in CONTAINER_LISTS:
+        for i, container in mappings(get(pod, field_name)):
+            name = container.get("name")
+            yield f"{dotted(where, field_name)}[{i}]", name if isinstance(name, str) else "?", container

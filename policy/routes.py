@@ -1,0 +1,184 @@
+"""The UIs (Jaeger, Tempo's Jaeger UI, Kiali, Grafana, Prometheus) are reached only through TLS Routes.
+
+They sit behind OAuth proxies whose cookies must not cross plain HTTP, and they are
+not meant to be reachable around those proxies: a Route under another name that
+targets the UI's Service, an Ingress, a LoadBalancer or NodePort Service, a Tempo
+CR whose Jaeger UI Route is `insecure` or which asks for an Ingress, and a Kiali that
+admits anonymous users are all refused. Other Routes (the demo's plain-HTTP
+`istio-ingressgateway`) are not this module's concern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .common import UNKNOWN, Config, Props, Schema, describe, get, has_label, is_kind, mappings, settings, show
+
+ROUTE = "kubernetes:route.openshift.io/v1:Route"
+ROUTE_TERMINATIONS = ("edge", "reencrypt", "passthrough")
+EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+USE_THE_ROUTE = "reach it through its operator's OAuth-protected TLS Route instead"
+
+ROUTES_SCHEMA: Schema = {
+    "uiNames": {
+        "type": "array",
+        "items": {"type": "string"},
+        # jaegerui and query-frontend: the Services of Tempo's Jaeger UI (tempo-<name>-jaegerui,
+        # tempo-<name>-query-frontend; grafana/tempo-operator internal/manifests/naming)
+        "default": ["jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend"],
+        "description": "A Route, Ingress or Service whose name or target Service is one of these (alone, or as a "
+        "'-'-separated part of the name, e.g. tempo-sample-jaegerui) serves a UI.",
+    },
+    "uiLabels": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "default": {"app.kubernetes.io/component": "ui"},
+        "description": "A Route, Ingress or Service carrying any of these labels serves a UI.",
+    },
+}
+
+
+def ui_name(value: Any, names: list[str]) -> str | None:
+    """The UI name `value` contains as a whole '-'-separated part (kiali, jaeger-ui, tempo-x-jaegerui)."""
+    if not isinstance(value, str):
+        return None
+    padded = f"-{value.lower()}-"
+    return next((n for n in names if f"-{n.lower()}-" in padded), None)
+
+
+def _ui_reason(resource_type: str, props: Props, s: Mapping[str, Any]) -> str | None:
+    """Why a Route, Ingress or Service serves a UI (its name, a Service it targets, a label), or None."""
+    names = [str(n) for n in s["uiNames"]]
+    name = get(props, "metadata", "name")
+    if ui_name(name, names):
+        return f"its name '{name}'"
+    if is_kind(resource_type, "route.openshift.io", "Route"):
+        targets = [get(props, "spec", "to", "name")]
+        targets += [b.get("name") for _, b in mappings(get(props, "spec", "alternateBackends"))]
+    elif is_kind(resource_type, "networking.k8s.io", "Ingress") or is_kind(resource_type, "extensions", "Ingress"):
+        backends = [get(props, "spec", "defaultBackend"), get(props, "spec", "backend")]
+        for _, rule in mappings(get(props, "spec", "rules")):
+            backends += [path.get("backend") for _, path in mappings(get(rule, "http", "paths"))]
+        targets = [get(b, "service", "name") for b in backends] + [get(b, "serviceName") for b in backends]
+    else:  # a Service: the pods it selects
+        selector = get(props, "spec", "selector")
+        targets = [selector[k] for k in sorted(selector)] if isinstance(selector, Mapping) else []
+        for target in targets:
+            if ui_name(target, names):
+                return f"its selector value '{target}'"
+        targets = []
+    for target in targets:
+        if ui_name(target, names):
+            return f"its target Service '{target}'"
+    labels = get(props, "metadata", "labels")
+    wanted = s["uiLabels"] if isinstance(s["uiLabels"], Mapping) else {}
+    for key, value in wanted.items():
+        if has_label(labels, key, value):
+            return f"its label {key}={value}"
+    return None
+
+
+def _termination_problem(obj: str, path: str, termination: Any) -> list[str]:
+    """A Tempo CR's Jaeger UI Route: unset means edge (or reencrypt) by the operator's defaults; insecure is plain."""
+    if termination in (None, UNKNOWN, "") or termination in ROUTE_TERMINATIONS:
+        return []
+    return [f"{obj}: {path} is {show(termination)}, which serves the Jaeger UI over plain HTTP; set edge or reencrypt."]
+
+
+def _tempo_routes(resource_type: str, props: Props) -> list[str]:
+    """TempoMonolithic spec.jaegerui.route, TempoStack spec.template.queryFrontend.jaegerQuery.ingress.route
+    (tempo CRDs in ../shared/crds/tempo; empty termination defaults to edge: grafana/tempo-operator
+    api/tempo/v1alpha1/tempomonolithic_defaults.go, and the TempoStack CRD's description "The default is edge")."""
+    obj = describe(resource_type, props)
+    if is_kind(resource_type, "tempo.grafana.com", "TempoMonolithic"):
+        if get(props, "spec", "jaegerui", "enabled") is True and get(props, "spec", "jaegerui", "route", "enabled"):
+            path = "spec.jaegerui.route.termination"
+            return _termination_problem(obj, path, get(props, "spec", "jaegerui", "route", "termination"))
+    if is_kind(resource_type, "tempo.grafana.com", "TempoStack"):
+        query = get(props, "spec", "template", "queryFrontend", "jaegerQuery")
+        if get(query, "enabled") is True and get(query, "ingress", "type") == "route":
+            path = "spec.template.queryFrontend.jaegerQuery.ingress.route.termination"
+            return _termination_problem(obj, path, get(query, "ingress", "route", "termination"))
+    return []
+
+
+def check_ui_routes_tls(resource_type: str, props: Props, config: Config) -> list[str]:
+    """UI Routes terminate TLS and redirect plain HTTP; so do the Routes Tempo's operator makes for its Jaeger UI."""
+    if is_kind(resource_type, "tempo.grafana.com", "TempoMonolithic", "TempoStack"):
+        return _tempo_routes(resource_type, props)
+    if not is_kind(resource_type, "route.openshift.io", "Route"):
+        return []
+    s = settings(ROUTES_SCHEMA, config)
+    reason = _ui_reason(resource_type, props, s)
+    if reason is None:
+        return []
+    obj = describe(resource_type, props)
+    tls = get(props, "spec", "tls")
+    if tls is UNKNOWN:
+        return []
+    termination = get(tls, "termination")
+    if not isinstance(tls, Mapping) or termination is None:
+        return [
+            f"{obj} serves a UI ({reason}) without TLS: spec.tls is not set; set spec.tls.termination: reencrypt "
+            "(or edge) and spec.tls.insecureEdgeTerminationPolicy: Redirect."
+        ]
+    problems: list[str] = []
+    if termination is not UNKNOWN and termination not in ROUTE_TERMINATIONS:
+        problems.append(
+            f"{obj} serves a UI ({reason}): spec.tls.termination is {show(termination)}; use reencrypt, edge "
+            "or passthrough."
+        )
+    if get(tls, "insecureEdgeTerminationPolicy") == "Allow":
+        problems.append(
+            f"{obj} serves a UI ({reason}): spec.tls.insecureEdgeTerminationPolicy is 'Allow', which also serves it "
+            "over plain HTTP; set it to Redirect."
+        )
+    return problems
+
+
+def check_ui_not_exposed(resource_type: str, props: Props, config: Config) -> list[str]:
+    """No way to a UI around its OAuth-protected TLS Route: Ingress, LoadBalancer/NodePort Service, Tempo's
+    Ingress option, Kiali's anonymous login or exposed Service."""
+    obj = describe(resource_type, props)
+    s = settings(ROUTES_SCHEMA, config)
+    if is_kind(resource_type, "networking.k8s.io", "Ingress") or is_kind(resource_type, "extensions", "Ingress"):
+        reason = _ui_reason(resource_type, props, s)
+        return [f"{obj} exposes a UI ({reason}) through an Ingress; remove it and {USE_THE_ROUTE}."] if reason else []
+    if is_kind(resource_type, "core", "Service"):
+        service_type = get(props, "spec", "type")
+        reason = _ui_reason(resource_type, props, s) if service_type in EXPOSED_SERVICE_TYPES else None
+        if reason:
+            return [
+                f"{obj} exposes a UI ({reason}): spec.type is {show(service_type)}; use ClusterIP and {USE_THE_ROUTE}."
+            ]
+        return []
+    if is_kind(resource_type, "tempo.grafana.com", "TempoMonolithic"):
+        if get(props, "spec", "jaegerui", "enabled") is True and get(props, "spec", "jaegerui", "ingress", "enabled"):
+            return [
+                f"{obj}: spec.jaegerui.ingress.enabled is true, which exposes the Jaeger UI through an Ingress; "
+                "remove it and set spec.jaegerui.route.enabled: true (a TLS Route)."
+            ]
+    if is_kind(resource_type, "tempo.grafana.com", "TempoStack"):
+        query = get(props, "spec", "template", "queryFrontend", "jaegerQuery")
+        if get(query, "enabled") is True and get(query, "ingress", "type") == "ingress":
+            return [
+                f"{obj}: spec.template.queryFrontend.jaegerQuery.ingress.type is 'ingress', which exposes the Jaeger "
+                "UI through an Ingress; set it to route (a TLS Route)."
+            ]
+    if is_kind(resource_type, "kiali.io", "Kiali"):
+        # kiali CRD (../shared/crds/kiali): auth.strategy `anonymous` allows full access without credentials
+        problems: list[str] = []
+        if get(props, "spec", "auth", "strategy") == "anonymous":
+            problems.append(
+                f"{obj}: spec.auth.strategy is 'anonymous', which gives anyone who reaches Kiali full access; set "
+                "openshift (or remove it: the default on OpenShift)."
+            )
+        service_type = get(props, "spec", "deployment", "service_type")
+        if service_type in EXPOSED_SERVICE_TYPES:
+            problems.append(
+                f"{obj}: spec.deployment.service_type is {show(service_type)}; remove it (ClusterIP) and "
+                f"{USE_THE_ROUTE}."
+            )
+        return problems
+    return []

@@ -1,0 +1,249 @@
+"""The mesh checks (policy/mesh.py): SMCP mTLS and sampling, PeerAuthentication, DestinationRule, OSSM 3 kinds,
+sidecar injection in enrolled namespaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy import common, mesh
+from tests.policy_helpers import WORKLOADS, dev_object, good_pod, workload
+from tools.offline import Evaluation
+
+# --- ServiceMeshControlPlane ----------------------------------------------------------------------------------------
+
+
+def test_smcp_without_mtls_and_with_sampling_out_of_bounds(dev: Evaluation) -> None:
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    smcp["spec"]["security"]["dataPlane"]["mtls"] = False
+    del smcp["spec"]["security"]["controlPlane"]["mtls"]
+    smcp["spec"]["tracing"]["sampling"] = 20000
+    assert mesh.check_smcp(t, smcp, {}) == [
+        "ServiceMeshControlPlane istio-system/basic: spec.security.dataPlane.mtls is false; set it to true "
+        "(ossm:mesh.mtls: true) so traffic between sidecars is mutually authenticated and encrypted.",
+        "ServiceMeshControlPlane istio-system/basic: spec.security.controlPlane.mtls is not set; set it to true "
+        "(ossm:mesh.mtls: true) so traffic to istiod is mutually authenticated and encrypted.",
+        "ServiceMeshControlPlane istio-system/basic: spec.tracing.sampling is 20000; set an integer from 0 to 10000 "
+        "(ossm:mesh.tracing.sampling; 10000 = 100%, 100 = 1%).",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sampling", "config", "ok"),
+    [
+        (10000, {}, True),
+        (10000.0, {}, True),  # numbers cross the wire as floats
+        (0, {}, True),
+        (-1, {}, False),
+        (100.5, {}, False),
+        ("100", {}, False),
+        (True, {}, False),
+        (None, {}, False),
+        (10000, {"maxSampling": 100}, False),
+        (100, {"minSampling": 100.0, "maxSampling": 1000.0}, True),
+        (99, {"minSampling": 100, "maxSampling": 1000}, False),
+    ],
+)
+def test_smcp_sampling_bounds_come_from_config(
+    dev: Evaluation, sampling: Any, config: dict[str, Any], ok: bool
+) -> None:
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    smcp["spec"]["tracing"]["sampling"] = sampling
+    assert (mesh.check_smcp(t, smcp, config) == []) is ok
+
+
+def test_smcp_message_names_the_configured_bounds(dev: Evaluation) -> None:
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    assert mesh.check_smcp(t, smcp, {"minSampling": 1, "maxSampling": 100}) == [
+        "ServiceMeshControlPlane istio-system/basic: spec.tracing.sampling is 10000; set an integer from 1 to 100 "
+        "(ossm:mesh.tracing.sampling; 10000 = 100%, 100 = 1%)."
+    ]
+
+
+SMCP_V1 = "kubernetes:maistra.io/v1:ServiceMeshControlPlane"
+
+
+def smcp_v1(global_values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "ServiceMeshControlPlane",
+        "metadata": {"name": "basic", "namespace": "istio-system"},
+        "spec": {"istio": {"global": global_values}},
+    }
+
+
+def test_smcp_v1_cannot_switch_mtls_off(dev: Evaluation) -> None:
+    """maistra.io/v1 is a way around the v2 fields: its Helm values default to plain text."""
+    _, v2_body = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    assert len(mesh.check_smcp(SMCP_V1, v2_body, {})) == 2  # v2 fields on a v1 object do not count
+    assert mesh.check_smcp(SMCP_V1, smcp_v1({"mtls": {"enabled": False}, "controlPlaneSecurityEnabled": True}), {}) == [
+        "ServiceMeshControlPlane istio-system/basic: spec.istio.global.mtls.enabled is false; set it to true so "
+        "traffic between sidecars is mutually authenticated and encrypted (or declare the SMCP as maistra.io/v2, as "
+        "this program does)."
+    ]
+    assert mesh.check_smcp(SMCP_V1, smcp_v1({"mtls": {"enabled": True}, "controlPlaneSecurityEnabled": True}), {}) == []
+    assert mesh.check_smcp("kubernetes:maistra.io/v2:ServiceMeshMemberRoll", v2_body, {}) == []
+
+
+PA = "kubernetes:security.istio.io/v1beta1:PeerAuthentication"
+PA_V1 = "kubernetes:security.istio.io/v1:PeerAuthentication"
+DR = "kubernetes:networking.istio.io/v1beta1:DestinationRule"
+ISTIO = "kubernetes:sailoperator.io/v1:Istio"
+
+
+def peer(spec: dict[str, Any], namespace: str = "istio-system") -> dict[str, Any]:
+    return {"kind": "PeerAuthentication", "metadata": {"name": "default", "namespace": namespace}, "spec": spec}
+
+
+@pytest.mark.parametrize("token", [PA, PA_V1])
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        ({"mtls": {"mode": "STRICT"}}, []),
+        ({"mtls": {"mode": "UNSET"}}, []),
+        ({}, []),
+        ({"mtls": {"mode": "DISABLE"}}, ["spec.mtls.mode is 'DISABLE'"]),
+        ({"mtls": {"mode": "PERMISSIVE"}}, ["spec.mtls.mode is 'PERMISSIVE'"]),
+        (
+            {"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}, "9090": {"mode": "STRICT"}}},
+            ["spec.portLevelMtls[8080].mode is 'DISABLE'"],
+        ),
+    ],
+)
+def test_peer_authentication_cannot_let_plain_text_in(token: str, spec: dict[str, Any], refused: list[str]) -> None:
+    found = mesh.check_mesh_mtls(token, peer(spec), {})
+    assert [m.split(", which")[0] for m in found] == [f"PeerAuthentication istio-system/default: {r}" for r in refused]
+
+
+def test_peer_authentication_message_says_what_to_set() -> None:
+    assert mesh.check_mesh_mtls(PA, peer({"mtls": {"mode": "PERMISSIVE"}}, "tracing"), {}) == [
+        "PeerAuthentication tracing/default: spec.mtls.mode is 'PERMISSIVE', which accepts plain text; set it to "
+        "STRICT (or UNSET to inherit the namespace's or mesh's STRICT policy)."
+    ]
+
+
+def test_the_demo_peer_authentication_is_strict(dev: Evaluation) -> None:
+    t, pa = dev_object(dev, "PeerAuthentication", "default")
+    assert mesh.check_mesh_mtls(t, pa, {}) == []
+    pa["spec"]["mtls"]["mode"] = "DISABLE"
+    assert len(mesh.check_mesh_mtls(t, pa, {})) == 1
+
+
+def test_destination_rule_cannot_make_clients_send_plain_text() -> None:
+    rule: dict[str, Any] = {
+        "kind": "DestinationRule",
+        "metadata": {"name": "serviceb", "namespace": "tracing"},
+        "spec": {
+            "host": "serviceb",
+            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
+            "subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}],
+        },
+    }
+    assert mesh.check_mesh_mtls(DR, rule, {}) == []
+    rule["spec"]["trafficPolicy"]["portLevelSettings"] = [{"port": {"number": 80}, "tls": {"mode": "DISABLE"}}]
+    rule["spec"]["subsets"][0]["trafficPolicy"]["tls"]["mode"] = "DISABLE"
+    found = mesh.check_mesh_mtls("kubernetes:networking.istio.io/v1:DestinationRule", rule, {})
+    assert [m.split(" is ")[0] for m in found] == [
+        "DestinationRule tracing/serviceb: spec.trafficPolicy.portLevelSettings[0].tls.mode",
+        "DestinationRule tracing/serviceb: spec.subsets[0].trafficPolicy.tls.mode",
+    ]
+    rule["spec"] = {"host": "serviceb", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}
+    assert mesh.check_mesh_mtls(DR, rule, {}) == [
+        "DestinationRule tracing/serviceb: spec.trafficPolicy.tls.mode is 'DISABLE', so clients send plain text; set "
+        "ISTIO_MUTUAL for services in the mesh (or SIMPLE/MUTUAL for TLS to a service outside it), or remove it to "
+        "keep Istio's automatic mTLS."
+    ]
+    rule["spec"]["trafficPolicy"]["tls"]["mode"] = common.UNKNOWN  # preview: skipped, `up` decides
+    assert mesh.check_mesh_mtls(DR, rule, {}) == []
+
+
+def test_ossm3_istio_cannot_turn_auto_mtls_off() -> None:
+    istio: dict[str, Any] = {"kind": "Istio", "metadata": {"name": "default"}, "spec": {"namespace": "istio-system"}}
+    assert mesh.check_mesh_mtls(ISTIO, istio, {}) == []
+    istio["spec"]["values"] = {"meshConfig": {"enableAutoMtls": True}}
+    assert mesh.check_mesh_mtls(ISTIO, istio, {}) == []
+    istio["spec"]["values"]["meshConfig"]["enableAutoMtls"] = False
+    assert mesh.check_mesh_mtls(ISTIO, istio, {}) == [
+        "Istio default: spec.values.meshConfig.enableAutoMtls is false, so clients send plain text unless a "
+        "DestinationRule says otherwise; remove it (default true)."
+    ]
+    assert mesh.check_mesh_mtls("kubernetes:sailoperator.io/v1:IstioCNI", istio, {}) == []
+
+
+@pytest.mark.parametrize(
+    ("percent", "config", "ok"),
+    [
+        (100, {}, True),
+        (1.5, {}, True),
+        (0, {}, True),
+        (101, {}, False),
+        (-1, {}, False),
+        ("10", {}, False),
+        (100, {"maxSampling": 100}, False),
+        (1, {"maxSampling": 100}, True),
+        (None, {}, True),
+    ],
+)
+def test_telemetry_sampling_uses_the_smcp_bounds(percent: Any, config: dict[str, Any], ok: bool) -> None:
+    telemetry = {
+        "kind": "Telemetry",
+        "metadata": {"name": "mesh-default", "namespace": "istio-system"},
+        "spec": {"tracing": [{"providers": [{"name": "otel"}], "randomSamplingPercentage": percent}]},
+    }
+    found = mesh.check_telemetry_sampling("kubernetes:telemetry.istio.io/v1:Telemetry", telemetry, config)
+    assert (found == []) is ok
+    if not ok and percent == 101:
+        assert found == [
+            "Telemetry istio-system/mesh-default: spec.tracing[0].randomSamplingPercentage is 101; set a number from "
+            "0 to 100 (ossm:mesh.tracing.sampling / 100; a percentage)."
+        ]
+
+
+# --- sidecar injection in enrolled namespaces -------------------------------------------------------------------
+
+SMMR = (
+    "kubernetes:maistra.io/v1:ServiceMeshMemberRoll",
+    {
+        "kind": "ServiceMeshMemberRoll",
+        "metadata": {"name": "default", "namespace": "istio-system"},
+        "spec": {"members": ["tracing"]},
+    },
+)
+
+
+def labelled_namespace(name: str, labels: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    return "kubernetes:core/v1:Namespace", {"kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+@pytest.mark.parametrize(("token", "where"), WORKLOADS, ids=[t for t, _ in WORKLOADS])
+def test_no_workload_kind_opts_out_of_its_sidecar(token: str, where: tuple[str, ...]) -> None:
+    ossm3 = labelled_namespace("tracing", {"istio-injection": "enabled"})
+    opted_out = workload(token, where, good_pod(), template_meta={"labels": {"sidecar.istio.io/inject": "false"}})
+    found = mesh.check_sidecar_injection([ossm3, (token, opted_out)])
+    assert len(found) == 1 and "sets sidecar.istio.io/inject: \"false\" in mesh member namespace 'tracing'" in found[0]
+    plain_pod = workload(token, where, good_pod(), template_meta={"labels": {"app": "x"}})
+    assert mesh.check_sidecar_injection([ossm3, (token, plain_pod)]) == []  # OSSM 3 injects by the namespace label
+    assert mesh.check_sidecar_injection([(token, opted_out)]) == []  # a namespace outside the mesh
+
+
+def test_ossm2_members_need_the_opt_in_and_ossm3_revisions_count() -> None:
+    deployment = "kubernetes:apps/v1:Deployment"
+    bare = workload(deployment, ("spec", "template"), good_pod(), template_meta={})
+    assert mesh.check_sidecar_injection([SMMR, (deployment, bare)]) == [
+        'Deployment tracing/w: spec.template.metadata.labels has no sidecar.istio.io/inject: "true" in mesh member '
+        "namespace 'tracing', and OSSM 2 injects only pods that opt in; add it (label or annotation)."
+    ]
+    opted_in = workload(
+        deployment, ("spec", "template"), good_pod(), template_meta={"annotations": {"sidecar.istio.io/inject": "true"}}
+    )
+    assert mesh.check_sidecar_injection([SMMR, (deployment, opted_in)]) == []
+    revision = labelled_namespace("tracing", {"istio.io/rev": "default"})
+    opted_out = workload(
+        deployment,
+        ("spec", "template"),
+        good_pod(),
+        template_meta={"annotations": {"sidecar.istio.io/inject": "false"}},
+    )
+    assert len(mesh.check_sidecar_injection([revision, (deployment, opted_out)])) == 1
+    unknown = workload(deployment, ("spec", "template"), good_pod(), template_meta={"annotations": common.UNKNOWN})
+    assert mesh.check_sidecar_injection([SMMR, (deployment, unknown)]) == []

@@ -1,0 +1,201 @@
+"""UIs only behind TLS Routes (policy/routes.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from policy import routes
+from tests.policy_helpers import dev_object
+from tools.offline import Evaluation
+
+# --- Routes ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_gateway_route_stays_plain_http(dev: Evaluation) -> None:
+    t, route = dev_object(dev, "Route", "istio-ingressgateway")
+    assert "tls" not in route["spec"]
+    assert routes.check_ui_routes_tls(t, route, {}) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"metadata": {"name": "kiali"}}, "its name 'kiali'"),
+        ({"metadata": {"name": "jaeger-ui"}}, "its name 'jaeger-ui'"),
+        ({"spec": {"to": {"kind": "Service", "name": "grafana"}}}, "its target Service 'grafana'"),
+        ({"metadata": {"labels": {"app.kubernetes.io/component": "ui"}}}, "its label app.kubernetes.io/component=ui"),
+    ],
+)
+def test_ui_routes_without_tls(dev: Evaluation, change: dict[str, dict[str, Any]], reason: str) -> None:
+    t, route = dev_object(dev, "Route", "istio-ingressgateway")
+    for section, fields in change.items():
+        route[section].update(fields)
+    name = route["metadata"]["name"]
+    assert routes.check_ui_routes_tls(t, route, {}) == [
+        f"Route istio-system/{name} serves a UI ({reason}) without TLS: spec.tls is not set; set "
+        "spec.tls.termination: reencrypt (or edge) and spec.tls.insecureEdgeTerminationPolicy: Redirect."
+    ]
+
+
+def test_ui_route_tls_settings() -> None:
+    def route(tls: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": "Route", "metadata": {"name": "prometheus", "namespace": "istio-system"}, "spec": {"tls": tls}}
+
+    assert routes.check_ui_routes_tls(routes.ROUTE, route({"termination": "reencrypt"}), {}) == []
+    assert (
+        routes.check_ui_routes_tls(
+            routes.ROUTE, route({"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"}), {}
+        )
+        == []
+    )
+    assert routes.check_ui_routes_tls(
+        routes.ROUTE, route({"termination": "Edge", "insecureEdgeTerminationPolicy": "Allow"}), {}
+    ) == [
+        "Route istio-system/prometheus serves a UI (its name 'prometheus'): spec.tls.termination is 'Edge'; use "
+        "reencrypt, edge or passthrough.",
+        "Route istio-system/prometheus serves a UI (its name 'prometheus'): spec.tls.insecureEdgeTerminationPolicy "
+        "is 'Allow', which also serves it over plain HTTP; set it to Redirect.",
+    ]
+    # which Routes are UIs is config: the pipeline may name its own
+    assert routes.check_ui_routes_tls(routes.ROUTE, route({}), {"uiNames": ["tempo"], "uiLabels": {}}) == []
+
+
+# --- ways around the Route ---------------------------------------------------------------------------------------
+
+
+def test_a_route_under_another_name_to_a_ui_service_is_a_ui_route() -> None:
+    route: dict[str, Any] = {
+        "kind": "Route",
+        "metadata": {"name": "traces", "namespace": "tempo"},
+        "spec": {"to": {"kind": "Service", "name": "web"}, "alternateBackends": [{"name": "tempo-sample-jaegerui"}]},
+    }
+    assert routes.check_ui_routes_tls(routes.ROUTE, route, {}) == [
+        "Route tempo/traces serves a UI (its target Service 'tempo-sample-jaegerui') without TLS: spec.tls is not set; "
+        "set spec.tls.termination: reencrypt (or edge) and spec.tls.insecureEdgeTerminationPolicy: Redirect."
+    ]
+    route["spec"]["tls"] = {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"}
+    assert routes.check_ui_routes_tls(routes.ROUTE, route, {}) == []
+
+
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
+def test_ui_behind_an_ingress_is_refused_other_ingresses_pass() -> None:
+    ingress: dict[str, Any] = {
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "istio-system"},
+        "spec": {"rules": [{"http": {"paths": [{"path": "/", "backend": {"service": {"name": "kiali"}}}]}}]},
+    }
+    assert routes.check_ui_not_exposed(INGRESS, ingress, {}) == [
+        "Ingress istio-system/web exposes a UI (its target Service 'kiali') through an Ingress; remove it and reach "
+        "it through its operator's OAuth-protected TLS Route instead."
+    ]
+    ingress["spec"] = {"defaultBackend": {"service": {"name": "shop"}}}
+    assert routes.check_ui_not_exposed(INGRESS, ingress, {}) == []
+    ingress["spec"] = {"defaultBackend": {"service": {"name": "prometheus-k8s"}}}
+    assert len(routes.check_ui_not_exposed(INGRESS, ingress, {})) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "service_type", "selector", "reason"),
+    [
+        ("jaeger-query", "LoadBalancer", {}, "its name 'jaeger-query'"),
+        ("web", "NodePort", {"app.kubernetes.io/name": "grafana"}, "its selector value 'grafana'"),
+        ("jaeger-query", "ClusterIP", {}, None),
+        ("istio-ingressgateway", "LoadBalancer", {"istio": "ingressgateway"}, None),
+    ],
+)
+def test_ui_services_stay_cluster_internal(
+    name: str, service_type: str, selector: dict[str, str], reason: str | None
+) -> None:
+    service = {
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "istio-system"},
+        "spec": {"type": service_type, "selector": selector},
+    }
+    found = routes.check_ui_not_exposed("kubernetes:core/v1:Service", service, {})
+    assert found == (
+        [
+            f"Service istio-system/{name} exposes a UI ({reason}): spec.type is '{service_type}'; use ClusterIP and "
+            "reach it through its operator's OAuth-protected TLS Route instead."
+        ]
+        if reason
+        else []
+    )
+
+
+MONOLITHIC = "kubernetes:tempo.grafana.com/v1alpha1:TempoMonolithic"
+STACK = "kubernetes:tempo.grafana.com/v1alpha1:TempoStack"
+
+
+@pytest.mark.parametrize(
+    ("termination", "ok"), [(None, True), ("edge", True), ("reencrypt", True), ("insecure", False)]
+)
+def test_tempo_jaeger_ui_routes_terminate_tls(termination: str | None, ok: bool) -> None:
+    route: dict[str, Any] = {"enabled": True} | ({"termination": termination} if termination else {})
+    mono = {
+        "kind": "TempoMonolithic",
+        "metadata": {"name": "sample", "namespace": "tempo"},
+        "spec": {"jaegerui": {"enabled": True, "route": route}},
+    }
+    found = routes.check_ui_routes_tls(MONOLITHIC, mono, {})
+    assert found == (
+        []
+        if ok
+        else [
+            "TempoMonolithic tempo/sample: spec.jaegerui.route.termination is 'insecure', which serves the Jaeger UI "
+            "over plain HTTP; set edge or reencrypt."
+        ]
+    )
+    stack = {
+        "kind": "TempoStack",
+        "metadata": {"name": "sample", "namespace": "tempo"},
+        "spec": {
+            "template": {
+                "queryFrontend": {
+                    "jaegerQuery": {
+                        "enabled": True,
+                        "ingress": {"type": "route", "route": {"termination": termination}},
+                    }
+                }
+            }
+        },
+    }
+    assert (routes.check_ui_routes_tls(STACK, stack, {}) == []) is ok
+
+
+def test_tempo_jaeger_ui_behind_an_ingress_is_refused() -> None:
+    mono: dict[str, Any] = {
+        "kind": "TempoMonolithic",
+        "metadata": {"name": "sample", "namespace": "tempo"},
+        "spec": {"jaegerui": {"enabled": True, "ingress": {"enabled": True}}},
+    }
+    assert routes.check_ui_not_exposed(MONOLITHIC, mono, {}) == [
+        "TempoMonolithic tempo/sample: spec.jaegerui.ingress.enabled is true, which exposes the Jaeger UI through an "
+        "Ingress; remove it and set spec.jaegerui.route.enabled: true (a TLS Route)."
+    ]
+    mono["spec"]["jaegerui"] = {"enabled": True, "route": {"enabled": True}}
+    assert routes.check_ui_not_exposed(MONOLITHIC, mono, {}) == []
+    stack = {
+        "kind": "TempoStack",
+        "metadata": {"name": "s", "namespace": "tempo"},
+        "spec": {"template": {"queryFrontend": {"jaegerQuery": {"enabled": True, "ingress": {"type": "ingress"}}}}},
+    }
+    assert len(routes.check_ui_not_exposed(STACK, stack, {})) == 1
+
+
+def test_kiali_needs_a_login_and_no_exposed_service() -> None:
+    kiali: dict[str, Any] = {
+        "kind": "Kiali",
+        "metadata": {"name": "kiali", "namespace": "istio-system"},
+        "spec": {"auth": {"strategy": "openshift"}},
+    }
+    token = "kubernetes:kiali.io/v1alpha1:Kiali"
+    assert routes.check_ui_not_exposed(token, kiali, {}) == []
+    kiali["spec"] = {"auth": {"strategy": "anonymous"}, "deployment": {"service_type": "LoadBalancer"}}
+    assert [m.split(";")[0] for m in routes.check_ui_not_exposed(token, kiali, {})] == [
+        "Kiali istio-system/kiali: spec.auth.strategy is 'anonymous', which gives anyone who reaches Kiali full access",
+        "Kiali istio-system/kiali: spec.deployment.service_type is 'LoadBalancer'",
+    ]
