@@ -14,12 +14,13 @@ import pulumi
 
 from components import config as stack_config
 from components.mesh_profile import profile_for
-from components.mesh_verification import MeshVerification
+from components.mesh_verification import MeshVerification, kubeconfig_contents
 from components.ocp_aws import OpenShiftCluster, provision
 from components.shared.app_stack import AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
+from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
 from components.shared.readiness_gates import ReadinessGates, ReadinessGatesArgs
 
@@ -46,7 +47,14 @@ gates = ReadinessGates(
 )
 subscriptions = OperatorSubscriptions(
     "operators",
-    OperatorSubscriptionsArgs(operators, cfg.operators.approval, gates),
+    OperatorSubscriptionsArgs(
+        operators,
+        cfg.operators.approval,
+        gates,
+        ClusterCredentials(kubeconfig, cfg.cluster.context)
+        if cfg.operators.remove_csv_on_destroy and not rendering
+        else None,
+    ),
     on_cluster,
 )
 mesh = profile.build(cfg, subscriptions.ready, gates, on_cluster)  # control plane, then members
@@ -68,7 +76,9 @@ if installed is not None:
     pulumi.export("consoleUrl", installed.console_url)
     pulumi.export("kubeconfig", installed.kubeconfig)
     pulumi.export("kubeadminPassword", installed.kubeadmin_password)
+pulumi.export("meshProfile", cfg.mesh.profile)  # consumers tell OSSM 2 and OSSM 3 stacks apart by it
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
+pulumi.export("gatewayService", f"{mesh.gateway_service}.{mesh.gateway_namespace}")  # its name in traces
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
 if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)
@@ -91,9 +101,14 @@ if cfg.verify.enabled and app is not None and app.gateway_url is not None and ro
             "jaegerUrl": routes.jaeger_url,
             "kialiUrl": routes.kiali_url,
             "appNamespace": cfg.app.namespace,
+            "meshProfile": cfg.mesh.profile,
+            "gatewayService": f"{mesh.gateway_service}.{mesh.gateway_namespace}",
         },
         cfg.verify.requests,
         cfg.verify.timeout_seconds,
         cfg.verify.verify_tls,
         pulumi.ResourceOptions(depends_on=[app, routes]),
+        app_revision=app.revision,
+        kubeconfig=kubeconfig_contents(kubeconfig),  # the token is asked of this stack's cluster
+        kube_context=cfg.cluster.context,
     )

@@ -1,11 +1,16 @@
 """Verification as the last step of `pulumi up` (`ossm:verify`): the traffic must be traced, not just deployed.
 
-A dynamic resource whose create runs `tools.verify` (gateway /trace, a Jaeger
-trace across servicea and serviceb with proxy spans, the Kiali edge) against
-the URLs this stack exports, and fails the update with the verify report when a
-step fails. It runs again whenever those URLs change. The bearer token is never
-an input (so never in state): it comes from $OSSM_VERIFY_TOKEN or `oc whoami -t`
-on the machine that runs `pulumi up`.
+A dynamic resource whose create runs components/verification (gateway /trace, one trace from the
+gateway through servicea to serviceb with Envoy spans, the Kiali edge) against the URLs this stack
+exports, and fails the update with the verify report when a step fails. It runs again whenever
+those URLs or the app (`app_revision`) change.
+
+The bearer token is never an input (so never in state): $OSSM_VERIFY_TOKEN, else `oc whoami -t`
+against the stack's own kubeconfig when one is given (a secret input, already secret in state on
+ipi stacks), else against the current `oc` login only if it points at the stack's `apiUrl`.
+
+Keep this module path and the class name `_VerifyProvider`: Pulumi pickles the provider by
+reference (dill), so `destroy` and `refresh` of existing stacks import it from here.
 """
 
 from __future__ import annotations
@@ -19,33 +24,77 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-INPUTS = ("gatewayUrl", "jaegerUrl", "kialiUrl", "appNamespace", "requests", "timeoutSeconds", "verifyTls")
+from components.verification import (
+    Options,
+    OutputsError,
+    kubeconfig_file,
+    render_report,
+    resolve_token,
+    run_verification,
+    worst_case_seconds,
+)
+
+
+def kubeconfig_contents(kubeconfig: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+    """The stack's kubeconfig as contents (config holds contents or a path), secret; None: the ambient one."""
+    if kubeconfig is None:
+        return None
+
+    def read(value: str) -> str:
+        if "\n" in value or value.lstrip().startswith("{"):
+            return value
+        path = Path(value).expanduser()
+        return path.read_text() if path.is_file() else ""
+
+    return pulumi.Output.secret(pulumi.Output.from_input(kubeconfig).apply(read))
+
+
+OUTPUT_KEYS = (
+    "gatewayUrl",
+    "jaegerUrl",
+    "kialiUrl",
+    "appNamespace",
+    "controlPlaneNamespace",
+    "meshProfile",
+    "gatewayService",
+    "apiUrl",
+)
+# A change of any of these runs the checks again (replace); the kubeconfig alone does not.
+INPUTS = (*OUTPUT_KEYS, "requests", "timeoutSeconds", "verifyTls", "appRevision")
+TIMEOUT_MARGIN_SECONDS = 60  # engine overhead on top of the run's own worst case
 
 
 class _VerifyProvider(dynamic.ResourceProvider):
     """Runs in Pulumi's dynamic-provider host, from the project directory."""
 
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
-        root = str(Path.cwd())
-        if root not in sys.path:  # the provider host starts in the project directory
-            sys.path.insert(0, root)
-        from tools.verify import Options, render_report, resolve_token, run_verification
-
-        token, _ = resolve_token(None, os.environ)
-        outputs = {k: props[k] for k in ("gatewayUrl", "jaegerUrl", "kialiUrl", "appNamespace") if props.get(k)}
-        report = run_verification(
-            outputs,
-            Options(
-                requests=int(props["requests"]),
-                timeout=float(props["timeoutSeconds"]),
-                token=token,
-                verify_tls=bool(props["verifyTls"]),
-                progress=lambda line: print(line, file=sys.stderr),
-            ),
-        )
+        outputs = {k: props[k] for k in OUTPUT_KEYS if props.get(k)}
+        with kubeconfig_file(props.get("kubeconfig") or None) as kubeconfig:
+            token, source = resolve_token(
+                None,
+                os.environ,
+                kubeconfig=kubeconfig,
+                context=props.get("kubeContext") or None,
+                api_url=props.get("apiUrl") or None,
+            )
+        print(f"verify: token from {source}", file=sys.stderr)
+        try:
+            report = run_verification(
+                outputs,
+                Options(
+                    requests=int(props["requests"]),
+                    timeout=float(props["timeoutSeconds"]),
+                    token=token,
+                    verify_tls=bool(props["verifyTls"]),
+                    progress=lambda line: print(line, file=sys.stderr),
+                ),
+            )
+        except (OutputsError, ValueError) as error:
+            raise RuntimeError(f"ossm:verify cannot run: {error}") from None
         if report.failed:
             raise RuntimeError("the mesh does not trace the demo traffic yet:\n" + render_report(report))
-        return {**props, "report": report.to_dict()}
+        outs = {k: v for k, v in props.items() if k != "kubeconfig"}  # the kubeconfig stays an input only
+        return {**outs, "report": report.to_dict()}
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(id_=str(uuid.uuid4()), outs=self._run(props))
@@ -59,7 +108,7 @@ class _VerifyProvider(dynamic.ResourceProvider):
 
 
 class MeshVerification(dynamic.Resource):
-    """Fails `pulumi up` unless one trace crosses both services (see tools/verify.py)."""
+    """Fails `pulumi up` unless one trace crosses gateway -> servicea -> serviceb (components/verification)."""
 
     report: pulumi.Output[dict[str, Any]]
 
@@ -71,7 +120,25 @@ class MeshVerification(dynamic.Resource):
         timeout_seconds: int = 300,
         verify_tls: bool = True,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        app_revision: pulumi.Input[str] | None = None,
+        kubeconfig: pulumi.Input[str] | None = None,
+        kube_context: pulumi.Input[str] | None = None,
     ) -> None:
+        """outputs: the stack outputs by name (README "Outputs"); app_revision: changes with the app, reruns
+        the checks; kubeconfig: the stack's kubeconfig contents, made secret here, for `oc whoami -t`."""
+        unknown = sorted(set(outputs) - set(OUTPUT_KEYS))
+        if unknown:
+            raise ValueError(f"MeshVerification outputs: unknown keys {unknown}; expected some of {list(OUTPUT_KEYS)}")
         props: dict[str, Any] = {k: v for k, v in outputs.items() if v is not None}
         props.update({"requests": requests, "timeoutSeconds": timeout_seconds, "verifyTls": verify_tls, "report": None})
-        super().__init__(_VerifyProvider(), name, props, opts)
+        if app_revision is not None:
+            props["appRevision"] = app_revision
+        if kubeconfig is not None:
+            props["kubeconfig"] = pulumi.Output.secret(kubeconfig)
+        if kube_context is not None:
+            props["kubeContext"] = kube_context
+        # The engine gives up on the step a margin after the checks' own worst case, never before it.
+        limit = f"{int(worst_case_seconds(timeout_seconds)) + TIMEOUT_MARGIN_SECONDS}s"
+        own = pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=limit, update=limit))
+        super().__init__(_VerifyProvider(), name, props, pulumi.ResourceOptions.merge(own, opts))

@@ -1,19 +1,22 @@
 """A miniature traced mesh on 127.0.0.1 and stand-ins for the Jaeger query and Kiali graph APIs.
 
 The demo services are the real ones (app/service.py). Each sits behind an Envoy stand-in
-(`EnvoyProxy`) that does what an OSSM 2 sidecar/ingress gateway does for tracing: it joins the
-B3 trace of the request or starts one, passes fresh B3 headers upstream, and records one span
-with Envoy's tags. So a trace only crosses servicea -> serviceb when servicea really forwards the
-headers, as in the cluster. The recorded spans feed both fakes:
+(`EnvoyProxy`) that does what a sidecar/ingress gateway does for tracing: it joins the B3 trace of
+the request or starts one, passes fresh B3 headers upstream, and records one span with Envoy's
+tags; servicea's sidecar records its inbound and its outbound (call to serviceb) span. So a trace
+only crosses gateway -> servicea -> serviceb when servicea really forwards the headers, as in the
+cluster (`Mesh(forwards_headers=False)` relays its call without them). The spans feed both fakes:
 
 - `FakeJaeger` serves them in the Jaeger UI JSON model (`/api/services`, `/api/traces` filtered
-  by service, start/end in microseconds and limit; any other path is the UI's index page).
+  by service, start/end in microseconds and limit; any other path is the UI's index page);
+  `tempo=True` answers as Tempo's Jaeger UI on OSSM 3.
 - `FakeKiali` derives an app graph from them (an edge per proxy span whose parent span belongs
   to another app), as Kiali derives one from the proxies' request metrics.
 
-Both can demand a bearer token (401 or an OAuth-login redirect without one), hide data for the
-first N queries (collector flush, Prometheus scrape), fail with an HTTP status, or answer slowly.
-The document each shape follows is cited in tests/test_verify.py.
+Both can demand a bearer token (401, 403 sign-in page or an OAuth-login redirect without one),
+hide data for the first N queries (collector flush, Prometheus scrape), fail with an HTTP status,
+serve canned bodies, or answer slowly. `SlowServer` trickles bytes or never ends its body.
+The document each shape follows is cited in tests/test_verify.py and tests/test_verify_traces.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import importlib.util
 import json
 import re
 import secrets
+import socket
 import ssl
 import sys
 import threading
@@ -127,40 +131,39 @@ class SpanStore:
         return grouped
 
 
-def jaeger_trace(trace_id: str, spans: list[Span]) -> dict[str, Any]:
-    """One trace in the Jaeger UI model (model/json/model.go): spans point at processes by processID."""
+def jaeger_trace(trace_id: str, spans: list[Span], process_tags: bool = True) -> dict[str, Any]:
+    """One trace in the Jaeger UI model (jaegertracing/jaeger model/json/model.go).
+
+    Spans point at processes by processID; `references`, `tags` and `logs` are omitempty, so a root
+    span has no `references` key. process_tags=False is Tempo's answer (OSSM 3): Envoy's
+    OpenTelemetry resource holds only service.name, which becomes serviceName.
+    """
     processes: dict[str, dict[str, Any]] = {}
     ids: dict[str, str] = {}
     for span in spans:
         if span.service not in ids:
             ids[span.service] = f"p{len(ids) + 1}"
-            processes[ids[span.service]] = {
-                "serviceName": span.service,
-                "tags": [{"key": "ip", "type": "string", "value": "127.0.0.1"}],
-            }
-    return {
-        "traceID": trace_id,
-        "spans": [
+            process: dict[str, Any] = {"serviceName": span.service}
+            if process_tags:
+                process["tags"] = [{"key": "ip", "type": "string", "value": "127.0.0.1"}]
+            processes[ids[span.service]] = process
+
+    def one(s: Span) -> dict[str, Any]:
+        span: dict[str, Any] = {"traceID": trace_id, "spanID": s.span_id, "flags": 1, "operationName": s.operation}
+        if s.parent_id:
+            span["references"] = [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": s.parent_id}]
+        span.update(
             {
-                "traceID": trace_id,
-                "spanID": s.span_id,
-                "flags": 1,
-                "operationName": s.operation,
-                "references": (
-                    [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": s.parent_id}] if s.parent_id else []
-                ),
                 "startTime": s.start_us,
                 "duration": s.duration_us,
                 "tags": [{"key": k, "type": t, "value": v} for k, (t, v) in s.tags.items()],
-                "logs": [],
                 "processID": ids[s.service],
                 "warnings": None,
             }
-            for s in spans
-        ],
-        "processes": processes,
-        "warnings": None,
-    }
+        )
+        return span
+
+    return {"traceID": trace_id, "spans": [one(s) for s in spans], "processes": processes, "warnings": None}
 
 
 # --- the mesh -----------------------------------------------------------------------------------
@@ -182,11 +185,12 @@ class EnvoyProxy:
         *,
         kind: str = "sidecar",  # or "router" (ingress gateway)
         prefix: str | None = None,  # router only: serve only this path (and below), rewritten to "/"
-        destination: tuple[str, str] | None = None,  # router only: the (app, namespace) it routes to
+        destination: tuple[str, str] | None = None,  # router or outbound: the (app, namespace) it routes to
         envoy: bool = True,
+        outbound: bool = False,  # a sidecar's outbound listener: the app's call to another service
     ) -> None:
         self.store, self.app, self.namespace, self.upstream = store, app, namespace, upstream.rstrip("/")
-        self.kind, self.prefix, self.envoy = kind, prefix, envoy
+        self.kind, self.prefix, self.envoy, self.outbound = kind, prefix, envoy, outbound
         self.destination = destination or (app, namespace)
         proxy = self
 
@@ -266,22 +270,57 @@ class EnvoyProxy:
             "request_size": ("string", "0"),
             "response_size": ("string", "22"),
             "component": ("string", "proxy"),
-            "upstream_cluster": ("string", "inbound|8080||" if self.kind == "sidecar" else f"outbound|8080||{host}"),
+            "upstream_cluster": ("string", "inbound|8080||" if self.inbound else f"outbound|8080||{host}"),
             "http.status_code": ("string", str(status)),
             "response_flags": ("string", "-" if status < 500 else "UF"),
             "istio.canonical_service": ("string", self.app),
             "istio.mesh_id": ("string", "cluster.local"),
             "istio.namespace": ("string", ns),
-            "span.kind": ("string", "server" if self.kind == "sidecar" else "client"),
+            "span.kind": ("string", "server" if self.inbound else "client"),
         }
         return Span(trace_id, span_id, parent, f"{self.app}.{ns}", f"{host}/*", start, dur, tags)
+
+    @property
+    def inbound(self) -> bool:
+        return self.kind == "sidecar" and not self.outbound
+
+    def close(self) -> None:
+        stop(self.server)
+
+
+class HeaderDropper:
+    """What servicea would be if it did not copy the trace headers: relays its call without them."""
+
+    def __init__(self, upstream: str) -> None:
+        target = upstream.rstrip("/")
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                kept = {k: v for k, v in self.headers.items() if k.lower() in ("accept", "user-agent")}
+                try:
+                    with urllib.request.urlopen(
+                        urllib.request.Request(target + self.path, headers=kept), timeout=5
+                    ) as r:
+                        status, body = r.status, r.read()
+                except urllib.error.HTTPError as error:
+                    status, body = error.code, error.read()
+                self.reply(status, body, "text/plain; charset=utf-8")
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = serve(self.server)
 
     def close(self) -> None:
         stop(self.server)
 
 
 class Mesh:
-    """gateway -> [proxy] servicea -> [proxy] serviceb, the demo's shape, recording into one SpanStore."""
+    """gateway -> [inbound] servicea [outbound] -> [inbound] serviceb, the demo's shape, into one SpanStore.
+
+    Each sidecar records what Envoy does: an inbound (server) span for the request it receives and
+    an outbound (client) span for the app's call, both `<app>.<namespace>`. profile="ossm3" puts the
+    gateway where gateway injection does (its own namespace, named by its deployment) and makes
+    FakeJaeger answer as Tempo's Jaeger UI.
+    """
 
     def __init__(
         self,
@@ -290,20 +329,31 @@ class Mesh:
         *,
         serviceb_sidecar: bool = True,
         envoy: bool = True,
+        forwards_headers: bool = True,
+        profile: str = "ossm2",
+        gateway_name: str = "istio-ingressgateway",
+        gateway_namespace: str | None = None,
     ) -> None:
-        self.namespace, self.control_plane = namespace, control_plane
+        self.namespace, self.control_plane, self.profile = namespace, control_plane, profile
+        self.gateway_namespace = gateway_namespace or (control_plane if profile == "ossm2" else "istio-ingress")
+        self.gateway_service = f"{gateway_name}.{self.gateway_namespace}"
         self.store = SpanStore()
         self.serviceb = make_server("serviceb", "", 0, "127.0.0.1")
         serviceb_url = serve(self.serviceb)
         self.proxy_b = EnvoyProxy(self.store, "serviceb", namespace, serviceb_url, envoy=envoy)
         # Without its sidecar serviceb is called directly: nothing records its side of the hop.
-        upstream = (self.proxy_b.url if serviceb_sidecar else serviceb_url) + "/"
+        target = self.proxy_b.url if serviceb_sidecar else serviceb_url
+        self.out_a = EnvoyProxy(
+            self.store, "servicea", namespace, target, envoy=envoy, outbound=True, destination=("serviceb", namespace)
+        )
+        self.dropper = None if forwards_headers else HeaderDropper(self.out_a.url)
+        upstream = (self.dropper.url if self.dropper else self.out_a.url) + "/"
         self.servicea = make_server("servicea", upstream, 0, "127.0.0.1")
         self.proxy_a = EnvoyProxy(self.store, "servicea", namespace, serve(self.servicea), envoy=envoy)
         self.gateway = EnvoyProxy(
             self.store,
-            "istio-ingressgateway",
-            control_plane,
+            gateway_name,
+            self.gateway_namespace,
             self.proxy_a.url,
             kind="router",
             prefix="/trace",
@@ -321,13 +371,17 @@ class Mesh:
             "memberNamespaces": [self.namespace],
             "appNamespace": self.namespace,
         }
+        if self.profile == "ossm3":
+            outputs.update({"meshProfile": "ossm3", "gatewayService": self.gateway_service})
         if kiali:
             outputs["kialiUrl"] = kiali
         return outputs
 
     def close(self) -> None:
-        for proxy in (self.gateway, self.proxy_a, self.proxy_b):
+        for proxy in (self.gateway, self.proxy_a, self.out_a, self.proxy_b):
             proxy.close()
+        if self.dropper:
+            self.dropper.close()
         for server in (self.servicea, self.serviceb):
             stop(server)
 
@@ -341,7 +395,8 @@ class ApiBehaviour:
 
     token: str | None = None  # bearer token required when set
     basic: tuple[str, str] | None = None  # also accepted when set (oauth-proxy htpasswd)
-    unauthenticated: str = "401"  # "401", "403" or "redirect" (oauth-proxy to the OpenShift login)
+    unauthenticated: str = "401"  # "401", "403", "redirect" (to the OpenShift login) or "signin" (its page, 403)
+    canned: dict[str, bytes] = field(default_factory=dict)  # path -> 200 body, instead of the real answer
     hidden_queries: int = 0  # the first N data queries see nothing yet
     fail_status: int | None = None
     fail_times: int | None = None  # None: always
@@ -403,6 +458,9 @@ class FakeApi:
             assert b.fail_status is not None
             request.reply_json(b.fail_status, b.fail_body or self.error_body(b.fail_status, "injected failure"))
             return
+        if parts.path in b.canned:
+            request.reply(200, b.canned[parts.path], "application/json")
+            return
         self.route(request, parts.path, query)
 
     def hidden(self) -> bool:
@@ -429,12 +487,29 @@ def oauth_proxy_deny(request: QuietHandler, mode: str) -> None:
     if mode == "redirect":
         location = "https://oauth-openshift.apps.example.com/oauth/authorize?client_id=system:serviceaccount:x"
         request.reply(302, b'<a href="%s">Found</a>' % location.encode(), "text/html", {"Location": location})
+    elif mode == "signin":  # no --skip-provider-button (tempo-operator's args): the sign-in page itself
+        page = b'<!DOCTYPE html><html><head><title>Log In</title></head><body><form method="GET" action="/oauth/start">'
+        request.reply(403, page + b"<button>Log in with OpenShift</button></form></body></html>", "text/html")
     else:
         request.reply(int(mode), b"<!DOCTYPE html><html><body>Forbidden</body></html>", "text/html; charset=utf-8")
 
 
 class FakeJaeger(FakeApi):
-    """Jaeger query (cmd/query/app/http_handler.go): JSON under /api, the UI's index page elsewhere."""
+    """Jaeger query (cmd/query/app/http_handler.go): JSON under /api, the UI's index page elsewhere.
+
+    tempo=True answers as Tempo's Jaeger UI does on OSSM 3 (jaeger-query with the tempo-query
+    plugin: the same routes and envelope; processes without tags).
+    """
+
+    def __init__(
+        self,
+        store: SpanStore,
+        behaviour: ApiBehaviour | None = None,
+        tls: tuple[str, str] | None = None,
+        tempo: bool = False,
+    ) -> None:
+        self.tempo = tempo
+        super().__init__(store, behaviour, tls)
 
     def deny(self, request: QuietHandler) -> None:
         oauth_proxy_deny(request, self.behaviour.unauthenticated)
@@ -471,7 +546,7 @@ class FakeJaeger(FakeApi):
             for trace_id, spans in self.store.traces().items():
                 first = min(s.start_us for s in spans)
                 if any(s.service == service for s in spans) and start <= first <= end:
-                    found.append((first, jaeger_trace(trace_id, spans)))
+                    found.append((first, jaeger_trace(trace_id, spans, process_tags=not self.tempo)))
         data = [trace for _, trace in sorted(found, key=lambda pair: -pair[0])[:limit]]
         request.reply_json(200, {"data": data, "total": 0, "limit": 0, "offset": 0, "errors": None})
 
@@ -580,3 +655,64 @@ class FakeKiali(FakeApi):
             "graphType": graph_type,
             "elements": {"nodes": [{"data": n} for n in nodes.values()], "edges": edge_data},
         }
+
+
+# --- hostile servers ----------------------------------------------------------------------------
+
+
+class SlowServer:
+    """A raw HTTP server on 127.0.0.1 that misbehaves in time or size.
+
+    modes: "headers" (status line and headers one byte a second), "body" (headers at once, then
+    the body one byte a second), "silent" (headers, then nothing, connection open), "endless"
+    (a chunked body that never ends, as fast as the client reads).
+    """
+
+    def __init__(self, mode: str, byte_interval: float = 1.0) -> None:
+        self.mode, self.byte_interval = mode, byte_interval
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket, data: bytes) -> None:
+        for i in range(len(data)):
+            if self.closed.wait(self.byte_interval):
+                return
+            conn.sendall(data[i : i + 1])
+
+    def _serve(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            conn.recv(65536)
+            if self.mode == "headers":
+                self._drip(conn, head)
+            elif self.mode == "body":
+                conn.sendall(head)
+                self._drip(conn, b'{"data": [' + b" " * 99990)
+            elif self.mode == "silent":
+                conn.sendall(head)
+                self.closed.wait(60)
+            elif self.mode == "endless":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"[" * 4096
+                while not self.closed.is_set():
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()

@@ -158,15 +158,41 @@ def test_render_mode_writes_manifests_instead_of_reading_a_cluster(evaluate_with
 
 def test_verify_runs_last_against_the_exported_urls(evaluate_with: Callable[..., Evaluation]) -> None:
     ev = evaluate_with(verify={"enabled": True, "requests": 50})
-    (check,) = [r for r in ev.records.values() if r.type == "pulumi-python:dynamic:Resource"]
+    (check,) = [r for r in ev.records.values() if r.type == "pulumi-python:dynamic:Resource" and r.name == "verify"]
     assert check.inputs["gatewayUrl"] == ev.outputs["gatewayUrl"].value
     assert check.inputs["jaegerUrl"] == ev.outputs["jaegerUrl"].value
     assert check.inputs["kialiUrl"] == ev.outputs["kialiUrl"].value
     assert (check.inputs["appNamespace"], check.inputs["requests"], check.inputs["verifyTls"]) == ("tracing", 50, True)
     assert "token" not in check.inputs  # the bearer token never enters state
+    assert check.inputs["meshProfile"] == "ossm2" and check.inputs["appRevision"]
     for kind, name in (("Deployment", "servicea"), ("Deployment", "serviceb"), ("Route", "istio-ingressgateway")):
         assert ev.find(kind, name).urn in check.dependencies
-    assert not [r for r in evaluate_with().records.values() if r.type == "pulumi-python:dynamic:Resource"]
+    assert not [r for r in evaluate_with().records.values() if r.name == "verify"]
+
+
+def test_verify_runs_again_when_the_app_changes(evaluate_with: Callable[..., Evaluation]) -> None:
+    def revision(**app: object) -> object:
+        ev = evaluate_with(verify=True, app={"replicas": 1, **app})
+        return next(r for r in ev.records.values() if r.name == "verify").inputs["appRevision"]
+
+    assert revision() == revision()
+    assert revision(replicas=2) != revision()
+
+
+def test_destroy_removes_each_installed_csv_after_the_control_plane(evaluate_with: Callable[..., Evaluation]) -> None:
+    """OLM keeps a CSV when its Subscription goes; the stack removes the ones it installed, after the SMCP
+    (which depends on them, so Pulumi deletes it first), unless the cluster shares its operators."""
+    ev = evaluate_with()
+    csvs = {r.inputs["package"]: r for r in ev.records.values() if r.name.endswith("-csv")}
+    assert sorted(csvs) == ["jaeger-product", "kiali-ossm", "servicemeshoperator"]
+    smcp = ev.find("ServiceMeshControlPlane", "basic")
+    for package, record in csvs.items():
+        gate = next(r for r in ev.records.values() if r.urn in record.dependencies and r.kind == "Job")
+        assert record.urn in smcp.dependencies, package
+        assert not isinstance(record.inputs.get("kubeconfig"), str)  # never plain (absent: ambient)
+        assert gate.k8s_name.startswith("gate-")
+    shared = evaluate_with(operators={"removeCsvOnDestroy": False})
+    assert not [r for r in shared.records.values() if r.name.endswith("-csv")]
 
 
 def test_verify_true_is_accepted_and_needs_the_app() -> None:

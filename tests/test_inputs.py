@@ -178,6 +178,8 @@ def test_ingress_route_targets_the_gateway_service_and_waits_for_admission(dev: 
 def test_outputs_are_the_documented_urls_and_namespaces(dev: Evaluation) -> None:
     values = {k: v.value for k, v in dev.outputs.items()}
     assert values == {
+        "meshProfile": "ossm2",
+        "gatewayService": "istio-ingressgateway.istio-system",
         "controlPlaneNamespace": "istio-system",
         "memberNamespaces": ["tracing"],
         "appNamespace": "tracing",

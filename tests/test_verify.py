@@ -1,4 +1,4 @@
-"""tools/verify.py against real HTTP servers on 127.0.0.1.
+"""The verification (components/verification, tools/verify.py) against real HTTP servers on 127.0.0.1.
 
 The demo services are the real app/service.py servers, each behind an Envoy stand-in that records
 spans, with an ingress-gateway stand-in routing /trace (tests/fakes_observability.py). Jaeger and
@@ -55,9 +55,10 @@ from typing import Any
 
 import pytest
 
+from components import verification
+from components.verification import Options, Report, StepResult
 from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh
 from tools import verify
-from tools.verify import Options, Report, StepResult
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "sha256~s3cr3t"
@@ -74,15 +75,15 @@ class Cluster:
         namespace: str = "tracing",
         control_plane: str = "istio-system",
         *,
-        serviceb_sidecar: bool = True,
-        envoy: bool = True,
         jaeger: ApiBehaviour | None = None,
         kiali: ApiBehaviour | None = None,
         kiali_web_root: str = "",
         tls: tuple[str, str] | None = None,
+        **mesh: Any,
     ) -> None:
-        self.mesh = Mesh(namespace, control_plane, serviceb_sidecar=serviceb_sidecar, envoy=envoy)
-        self.jaeger = FakeJaeger(self.mesh.store, jaeger or ApiBehaviour(token=TOKEN), tls=tls)
+        self.mesh = Mesh(namespace, control_plane, **mesh)
+        tempo = self.mesh.profile == "ossm3"
+        self.jaeger = FakeJaeger(self.mesh.store, jaeger or ApiBehaviour(token=TOKEN), tls=tls, tempo=tempo)
         self.kiali = FakeKiali(self.mesh.store, kiali or ApiBehaviour(token=TOKEN), web_root=kiali_web_root)
 
     def outputs(self, kiali: bool = True) -> dict[str, Any]:
@@ -116,10 +117,11 @@ def run(outputs: dict[str, Any], **overrides: Any) -> tuple[Report, list[str]]:
         "interval": 0.05,
         "request_timeout": 2.0,
         "token": TOKEN,
+        "allow_insecure_token": True,  # the fakes speak plain http on 127.0.0.1
         "progress": lines.append,
     }
     settings.update(overrides)
-    return verify.run_verification(outputs, Options(**settings)), lines
+    return verification.run_verification(outputs, Options(**settings)), lines
 
 
 def step(report: Report, name: str) -> StepResult:
@@ -133,8 +135,8 @@ def bare_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.delenv(verify.TOKEN_ENV, raising=False)
-    monkeypatch.delenv(verify.JAEGER_BASIC_ENV, raising=False)
+    monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(verification.JAEGER_BASIC_ENV, raising=False)
     return bin_dir
 
 
@@ -150,7 +152,7 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-FAST = ["--requests", "3", "--timeout", "4", "--interval", "0.05", "--request-timeout", "2"]
+FAST = ["--requests", "3", "--timeout", "4", "--interval", "0.05", "--request-timeout", "2", "--allow-insecure-token"]
 
 
 def closed_port() -> int:
@@ -219,17 +221,58 @@ def test_the_report_carries_the_trace_facts(cluster: Callable[..., Cluster]) -> 
     assert report.exit_code == 0
     facts = report.to_dict()["steps"][1]["details"]
     assert facts["service"] == "servicea.tracing"
-    assert facts["spanCount"] == 3  # ingress gateway, servicea's sidecar, serviceb's sidecar
+    assert facts["spanCount"] == 4  # gateway, servicea inbound and outbound, serviceb inbound
     assert facts["services"] == ["istio-ingressgateway.istio-system", "servicea.tracing", "serviceb.tracing"]
     # The gateway span encloses the others: it is the slowest and spans the whole trace.
     assert facts["slowestSpan"]["service"] == "istio-ingressgateway.istio-system"
     assert facts["slowestSpan"]["operation"] == "servicea.tracing.svc.cluster.local:8080/*"
     assert facts["durationMs"] >= facts["slowestSpan"]["durationMs"] > 0
     assert facts["link"] == f"{c.jaeger.url}/trace/{facts['traceId']}"
+    assert "gateway -> servicea -> serviceb" in step(report, "jaeger").summary
     kiali = report.to_dict()["steps"][2]
     assert kiali["details"]["edge"]["traffic"]["responses"] == {
         "200": {"flags": {"-": "100.0"}, "hosts": {"serviceb.tracing.svc.cluster.local": "100.0"}}
     }
+
+
+def test_ossm3_tempo_and_an_injected_gateway_pass_with_the_outputs_gateway_name(
+    cluster: Callable[..., Cluster],
+) -> None:
+    # OSSM 3: Tempo's Jaeger UI answers (no process tags), the gateway is deployed by gateway injection
+    # in its own namespace under its deployment's name, which the outputs carry as gatewayService.
+    c = cluster(profile="ossm3", gateway_name="demo-gateway", gateway_namespace="ingress")
+    outputs = c.outputs()
+    assert (outputs["meshProfile"], outputs["gatewayService"]) == ("ossm3", "demo-gateway.ingress")
+    report, _ = run(outputs)
+
+    assert report.exit_code == 0, verification.render_report(report)
+    assert "demo-gateway.ingress" in step(report, "jaeger").details["services"]
+    # Without gatewayService the default (istio-ingressgateway) does not match this gateway: named, not passed.
+    report, _ = run({k: v for k, v in outputs.items() if k != "gatewayService"}, timeout=0.5)
+    jaeger = step(report, "jaeger")
+    assert jaeger.status == "failed"
+    assert "no Envoy span of the ingress gateway (istio-ingressgateway)" in jaeger.summary
+    assert "--gateway-service" in jaeger.cause and "demo-gateway.ingress" in jaeger.cause
+
+
+def test_ossm3_default_gateway_name_matches_the_sample_gateway(cluster: Callable[..., Cluster]) -> None:
+    c = cluster(profile="ossm3")  # istio-ingressgateway in istio-ingress, as the Sail sample deploys it
+    outputs = {k: v for k, v in c.outputs().items() if k != "gatewayService"}
+    report, _ = run(outputs)
+    assert report.exit_code == 0, verification.render_report(report)
+
+
+def test_tempo_behind_its_oauth_proxy_names_the_fix(cluster: Callable[..., Cluster]) -> None:
+    # tempo-operator's oauth-proxy has no --openshift-delegate-urls: a bearer token gets the sign-in page.
+    c = cluster(profile="ossm3", jaeger=ApiBehaviour(token="only-browser-cookies", unauthenticated="signin"))
+    report, _ = run(c.outputs(kiali=False))
+
+    jaeger = step(report, "jaeger")
+    assert jaeger.status == "failed" and jaeger.attempts == 1
+    assert jaeger.summary.startswith("Jaeger: HTTP 403 <!DOCTYPE html>")
+    assert "without --openshift-delegate-urls" in jaeger.cause
+    assert "spec.jaegerui.authentication.enabled: false" in jaeger.cause
+    assert "htpasswd" not in jaeger.cause  # the OSSM 2 remedy does not apply to Tempo
 
 
 # --- retries ------------------------------------------------------------------------------------
@@ -264,25 +307,43 @@ def test_a_transient_jaeger_error_is_retried(cluster: Callable[..., Cluster]) ->
 # --- incomplete traces --------------------------------------------------------------------------
 
 
-def test_a_trace_with_only_servicea_fails_and_names_serviceb(cluster: Callable[..., Cluster]) -> None:
-    c = cluster(serviceb_sidecar=False)  # servicea calls serviceb directly: nothing traces serviceb
+def test_servicea_not_forwarding_the_headers_fails_although_every_span_exists(cluster: Callable[..., Cluster]) -> None:
+    c = cluster(forwards_headers=False)  # servicea's outbound sidecar starts a second trace
+    report, _ = run(c.outputs(), timeout=1.0)
+
+    jaeger = step(report, "jaeger")
+    assert jaeger.status == "failed"
+    assert "none from the gateway to serviceb: the pieces are split" in jaeger.summary
+    assert jaeger.cause.startswith("servicea does not forward the trace headers: trace ")
+    # Both pieces are really in Jaeger, each complete on its own, and both trace IDs are named.
+    pieces = {frozenset(s.service for s in spans): tid for tid, spans in c.mesh.store.traces().items()}
+    front = pieces[frozenset({"istio-ingressgateway.istio-system", "servicea.tracing"})]
+    back = pieces[frozenset({"servicea.tracing", "serviceb.tracing"})]
+    assert f"trace {front} holds gateway -> servicea" in jaeger.cause
+    assert f"trace {back} holds servicea -> serviceb" in jaeger.cause
+    assert step(report, "kiali").status == "passed"  # the metrics edge exists: only tracing shows the break
+    assert report.exit_code == 1
+
+
+def test_a_trace_without_serviceb_names_the_missing_service(cluster: Callable[..., Cluster]) -> None:
+    c = cluster(serviceb_sidecar=False)  # servicea's sidecar calls serviceb directly: nothing traces serviceb
     report, _ = run(c.outputs(), timeout=1.0)
 
     assert report.exit_code == 1
     assert step(report, "gateway").status == "passed"
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed" and jaeger.attempts > 1
-    assert "none complete; the closest, " in jaeger.summary and "no span of serviceb.tracing" in jaeger.summary
-    assert "(gave up after" in jaeger.summary
-    assert "servicea did not forward the B3 trace headers to serviceb" in jaeger.cause
+    assert "recent traces of servicea.tracing, none with a span of serviceb.tracing" in jaeger.summary
+    assert "not reached Jaeger" not in jaeger.summary + jaeger.cause
     assert "serviceb runs without a sidecar" in jaeger.cause
+    assert "(gave up after" in jaeger.summary
     kiali = step(report, "kiali")
     assert kiali.status == "failed"
     assert "no edge servicea -> serviceb yet (edges: istio-ingressgateway.istio-system -> servicea.tracing)" in (
         kiali.summary
     )
-    text = verify.render_report(report)
-    assert "FAILED jaeger: " in text and "\n  likely cause: servicea did not forward" in text
+    text = verification.render_report(report)
+    assert "FAILED jaeger: " in text and "\n  likely cause: serviceb runs without a sidecar" in text
     assert f"\n  closest trace in the Jaeger UI: {c.jaeger.url}/trace/{jaeger.details['traceId']}" in text
     assert "(gave up after 1 attempt, 1s budget)" in kiali.summary  # the budget went to Jaeger's retries
     assert text.rstrip().endswith("verify: 2 of 3 steps failed (jaeger, kiali)")
@@ -346,14 +407,14 @@ def test_an_oauth_login_redirect_points_at_basic_auth(cluster: Callable[..., Clu
 
 
 def test_the_token_comes_from_flag_then_environment_then_oc(bare_path: Path) -> None:
-    env = {verify.TOKEN_ENV: "from-env"}
-    assert verify.resolve_token("from-flag", env) == ("from-flag", "--token")
-    assert verify.resolve_token(None, env) == ("from-env", "$OSSM_VERIFY_TOKEN")
-    assert verify.resolve_token(None, {}) == (None, "none (no --token, no $OSSM_VERIFY_TOKEN, no oc)")
+    env = {verification.TOKEN_ENV: "from-env"}
+    assert verification.resolve_token("from-flag", env) == ("from-flag", "--token")
+    assert verification.resolve_token(None, env) == ("from-env", "$OSSM_VERIFY_TOKEN")
+    assert verification.resolve_token(None, {}) == (None, "none (no --token, no $OSSM_VERIFY_TOKEN, no oc)")
     script(bare_path, "oc", '[ "$1 $2" = "whoami -t" ] && echo sha256~from-oc')
-    assert verify.resolve_token(None, {}) == ("sha256~from-oc", "`oc whoami -t`")
+    assert verification.resolve_token(None, {}) == ("sha256~from-oc", "`oc whoami -t` (the current oc login)")
     script(bare_path, "oc", "echo 'error: You must be logged in' >&2; exit 1")
-    assert verify.resolve_token(None, {}) == (None, "none (`oc whoami -t` failed: not logged in?)")
+    assert verification.resolve_token(None, {}) == (None, "none (`oc whoami -t` failed: not logged in?)")
 
 
 # --- failing services ---------------------------------------------------------------------------
@@ -462,7 +523,7 @@ def test_without_kiali_the_step_is_skipped(cluster: Callable[..., Cluster]) -> N
     assert report.exit_code == 0
     kiali = step(report, "kiali")
     assert kiali.status == "skipped" and "Kiali disabled" in kiali.summary
-    assert verify.render_report(report).rstrip().endswith("verify: 2 of 3 steps passed, the rest skipped")
+    assert verification.render_report(report).rstrip().endswith("verify: 2 of 3 steps passed, the rest skipped")
 
 
 def test_tls_is_verified_unless_told_otherwise(cluster: Callable[..., Cluster], tmp_path: Path) -> None:
@@ -510,7 +571,10 @@ GOOD = {
             ],
         ),
         ({**GOOD, "jaegerUrl": "jaeger.example.com"}, ["jaegerUrl is not an http(s) URL: 'jaeger.example.com'"]),
-        ({**GOOD, "gatewayUrl": "[secret]"}, ["gatewayUrl is '[secret]': read the outputs with `pulumi stack output"]),
+        ({**GOOD, "gatewayUrl": "[secret]"}, ["gatewayUrl is '[secret]': verify reads no secret outputs"]),
+        ({**GOOD, "meshProfile": "ossm4"}, ["meshProfile must be one of ossm2, ossm3, got 'ossm4'"]),
+        ({**GOOD, "gatewayService": "gw\u001b[2J"}, ["gatewayService is not a service name", "\\x1b[2J"]),
+        ({**GOOD, "jaegerUrl": 17}, ["jaegerUrl must be a non-empty string, got 17"]),
         ({**GOOD, "appNamespace": "Not_A_Namespace"}, ["appNamespace is not a namespace name"]),
         ("not json", ["outputs from ", "are not JSON"]),
         ([GOOD], ["must be a JSON object of output names, got list"]),
@@ -546,8 +610,9 @@ def test_outputs_come_from_the_pulumi_cli_when_present(
     code, _, err = cli(["--stack", "dev", *FAST], capsys)
 
     assert code == 0, err
-    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--show-secrets", "--stack", "dev"]
-    assert "verify: token from `oc whoami -t`" in err
+    # verify needs no secret output: never --show-secrets (it would print an ipi stack's admin kubeconfig)
+    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--stack", "dev"]
+    assert "verify: token from `oc whoami -t` (the current oc login)" in err
 
 
 @pytest.mark.parametrize(
@@ -561,14 +626,14 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
 
 def test_the_module_runs_from_stdin_with_a_json_report(cluster: Callable[..., Cluster]) -> None:
     c = cluster()
-    env = {k: v for k, v in os.environ.items() if k not in (verify.TOKEN_ENV, verify.JAEGER_BASIC_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in (verification.TOKEN_ENV, verification.JAEGER_BASIC_ENV)}
     done = subprocess.run(
         [sys.executable, "-m", "tools.verify", "--outputs", "-", "--json", *FAST],
         input=json.dumps(c.outputs()),
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**env, verify.TOKEN_ENV: TOKEN},
+        env={**env, verification.TOKEN_ENV: TOKEN},
         timeout=30,
     )
 
@@ -578,117 +643,12 @@ def test_the_module_runs_from_stdin_with_a_json_report(cluster: Callable[..., Cl
     assert "verify: token from $OSSM_VERIFY_TOKEN" in done.stderr
 
 
-# --- the parsers on documented samples ----------------------------------------------------------
-
-
-def test_analyze_trace_reads_the_jaeger_ui_model() -> None:
-    trace = {
-        "traceID": "4bf92f3577b34da6a3ce929d0e0e4736",
-        "spans": [
-            {
-                "traceID": "4bf92f3577b34da6a3ce929d0e0e4736",
-                "spanID": "00f067aa0ba902b7",
-                "operationName": "servicea.tracing.svc.cluster.local:8080/*",
-                "references": [],
-                "startTime": 1_700_000_000_000_000,
-                "duration": 9_000,
-                "tags": [{"key": "component", "type": "string", "value": "proxy"}],
-                "processID": "p1",
-            },
-            {
-                "traceID": "4bf92f3577b34da6a3ce929d0e0e4736",
-                "spanID": "53995c3f42cd8ad8",
-                "operationName": "serviceb.tracing.svc.cluster.local:8080/*",
-                "references": [
-                    {"refType": "CHILD_OF", "traceID": "4bf92f3577b34da6a3ce929d0e0e4736", "spanID": "00f067aa0ba902b7"}
-                ],
-                "startTime": 1_700_000_000_002_000,
-                "duration": 10_500,
-                "tags": [{"key": "component", "type": "string", "value": "proxy"}],
-                "processID": "p2",
-            },
-        ],
-        "processes": {"p1": {"serviceName": "servicea.tracing", "tags": []}, "p2": {"serviceName": "serviceb.tracing"}},
-    }
-    facts = verify.analyze_trace(trace, "tracing")
-
-    assert facts.span_count == 2 and facts.duration_us == 12_500
-    assert facts.apps == facts.proxy_apps == {"servicea", "serviceb"}
-    assert (facts.slowest_service, facts.slowest_us) == ("serviceb.tracing", 10_500)
-    assert verify.trace_problems(facts, "tracing") == []
-    assert verify.trace_problems(verify.analyze_trace(trace, "other-ns"), "other-ns")[0][0] == (
-        "no span of servicea.other-ns, serviceb.other-ns"
-    )
-
-
-def test_find_edge_reads_the_cytoscape_model() -> None:
-    graph = {
-        "timestamp": 1700000000,
-        "duration": 600,
-        "graphType": "app",
-        "elements": {
-            "nodes": [
-                {"data": {"id": "a1", "nodeType": "app", "namespace": "tracing", "app": "servicea"}},
-                {"data": {"id": "s1", "nodeType": "service", "namespace": "tracing", "service": "serviceb"}},
-                {"data": {"id": "b1", "nodeType": "app", "namespace": "tracing", "app": "serviceb"}},
-            ],
-            "edges": [
-                {"data": {"id": "e1", "source": "a1", "target": "s1", "traffic": {"protocol": "http"}}},
-                {"data": {"id": "e2", "source": "s1", "target": "b1", "traffic": {"protocol": "http"}}},
-            ],
-        },
-    }
-    edge, described = verify.find_edge(graph, "tracing", "servicea", "serviceb")
-    assert edge is not None and edge["id"] == "e1"  # through an injected service node too
-    assert described == ["servicea.tracing -> serviceb.tracing", "serviceb.tracing -> serviceb.tracing"]
-    assert verify.find_edge(graph, "elsewhere", "servicea", "serviceb")[0] is None
-    assert verify.find_edge({"elements": {"nodes": None, "edges": None}}, "tracing", "a", "b") == (None, [])
-
-
-def test_the_app_names_are_the_programs() -> None:
-    from components.shared.app_stack import SERVICES
-
-    assert (verify.CALLER, verify.CALLEE) == SERVICES
-
-
 def test_outputs_are_read_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(GOOD)))
     assert verify.load_outputs("-", None, sys.stdin) == GOOD
 
 
-# --- the same checks as the last step of `pulumi up` (ossm:verify) ------------------------------------
+def test_the_app_names_are_the_programs() -> None:
+    from components.shared.app_stack import SERVICES
 
-
-def provider_props(outputs: dict[str, Any], timeout: int = 4) -> dict[str, Any]:
-    return {
-        **{k: outputs.get(k) for k in ("gatewayUrl", "jaegerUrl", "kialiUrl", "appNamespace")},
-        "requests": 3,
-        "timeoutSeconds": timeout,
-        "verifyTls": True,
-    }
-
-
-def test_up_step_passes_when_one_trace_crosses_both_services(
-    cluster: Callable[..., Cluster], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from components.mesh_verification import _VerifyProvider
-
-    monkeypatch.setenv(verify.TOKEN_ENV, TOKEN)
-    c = cluster()
-    result = _VerifyProvider().create(provider_props(c.outputs()))
-    assert result.outs is not None
-    assert result.outs["report"]["ok"] is True
-    assert [s["status"] for s in result.outs["report"]["steps"]] == ["passed", "passed", "passed"]
-    assert TOKEN not in json.dumps(result.outs)  # the token never reaches state
-
-
-def test_up_step_fails_the_update_with_the_report(
-    cluster: Callable[..., Cluster], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from components.mesh_verification import _VerifyProvider
-
-    monkeypatch.setenv(verify.TOKEN_ENV, TOKEN)
-    c = cluster(envoy=False)  # no proxy spans: the sidecars are missing
-    with pytest.raises(RuntimeError) as caught:
-        _VerifyProvider().create(provider_props(c.outputs(), timeout=2))
-    assert "does not trace the demo traffic yet" in str(caught.value) and "jaeger" in str(caught.value)
+    assert (verification.CALLER, verification.CALLEE) == SERVICES

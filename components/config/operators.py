@@ -27,6 +27,7 @@ class OperatorsConfig:
     source: str = "redhat-operators"
     source_namespace: str = "openshift-marketplace"
     jaeger_namespace: str = "openshift-distributed-tracing"
+    remove_csv_on_destroy: bool = True  # false on clusters where others share these operators
     per_operator: Mapping[str, OperatorChoice] = field(
         default_factory=lambda: {key: OperatorChoice() for key in OPERATOR_KEYS}
     )
@@ -43,7 +44,11 @@ class OperatorsConfig:
 
 def parse_operators(r: Reader, raw: Any) -> OperatorsConfig:
     d, dc = OperatorsConfig(), OperatorChoice()
-    o = r.section(raw, "operators", ("approval", "source", "sourceNamespace", "jaegerNamespace", *OPERATOR_KEYS))
+    o = r.section(
+        raw,
+        "operators",
+        ("approval", "source", "sourceNamespace", "jaegerNamespace", "removeCsvOnDestroy", *OPERATOR_KEYS),
+    )
     per_operator: dict[str, OperatorChoice] = {}
     for op in OPERATOR_KEYS:
         where = f"operators.{op}"
@@ -62,5 +67,6 @@ def parse_operators(r: Reader, raw: Any) -> OperatorsConfig:
         source=source,
         source_namespace=r.string(o, "sourceNamespace", "operators", d.source_namespace, label=True),
         jaeger_namespace=r.string(o, "jaegerNamespace", "operators", d.jaeger_namespace, label=True),
+        remove_csv_on_destroy=r.boolean(o, "removeCsvOnDestroy", "operators", d.remove_csv_on_destroy),
         per_operator=per_operator,
     )

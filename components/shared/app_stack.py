@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,17 +56,20 @@ class AppStack(pulumi.ComponentResource):
         config_map = KubeObject(f"{name}-source", source, after_roll)
         self.deployments: dict[str, KubeObject] = {}
         self.services: dict[str, KubeObject] = {}
+        self._rendered: list[dict[str, object]] = []
         for service in SERVICES:
+            deployment = render(
+                "app/deployment.yaml",
+                name=service,
+                namespace=ns,
+                image=args.image,
+                replicas=args.replicas,
+                upstream=upstream_of(service, ns),
+            )
+            self._rendered.append(deployment)
             self.deployments[service] = KubeObject(
                 f"{name}-{service}",
-                render(
-                    "app/deployment.yaml",
-                    name=service,
-                    namespace=ns,
-                    image=args.image,
-                    replicas=args.replicas,
-                    upstream=upstream_of(service, ns),
-                ),
+                deployment,
                 pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready, config_map]),
             )
             self.services[service] = KubeObject(
@@ -88,6 +93,10 @@ class AppStack(pulumi.ComponentResource):
         self.peer_authentication = KubeObject(
             f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll
         )
+        # What the demo runs (images, code, replicas): verify runs again when it changes.
+        self.revision = hashlib.sha256(
+            json.dumps([source, *self._rendered], sort_keys=True).encode()
+        ).hexdigest()[:16]
         self.gateway_url: pulumi.Output[str] | None = (
             pulumi.Output.concat(args.ingress_url, TRACE_PATH) if args.ingress_url is not None else None
         )

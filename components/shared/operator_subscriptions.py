@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
+from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
@@ -22,6 +23,8 @@ class OperatorSubscriptionsArgs:
     operators: Sequence[OperatorSpec]
     approval: str
     gates: ReadinessGates
+    # Set: each CSV this stack installed is removed on destroy, after the CRs that need it.
+    remove_csv_with: ClusterCredentials | None = None
 
 
 class OperatorSubscriptions(pulumi.ComponentResource):
@@ -31,8 +34,17 @@ class OperatorSubscriptions(pulumi.ComponentResource):
         super().__init__("ossm:index:OperatorSubscriptions", name, None, opts)
         self.subscriptions: dict[str, KubeObject] = {}
         self.gates: dict[str, KubeObject] = {}
+        self.installed: dict[str, InstalledCsv] = {}
         created_namespaces: dict[str, KubeObject] = {}
         for op in args.operators:
+            if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
+                self.gates[op.key] = args.gates.gate(
+                    f"gate-{op.key}-operator",
+                    GateChecks(op.existing_subscription, op.namespace, op.crds, op.webhooks),
+                    parent=self,
+                    depends_on=[],
+                )
+                continue
             before: list[pulumi.Resource] = []
             if op.needs_namespace:
                 if op.namespace not in created_namespaces:
@@ -74,9 +86,18 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[subscription],
             )
+            if args.remove_csv_with is not None:
+                self.installed[op.key] = InstalledCsv(
+                    f"{name}-{op.key}-csv",
+                    op.package,
+                    op.namespace,
+                    args.remove_csv_with,
+                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[op.key]]),
+                )
         self.register_outputs({"operators": [op.package for op in args.operators]})
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        """Every gate: depend on these to run after all operators serve their APIs."""
-        return list(self.gates.values())
+        """Every gate (or the CSV record behind it): depend on these to run after all operators serve
+        their APIs, and to be deleted before the operators' CSVs are."""
+        return [*self.gates.values(), *self.installed.values()]

@@ -22,6 +22,9 @@ class OperatorSpec:
     webhooks: tuple[str, ...] = ()  # <kind>/<name> webhook configurations
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     namespace_annotations: Mapping[str, str] = field(default_factory=dict)
+    # A Subscription for this package that someone else created (e.g. the ingress operator's on OCP 4.19+):
+    # reused and gated on, never created, changed or deleted by this program.
+    existing_subscription: str = ""
 
     @property
     def needs_namespace(self) -> bool:

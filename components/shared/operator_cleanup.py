@@ -1,0 +1,154 @@
+"""Removes an operator's installed CSV on `pulumi destroy`, after everything that needs the operator is gone.
+
+OLM keeps a CSV when its Subscription is deleted, and a later `pulumi up`
+then fails resolution: `clusterserviceversion X exists and is not referenced by
+a subscription` (operator-framework/olm-docs#252; operator-lifecycle-manager
+pkg/controller/registry/resolver/variable_types.go). OLM's documented uninstall
+is "delete the Subscription, then the CSV"
+(olm.operatorframework.io/docs/tasks/uninstall-operator/).
+
+`InstalledCsv` records, once the operator's gate passed, which CSV the
+Subscription installed; its delete removes exactly that CSV, and only while it
+still belongs to this package (label `operators.coreos.com/<package>.<namespace>`)
+and no other Subscription reports it installed. The control plane depends on
+it, so Pulumi deletes the custom resources (SMCP, Istio, ...) first and the
+operator is still there to run their finalizers. Opt out with
+`ossm:operators.removeCsvOnDestroy: false` on clusters where others share the operator.
+
+Every request is bounded in time; answers are checked before use. The
+provider is pickled by reference: keep this module path (and the class names).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic as dynamic
+
+REQUEST_TIMEOUT = 15  # seconds per API call
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class ClusterCredentials:
+    """How the cleanup reaches the cluster at destroy time (kept secret in state)."""
+
+    kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
+    context: str | None = None
+
+
+def _api(props: dict[str, Any]) -> Any:
+    import yaml
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    kubeconfig = props.get("kubeconfig")
+    if kubeconfig and ("\n" in kubeconfig or kubeconfig.lstrip().startswith("{")):
+        config.load_kube_config_from_dict(
+            yaml.safe_load(kubeconfig), context=props.get("context"), client_configuration=configuration
+        )
+    else:
+        config.load_kube_config(kubeconfig or None, context=props.get("context"), client_configuration=configuration)
+    configuration.retries = 0
+    return client.CustomObjectsApi(client.ApiClient(configuration))
+
+
+OLM = ("operators.coreos.com", "v1alpha1")
+
+
+def installed_csv(api: Any, namespace: str, subscription: str) -> str:
+    found = api.get_namespaced_custom_object(
+        *OLM, namespace, "subscriptions", subscription, _request_timeout=REQUEST_TIMEOUT
+    )
+    csv = ((found or {}).get("status") or {}).get("installedCSV") if isinstance(found, dict) else None
+    if not isinstance(csv, str) or not NAME.match(csv):
+        raise RuntimeError(f"Subscription {namespace}/{subscription} reports no installed CSV (status.installedCSV)")
+    return csv
+
+
+def remove_csv(api: Any, namespace: str, package: str, csv: str) -> str:
+    """Deletes `csv` unless it is gone, no longer this package's, or another Subscription uses it; says which."""
+    from kubernetes.client.rest import ApiException
+
+    if not NAME.match(csv):
+        return f"kept {csv!r}: not a valid CSV name"
+    try:
+        found = api.get_namespaced_custom_object(
+            *OLM, namespace, "clusterserviceversions", csv, _request_timeout=REQUEST_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return f"CSV {namespace}/{csv} is already gone"
+        raise
+    labels = ((found or {}).get("metadata") or {}).get("labels") or {} if isinstance(found, dict) else {}
+    if f"operators.coreos.com/{package}.{namespace}" not in labels:
+        return f"kept CSV {namespace}/{csv}: it no longer carries this package's operator label"
+    subs = api.list_namespaced_custom_object(*OLM, namespace, "subscriptions", _request_timeout=REQUEST_TIMEOUT)
+    users = [
+        str((s.get("metadata") or {}).get("name"))
+        for s in (subs or {}).get("items") or []
+        if isinstance(s, dict) and (s.get("status") or {}).get("installedCSV") == csv
+    ]
+    if users:
+        return f"kept CSV {namespace}/{csv}: Subscription {', '.join(sorted(users))} still uses it"
+    try:
+        api.delete_namespaced_custom_object(
+            *OLM, namespace, "clusterserviceversions", csv, _request_timeout=REQUEST_TIMEOUT
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    return f"deleted CSV {namespace}/{csv}"
+
+
+class _InstalledCsvProvider(dynamic.ResourceProvider):
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        csv = installed_csv(_api(props), props["namespace"], props["subscription"])
+        return dynamic.CreateResult(id_=str(uuid.uuid4()), outs={**props, "csv": csv})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        keys = ("namespace", "subscription", "package")
+        replaces = [k for k in keys if olds.get(k) != news.get(k)]
+        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("kubeconfig", "context"))
+        return dynamic.DiffResult(changes=changed, replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(outs={**news, "csv": olds.get("csv")})  # new credentials, same CSV
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        csv = props.get("csv")
+        if csv:
+            print(remove_csv(_api(props), props["namespace"], props["package"], str(csv)))
+
+
+class InstalledCsv(dynamic.Resource):
+    """The CSV an operator's Subscription installed; deleting this resource removes that CSV."""
+
+    csv: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        package: str,
+        namespace: str,
+        credentials: ClusterCredentials,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        kubeconfig = pulumi.Output.secret(credentials.kubeconfig) if credentials.kubeconfig is not None else None
+        props = {
+            "subscription": package,
+            "package": package,
+            "namespace": namespace,
+            "kubeconfig": kubeconfig,
+            "context": credentials.context,
+            "csv": None,
+        }
+        base = pulumi.ResourceOptions(
+            additional_secret_outputs=["kubeconfig"],
+            custom_timeouts=pulumi.CustomTimeouts(create="2m", update="2m", delete="5m"),
+        )
+        super().__init__(_InstalledCsvProvider(), name, props, pulumi.ResourceOptions.merge(base, opts))

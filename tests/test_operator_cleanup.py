@@ -1,0 +1,69 @@
+"""Destroy then up: the CSVs this stack installed go with it, and nothing else does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from components.shared.operator_cleanup import installed_csv, remove_csv
+
+NS = "openshift-operators"
+CSV = "servicemeshoperator.v2.6.17"
+
+
+class FakeOlm:
+    """The OLM objects of one namespace, answering like the CustomObjectsApi (404 as ApiException)."""
+
+    def __init__(self, csvs: dict[str, dict[str, str]], subscriptions: dict[str, str]) -> None:
+        self.csvs = csvs  # name -> labels
+        self.subscriptions = subscriptions  # name -> installedCSV
+        self.deleted: list[str] = []
+
+    def get_namespaced_custom_object(self, group: str, version: str, ns: str, plural: str, name: str, **_: Any) -> Any:
+        if plural == "subscriptions" and name in self.subscriptions:
+            return {"metadata": {"name": name}, "status": {"installedCSV": self.subscriptions[name]}}
+        if plural == "clusterserviceversions" and name in self.csvs:
+            return {"metadata": {"name": name, "labels": self.csvs[name]}}
+        raise ApiException(status=404)
+
+    def list_namespaced_custom_object(self, group: str, version: str, ns: str, plural: str, **_: Any) -> Any:
+        return {
+            "items": [{"metadata": {"name": n}, "status": {"installedCSV": c}} for n, c in self.subscriptions.items()]
+        }
+
+    def delete_namespaced_custom_object(
+        self, group: str, version: str, ns: str, plural: str, name: str, **_: Any
+    ) -> Any:
+        self.deleted.append(name)
+        self.csvs.pop(name, None)
+
+
+OWNED = {f"operators.coreos.com/servicemeshoperator.{NS}": ""}
+
+
+def test_the_csv_left_by_a_deleted_subscription_is_removed() -> None:
+    olm = FakeOlm({CSV: dict(OWNED)}, {})  # pulumi destroy already deleted the Subscription
+    assert remove_csv(olm, NS, "servicemeshoperator", CSV) == f"deleted CSV {NS}/{CSV}"
+    assert olm.deleted == [CSV]
+
+
+def test_a_csv_another_subscription_uses_is_kept() -> None:
+    olm = FakeOlm({CSV: dict(OWNED)}, {"someone-elses": CSV})
+    assert "still uses it" in remove_csv(olm, NS, "servicemeshoperator", CSV)
+    assert olm.deleted == []
+
+
+def test_a_csv_of_another_package_or_already_gone_is_left_alone() -> None:
+    olm = FakeOlm({CSV: {"operators.coreos.com/other.openshift-operators": ""}}, {})
+    assert "no longer carries" in remove_csv(olm, NS, "servicemeshoperator", CSV)
+    assert "already gone" in remove_csv(FakeOlm({}, {}), NS, "servicemeshoperator", CSV)
+    assert "not a valid CSV name" in remove_csv(olm, NS, "servicemeshoperator", "../x")
+    assert olm.deleted == []
+
+
+def test_the_installed_csv_is_read_from_the_subscription_status() -> None:
+    assert installed_csv(FakeOlm({}, {"servicemeshoperator": CSV}), NS, "servicemeshoperator") == CSV
+    with pytest.raises(RuntimeError, match="no installed CSV"):
+        installed_csv(FakeOlm({}, {"servicemeshoperator": "$(rm -rf /)"}), NS, "servicemeshoperator")
