@@ -16,7 +16,7 @@ from components import config as stack_config
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification, kubeconfig_contents
 from components.ocp_aws import OpenShiftCluster, provision
-from components.shared.app_stack import AppStack, AppStackArgs
+from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
@@ -39,11 +39,18 @@ except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
-access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
+access = ClusterAccess(
+    "cluster",
+    ClusterAccessArgs(
+        kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to, cluster_owned_by_stack=installed is not None
+    ),
+)
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
-    "gates", ReadinessGatesArgs(cfg.gates.namespace, cfg.gates.image, cfg.gates.timeout_minutes), on_cluster
+    "gates",
+    ReadinessGatesArgs(cfg.gates.namespace, cfg.gates.image, cfg.gates.timeout_minutes, live=not rendering),
+    on_cluster,
 )
 subscriptions = OperatorSubscriptions(
     "operators",
@@ -51,8 +58,9 @@ subscriptions = OperatorSubscriptions(
         operators,
         cfg.operators.approval,
         gates,
+        # a cluster this stack installs takes its CSVs with it
         ClusterCredentials(kubeconfig, cfg.cluster.context)
-        if cfg.operators.remove_csv_on_destroy and not rendering
+        if cfg.operators.remove_csv_on_destroy and not rendering and installed is None
         else None,
     ),
     on_cluster,
@@ -63,7 +71,13 @@ app = (
     AppStack(
         "app",
         AppStackArgs(
-            cfg.app.namespace, cfg.app.image, cfg.app.replicas, mesh.members_ready, mesh.namespace, routes.ingress_url
+            cfg.app.namespace,
+            cfg.app.image,
+            cfg.app.replicas,
+            mesh.members_ready,
+            mesh.namespace,
+            routes.ingress_url,
+            mesh.app_policies if mesh.app_policies is not None else NETWORK_POLICIES,
         ),
         on_cluster,
     )
@@ -80,6 +94,7 @@ pulumi.export("meshProfile", cfg.mesh.profile)  # consumers tell OSSM 2 and OSSM
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("gatewayService", f"{mesh.gateway_service}.{mesh.gateway_namespace}")  # its name in traces
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
+pulumi.export("gateImage", gates.image)  # the cluster's own cli image unless ossm:gates.image is set
 if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)
 if rendering:  # no cluster: no hosts; the manifests are the result

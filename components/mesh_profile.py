@@ -31,6 +31,10 @@ class Mesh:
     gateway_service: str
     # UI name ("jaeger", "kiali") -> (namespace, Route name) of the Route its operator creates
     ui_routes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The CRs whose operators create those Routes: the Route gate's clock starts after them
+    ui_sources: Sequence[pulumi.Resource] = ()
+    # The shared app NetworkPolicies this profile needs (components/shared/app_stack.py), all by default
+    app_policies: Sequence[str] | None = None
 
 
 class Profile(Protocol):
@@ -52,9 +56,9 @@ class _Profile:
 
 
 def _profiles() -> dict[str, Profile]:
-    from components import ossm2
+    from components import ossm2, ossm3
 
-    return {"ossm2": _Profile(ossm2.operators, ossm2.build)}
+    return {"ossm2": _Profile(ossm2.operators, ossm2.build), "ossm3": _Profile(ossm3.operators, ossm3.build)}
 
 
 def profile_for(cfg: StackConfig) -> Profile:

@@ -10,7 +10,8 @@ Each test runs the real script under bash with a fake `oc` first on PATH. The fa
 keys spell out exactly what the script asks the cluster), exits 1 like a NotFound when a key is
 missing, and records every call. A value may be a list, answered one item per call (the last
 one repeating) to model a cluster that becomes ready while the script is polling; a null item
-means NotFound for that call.
+means NotFound for that call, and a dict answers like a failing or hanging `oc`
+({"stderr": ..., "exit": ..., "sleep": ...}); the key "*" answers every call that has no key of its own.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ ROUTES = ("kiali", "grafana")
 
 # The jsonpath expressions, spelled exactly as the script passes them (after bash removes the quotes).
 INSTALLED_CSV = "{.status.installedCSV}"
-RESOLUTION_FAILED = '{.status.conditions[?(@.type=="ResolutionFailed")].message}'
+RESOLUTION_FAILED = (
+    "{.spec.source}|{.spec.sourceNamespace}|"
+    '{range .status.conditions[?(@.type=="ResolutionFailed")]}{.status}|{.reason}|{.message}{end}'
+)
 INSTALL_PLAN_REF = "{.status.installPlanRef.name}"
 PHASE = "{.status.phase}"
 ESTABLISHED = '{.status.conditions[?(@.type=="Established")].status}'
@@ -54,11 +58,16 @@ SERVICE_NAME = "{.webhooks[0].clientConfig.service.name}"
 SERVICE_NAMESPACE = "{.webhooks[0].clientConfig.service.namespace}"
 ENDPOINT_IPS = "{.subsets[*].addresses[*].ip}"
 ADMITTED = '{.status.ingress[0].conditions[?(@.type=="Admitted")].status}'
+REQUEST_TIMEOUT_FLAG = "--request-timeout=15s"
+CATALOG = "redhat-operators"
+CATALOG_NS = "openshift-marketplace"
+NOT_FAILED = f"{CATALOG}|{CATALOG_NS}|"  # the Subscription's source, and no ResolutionFailed condition
 
 FAKE_OC = """\
 #!{python}
 import json
 import sys
+import time
 from pathlib import Path
 
 responses_path = Path({responses!r})
@@ -70,26 +79,32 @@ if sys.argv[1:2] != ["get"]:
     sys.stderr.write("fake oc: only 'oc get' is supported, got: " + key + "\\n")
     sys.exit(2)
 responses = json.loads(responses_path.read_text())
-if key not in responses:
+if key not in responses and "*" not in responses:
     sys.stderr.write("Error from server (NotFound): " + key + "\\n")
     sys.exit(1)
-answer = responses[key]
+answer = responses[key] if key in responses else responses["*"]
 if isinstance(answer, list):
     earlier = calls_path.read_text().splitlines().count(key) - 1
     answer = answer[min(earlier, len(answer) - 1)]
 if answer is None:
     sys.stderr.write("Error from server (NotFound): " + key + "\\n")
     sys.exit(1)
+if isinstance(answer, dict):
+    time.sleep(answer.get("sleep", 0))
+    sys.stdout.write(answer.get("stdout", ""))
+    sys.stderr.write(answer.get("stderr", ""))
+    sys.exit(answer.get("exit", 1))
 sys.stdout.write(answer)
 """
 
-Answer = str | None | list[str | None]
+Failure = dict[str, str | int | float]
+Answer = str | None | Failure | list[str | None]
 Responses = dict[str, Answer]
 
 
 def get(*args: str, jsonpath: str) -> str:
-    """The response key for `oc get <args...> -o 'jsonpath=<jsonpath>'`."""
-    return " ".join(("get", *args, "-o", f"jsonpath={jsonpath}"))
+    """The response key for `oc get <args...> -o 'jsonpath=<jsonpath>'`, bounded as the script bounds every call."""
+    return " ".join(("get", *args, "-o", f"jsonpath={jsonpath}", REQUEST_TIMEOUT_FLAG))
 
 
 def subscription_key(jsonpath: str) -> str:
@@ -203,6 +218,7 @@ class FakeCluster:
             "TERMINATION_LOG": str(self.termination_log),
             **checks,
         }
+        self.calls_path.unlink(missing_ok=True)  # each run's calls (and list answers) start afresh
         started = time.monotonic()
         proc = subprocess.run(
             ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=timeout_seconds + 10, check=False
@@ -295,7 +311,7 @@ def test_cluster_rewritten_by_another_thread_while_polling_exits_zero(cluster: F
     """Same as above, but the cluster changes on the clock rather than per call, as a real one would."""
     responses = ready_cluster()
     not_yet = dict(responses)
-    del not_yet[subscription_key(INSTALLED_CSV)]
+    not_yet[subscription_key(INSTALLED_CSV)] = ""  # OLM has not installed it yet
     cluster.respond(not_yet)
     timer = threading.Timer(1.0, cluster.respond, args=(responses,))
     timer.start()
@@ -324,7 +340,7 @@ def test_no_installed_csv_and_no_plan_says_so(cluster: FakeCluster) -> None:
 def test_manual_approval_tells_how_to_approve(cluster: FakeCluster) -> None:
     responses: Responses = {
         subscription_key(INSTALLED_CSV): "",
-        subscription_key(RESOLUTION_FAILED): "",
+        subscription_key(RESOLUTION_FAILED): NOT_FAILED,
         subscription_key(INSTALL_PLAN_REF): INSTALL_PLAN,
         install_plan_phase_key(): "RequiresApproval",
     }
@@ -345,7 +361,7 @@ def test_manual_approval_tells_how_to_approve(cluster: FakeCluster) -> None:
 def test_install_plan_already_approved_is_just_not_installed_yet(cluster: FakeCluster) -> None:
     responses: Responses = {
         subscription_key(INSTALLED_CSV): "",
-        subscription_key(RESOLUTION_FAILED): "",
+        subscription_key(RESOLUTION_FAILED): NOT_FAILED,
         subscription_key(INSTALL_PLAN_REF): INSTALL_PLAN,
         install_plan_phase_key(): "Installing",
     }
@@ -355,32 +371,6 @@ def test_install_plan_already_approved_is_just_not_installed_yet(cluster: FakeCl
 
     assert_timed_out(run, 1, f"Subscription {OPERATORS_NS}/{SUBSCRIPTION} has no installed CSV yet")
     assert "oc patch" not in run.stdout
-    only_asked_for(run, responses)
-
-
-def test_resolution_failure_is_reported_with_olm_message(cluster: FakeCluster) -> None:
-    olm_message = (
-        "constraints not satisfiable: no operators found in channel stable-9.9 of package servicemeshoperator "
-        "in the catalog referenced by subscription servicemeshoperator, subscription servicemeshoperator exists"
-    )
-    responses: Responses = {
-        subscription_key(INSTALLED_CSV): "",
-        subscription_key(RESOLUTION_FAILED): olm_message,
-        # A stale plan needing approval must not hide the real problem.
-        subscription_key(INSTALL_PLAN_REF): INSTALL_PLAN,
-        install_plan_phase_key(): "RequiresApproval",
-    }
-    cluster.respond(responses)
-
-    run = cluster.run(all_checks())
-
-    assert_timed_out(
-        run,
-        1,
-        f"Subscription {OPERATORS_NS}/{SUBSCRIPTION} cannot be resolved: {olm_message} "
-        "(check the package, channel and catalog source)",
-    )
-    assert olm_message in (run.termination_log or "")
     only_asked_for(run, responses)
 
 
@@ -495,3 +485,416 @@ def test_tls_routes_pass_when_required(cluster: FakeCluster) -> None:
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert all(tls_key(route) in run.calls for route in ROUTES)
+
+
+# --- Stopping at once when waiting cannot help (issue 12 "The gate script", issue 11 item 5) ----------
+
+
+def assert_stopped(run: GateRun, *fragments: str) -> str:
+    """Exit 3 at once, with the reason (holding every fragment) on stdout and in the termination log."""
+    assert run.returncode == 3, run.stdout + run.stderr
+    log = run.termination_log or ""
+    assert log.startswith("stopped: ") and log.endswith("\n") and log.count("\n") == 1, log
+    for fragment in fragments:
+        assert fragment in log, f"{fragment!r} not in {log!r}"
+    assert any(line.partition(" ")[2] == log.strip() for line in run.stdout.splitlines())
+    assert run.lines("ready:") == []
+    assert run.elapsed < 5  # the timeout below is 30 s: it did not wait
+    return log
+
+
+def resolution(status: str, reason: str, message: str) -> str:
+    """The Subscription's answer to RESOLUTION_FAILED when OLM has set the condition."""
+    return f"{CATALOG}|{CATALOG_NS}|{status}|{reason}|{message}"
+
+
+def unresolved(answer: str) -> Responses:
+    return {subscription_key(INSTALLED_CSV): "", subscription_key(RESOLUTION_FAILED): answer}
+
+
+LEFTOVER_CSV = "servicemeshoperator.v2.6.4"
+# Shapes from operator-lifecycle-manager: solver.NotSatisfiable.Error() joins the applied constraints
+# after "constraints not satisfiable: " (pkg/controller/registry/resolver/solver/solve.go); the
+# constraint texts come from resolver/variable_types.go and resolver/resolver.go.
+CSV_EXISTS = (
+    f"constraints not satisfiable: clusterserviceversion {LEFTOVER_CSV} exists and is not referenced by a "
+    f"subscription, subscription {SUBSCRIPTION} requires @existing/{OPERATORS_NS}//{LEFTOVER_CSV}, "
+    f"subscription {SUBSCRIPTION} exists"
+)
+NO_PACKAGE = (
+    f"constraints not satisfiable: no operators found in package {SUBSCRIPTION} in the catalog referenced by "
+    f"subscription {SUBSCRIPTION}, subscription {SUBSCRIPTION} exists"
+)
+NO_CHANNEL = (
+    f"constraints not satisfiable: no operators found in channel stable-9.9 of package {SUBSCRIPTION} in the "
+    f"catalog referenced by subscription {SUBSCRIPTION}, subscription {SUBSCRIPTION} exists"
+)
+
+
+def test_csv_left_by_an_earlier_install_stops_at_once_with_the_delete_command(cluster: FakeCluster) -> None:
+    responses = unresolved(resolution("True", "ConstraintsNotSatisfiable", CSV_EXISTS))
+    cluster.respond(responses)
+
+    run = cluster.run(all_checks(), timeout_seconds=30)
+
+    log = assert_stopped(run, CSV_EXISTS, f"oc delete csv {LEFTOVER_CSV} -n {OPERATORS_NS}", "pulumi up again")
+    # The remedy says to check first that nothing else uses the CSV.
+    assert log.index("oc get subscriptions.operators.coreos.com") < log.index("oc delete csv")
+    assert run.calls.count(subscription_key(RESOLUTION_FAILED)) == 1
+    only_asked_for(run, responses)
+
+
+@pytest.mark.parametrize(
+    ("message", "fix"),
+    [
+        (NO_PACKAGE, f"does not offer package {SUBSCRIPTION}"),
+        (NO_CHANNEL, f"Channel stable-9.9 is not a channel of {SUBSCRIPTION}"),
+    ],
+    ids=["package", "channel"],
+)
+def test_package_or_channel_missing_from_the_catalog_stops_naming_the_fix(
+    cluster: FakeCluster, message: str, fix: str
+) -> None:
+    cluster.respond(unresolved(resolution("True", "ConstraintsNotSatisfiable", message)))
+
+    run = cluster.run(all_checks(), timeout_seconds=30)
+
+    log = assert_stopped(run, message, fix, f"catalog '{CATALOG}' in '{CATALOG_NS}'")
+    assert ("ossm:operators" in log) and ("packagemanifest" in log)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # OLM removes a resolved condition, but a False one must never stop a gate either.
+        resolution("False", "ConstraintsNotSatisfiable", CSV_EXISTS),
+        resolution("Unknown", "", CSV_EXISTS),
+    ],
+    ids=["false", "unknown"],
+)
+def test_resolution_failed_is_read_only_when_true(cluster: FakeCluster, answer: str) -> None:
+    cluster.respond(unresolved(answer))
+
+    run = cluster.run(all_checks(), timeout_seconds=1)
+
+    assert_timed_out(run, 1, f"Subscription {OPERATORS_NS}/{SUBSCRIPTION} has no installed CSV yet")
+    assert "oc delete" not in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        (
+            "ErrorPreventedResolution",
+            "failed to populate resolver cache from source redhat-operators: connection refused",
+        ),
+        (
+            "ConstraintsNotSatisfiable",
+            "constraints not satisfiable: no operators found from catalog redhat-operators in namespace "
+            f"openshift-marketplace referenced by subscription {SUBSCRIPTION}, subscription {SUBSCRIPTION} exists",
+        ),
+    ],
+    ids=["catalog-unreachable", "catalog-still-loading"],
+)
+def test_transient_resolution_failures_keep_waiting_and_show_olm_message(
+    cluster: FakeCluster, reason: str, message: str
+) -> None:
+    cluster.respond(unresolved(resolution("True", reason, message)))
+
+    run = cluster.run(all_checks(), timeout_seconds=1)
+
+    assert_timed_out(
+        run,
+        1,
+        f"Subscription {OPERATORS_NS}/{SUBSCRIPTION} cannot be resolved yet ({reason}): {message} "
+        "(OLM retries; check the package, channel and catalog source)",
+    )
+    assert run.calls.count(subscription_key(RESOLUTION_FAILED)) >= 2  # it kept asking
+
+
+def test_resolution_fixed_while_waiting_goes_on_to_the_csv(cluster: FakeCluster) -> None:
+    responses = ready_cluster()
+    responses[subscription_key(INSTALLED_CSV)] = ["", "", CSV]
+    responses[subscription_key(RESOLUTION_FAILED)] = resolution(
+        "True", "ErrorPreventedResolution", "catalog source redhat-operators is not ready"
+    )
+    cluster.respond(responses)
+
+    run = cluster.run(all_checks(), timeout_seconds=5)
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(run.lines("waiting:")) == 1 and "is not ready" in run.lines("waiting:")[0]
+
+
+# oc's own errors, as oc prints them (kubectl's cmdutil.CheckErr: "Error from server (<Reason>): ...").
+FORBIDDEN = (
+    'Error from server (Forbidden): subscriptions.operators.coreos.com "servicemeshoperator" is forbidden: User '
+    '"system:serviceaccount:ossm-gates:readiness-gate" cannot get resource "subscriptions" in API group '
+    '"operators.coreos.com" in the namespace "openshift-operators"\n'
+)
+UNAUTHORIZED = "error: You must be logged in to the server (Unauthorized)\n"
+NO_KIND = 'error: the server doesn\'t have a resource type "subscription"\n'
+REFUSED = "The connection to the server 172.30.0.1:443 was refused - did you specify the right host or port?\n"
+UNAVAILABLE = "Error from server (ServiceUnavailable): the server is currently unable to handle the request\n"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "fragments"),
+    [
+        (FORBIDDEN, ("may not read Subscription", "(Forbidden)", "cannot get resource", "ClusterRole")),
+        (UNAUTHORIZED, ("refused the gate's credentials", "(Unauthorized)", "service account token")),
+        (NO_KIND, ("does not serve the API of Subscription", "doesn't have a resource type", "OLM")),
+    ],
+    ids=["forbidden", "unauthorized", "missing-kind"],
+)
+def test_errors_that_waiting_cannot_fix_stop_at_once_with_oc_message(
+    cluster: FakeCluster, stderr: str, fragments: tuple[str, ...]
+) -> None:
+    cluster.respond({"*": {"stderr": stderr, "exit": 1}})
+
+    run = cluster.run(all_checks(), timeout_seconds=30)
+
+    assert_stopped(run, *fragments)
+    assert len(run.calls) == 1  # no second try
+
+
+@pytest.mark.parametrize("stderr", [REFUSED, UNAVAILABLE, ""], ids=["refused", "unavailable", "silent"])
+def test_api_server_trouble_is_reported_and_waited_out(cluster: FakeCluster, stderr: str) -> None:
+    responses = ready_cluster()
+    cluster.respond({"*": {"stderr": stderr, "exit": 1}})
+    timer = threading.Timer(1.0, cluster.respond, args=(responses,))
+    timer.start()
+    try:
+        run = cluster.run(all_checks(), timeout_seconds=5)
+    finally:
+        timer.cancel()
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    first = run.lines("waiting:")[0]
+    expected = stderr.strip() or "oc exited with 1"
+    assert first == f"waiting: cannot read Subscription {OPERATORS_NS}/{SUBSCRIPTION}: {expected}"
+
+
+def test_an_oc_call_that_hangs_is_cut_off(cluster: FakeCluster) -> None:
+    cluster.respond({"*": {"sleep": 60, "stdout": "Succeeded", "exit": 0}})
+
+    run = cluster.run({**all_checks(), "REQUEST_TIMEOUT": "1"}, timeout_seconds=1)
+
+    assert run.returncode == 1
+    assert run.lines("timed out") == [
+        f"timed out after 1s: no answer about Subscription {OPERATORS_NS}/{SUBSCRIPTION} within 1s (oc get timed out)"
+    ]
+    assert run.elapsed < 8  # one call cut off after 1 + 2 s (and a 2 s kill grace), not 60 s
+    assert all(call.endswith("--request-timeout=1s") for call in run.calls)
+
+
+def test_server_error_text_is_neutralised_and_capped(cluster: FakeCluster) -> None:
+    hostile = "Error from server (Forbidden): \x1b]0;owned\x07\x1b[2J" + "A" * 100_000 + "\n"
+    cluster.respond({"*": {"stderr": hostile, "exit": 1}})
+
+    run = cluster.run(all_checks(), timeout_seconds=30)
+
+    log = assert_stopped(run, "(Forbidden)")
+    assert "\x1b" not in run.stdout + log and "\x07" not in run.stdout + log
+    assert len(log) < 800
+
+
+# --- Hostile answers from the cluster: names are checked before they reach a command line -------------
+
+
+@pytest.mark.parametrize(
+    "csv",
+    ["--server=https://attacker.example", "a b", "x$(touch pwned)", "UPPER.v1", "a" * 254],
+    ids=["flag", "space", "substitution", "uppercase", "too-long"],
+)
+def test_an_installed_csv_that_is_not_a_name_is_never_used(cluster: FakeCluster, csv: str) -> None:
+    responses = ready_cluster()
+    responses[subscription_key(INSTALLED_CSV)] = csv
+    cluster.respond(responses)
+
+    run = cluster.run(all_checks())
+
+    assert run.returncode == 1
+    assert "reports an installed CSV that is not a valid name" in (run.termination_log or "")
+    assert not any("clusterserviceversion" in call for call in run.calls)
+    assert not (cluster.tmp_path / "pwned").exists()
+
+
+def test_install_plan_and_webhook_service_names_are_checked(cluster: FakeCluster) -> None:
+    responses: Responses = {
+        subscription_key(INSTALLED_CSV): "",
+        subscription_key(RESOLUTION_FAILED): NOT_FAILED,
+        subscription_key(INSTALL_PLAN_REF): "--kubeconfig=/tmp/other",
+    }
+    cluster.respond(responses)
+    run = cluster.run(all_checks())
+    assert_timed_out(run, 1, f"Subscription {OPERATORS_NS}/{SUBSCRIPTION} has no installed CSV yet")
+    assert not any("installplan" in call for call in run.calls)
+
+    responses = ready_cluster()
+    responses[webhook_key(VALIDATING, SERVICE_NAME)] = "--server=https://attacker.example"
+    cluster.respond(responses)
+    run = cluster.run(all_checks())
+    assert run.returncode == 1
+    assert "names a service that is not a valid name" in (run.termination_log or "")
+    assert not any("attacker" in call for call in run.calls)
+
+
+# --- The environment: validated before anything runs, never evaluated as arithmetic -------------------
+
+BAD_ENVIRONMENT = [
+    ("TIMEOUT_SECONDS", "a[$(touch pwned)]"),
+    ("TIMEOUT_SECONDS", "x"),
+    ("TIMEOUT_SECONDS", "-1"),
+    ("TIMEOUT_SECONDS", "1e3"),
+    ("TIMEOUT_SECONDS", "9999999"),
+    ("REQUEST_TIMEOUT", "a[$(touch pwned)]"),
+    ("REQUEST_TIMEOUT", "0"),
+    ("POLL_SECONDS", "$(touch pwned)"),
+    ("POLL_SECONDS", "1;touch pwned"),
+    ("SUBSCRIPTION", "--kubeconfig=/tmp/x"),
+    ("SUBSCRIPTION", "Service_Mesh"),
+    ("SUBSCRIPTION_NAMESPACE", "a[$(touch pwned)]"),
+    ("SUBSCRIPTION_NAMESPACE", ""),
+    ("CRDS", "$(touch pwned)"),
+    ("CRDS", "nodot"),
+    ("WEBHOOKS", "secret/pull-secret"),
+    ("WEBHOOKS", f"{VALIDATING.split('/')[0]}/--server=https://attacker.example"),
+    ("WEBHOOKS", f"{MUTATING.split('/')[0]}/olm:"),
+    ("WEBHOOKS", "no-resource"),
+    ("ROUTES", "istio-system/kiali/extra"),
+    ("ROUTES", "Kiali"),
+    ("ROUTES", "-n"),
+    ("ROUTES", "bad_ns/kiali"),
+    ("ROUTE_NAMESPACE", "$(touch pwned)"),
+    ("ROUTES_REQUIRE_TLS", "yes"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value"), BAD_ENVIRONMENT, ids=[f"{v}={x}" for v, x in BAD_ENVIRONMENT])
+def test_bad_environment_exits_2_naming_the_variable_before_any_call(
+    cluster: FakeCluster, variable: str, value: str
+) -> None:
+    cluster.respond(ready_cluster())
+    env = {**all_checks(), variable: value}
+
+    run = cluster.run(env, timeout_seconds=30)
+
+    assert run.returncode == 2, run.stdout + run.stderr
+    log = run.termination_log or ""
+    assert log.startswith("bad gate environment: ") and variable in log
+    assert run.calls == []
+    assert not (cluster.tmp_path / "pwned").exists() and not (Path.cwd() / "pwned").exists()
+    assert "\n" not in log.strip()
+
+
+def test_arithmetic_injection_in_timeout_runs_nothing(cluster: FakeCluster, tmp_path: Path) -> None:
+    """The classic: bash evaluates a[$(cmd)] inside $(( )) and [[ -gt ]]; the script never gets that far."""
+    marker = tmp_path / "pwned-abs"
+    cluster.respond({})
+
+    run = cluster.run({"CRDS": CRDS[0], "TIMEOUT_SECONDS": f"a[$(touch {marker})]"}, timeout_seconds=30)
+
+    assert run.returncode == 2
+    assert not marker.exists()
+
+
+def test_leading_zeros_are_decimal_not_octal(cluster: FakeCluster) -> None:
+    cluster.respond({})
+    # 08 is invalid octal for bash arithmetic; read as decimal it is 8 (seen in the bound passed to oc).
+    run = cluster.run({"CRDS": CRDS[0], "REQUEST_TIMEOUT": "08"}, timeout_seconds=1)
+    assert run.lines("timed out") == [f"timed out after 1s: CRD {CRDS[0]} is not established yet"]
+    assert run.calls and all(call.endswith(" --request-timeout=8s") for call in run.calls)
+
+
+def test_route_namespace_is_only_required_for_bare_routes(cluster: FakeCluster) -> None:
+    cluster.respond({})
+    run = cluster.run({"ROUTES": "kiali"})
+    assert run.returncode == 2 and "ROUTE_NAMESPACE" in (run.termination_log or "")
+
+
+# --- Routes in other namespaces, webhooks OLM names (issue 13) ----------------------------------------
+
+
+def test_routes_as_bare_names_and_namespace_slash_name(cluster: FakeCluster) -> None:
+    tempo_route = get("route.route.openshift.io/tempo-query", "-n", "tracing-system", jsonpath=ADMITTED)
+    tempo_tls = get("route.route.openshift.io/tempo-query", "-n", "tracing-system", jsonpath=TLS_TERMINATION)
+    responses: Responses = {route_key("kiali"): "True", tls_key("kiali"): "reencrypt", tempo_route: "True"}
+    cluster.respond(responses)
+
+    env = {"ROUTES": "kiali tracing-system/tempo-query", "ROUTE_NAMESPACE": ROUTE_NS, "ROUTES_REQUIRE_TLS": "true"}
+    run = cluster.run(env)
+    assert_timed_out(
+        run,
+        1,
+        "Route tracing-system/tempo-query serves plain HTTP; the UIs must only be reached through TLS "
+        "(check the operator's route settings)",
+    )
+
+    responses[tempo_tls] = "edge"
+    cluster.respond(responses)
+    run = cluster.run(env)
+    assert run.returncode == 0, run.stdout
+    only_asked_for(run, responses)
+
+    # Without any bare name, no ROUTE_NAMESPACE is needed.
+    run = cluster.run({"ROUTES": "tracing-system/tempo-query"})
+    assert run.returncode == 0, run.stdout
+
+
+TEMPO_NS = "openshift-tempo-operator"
+VALIDATING_RESOURCE = "validatingwebhookconfiguration.admissionregistration.k8s.io"
+TEMPO_GENERATE_NAME = "vtempostack.tempo.grafana.com"
+OLM_SELECTOR = f"olm.webhook-description-generate-name={TEMPO_GENERATE_NAME},olm.owner.namespace={TEMPO_NS}"
+OLM_LIST_KEY = " ".join(("get", VALIDATING_RESOURCE, "-l", OLM_SELECTOR, "-o", "name", REQUEST_TIMEOUT_FLAG))
+
+
+def olm_webhook_ready(names: Sequence[str]) -> Responses:
+    responses: Responses = {OLM_LIST_KEY: "".join(f"{VALIDATING_RESOURCE}/{n}\n" for n in names)}
+    for name in names:
+        webhook = f"{VALIDATING_RESOURCE}/{name}"
+        responses[webhook_key(webhook, CA_BUNDLE)] = "Y2E="
+        responses[webhook_key(webhook, SERVICE_NAME)] = "tempo-operator-controller-service"
+        responses[webhook_key(webhook, SERVICE_NAMESPACE)] = TEMPO_NS
+    responses[endpoints_key("tempo-operator-controller-service", TEMPO_NS)] = "10.128.0.44"
+    return responses
+
+
+def olm_env() -> dict[str, str]:
+    # No SUBSCRIPTION: only the webhooks are checked, but SUBSCRIPTION_NAMESPACE scopes the label selector.
+    return {"SUBSCRIPTION_NAMESPACE": TEMPO_NS, "WEBHOOKS": f"{VALIDATING_RESOURCE}/olm:{TEMPO_GENERATE_NAME}"}
+
+
+def test_olm_named_webhooks_are_found_by_label_and_each_checked(cluster: FakeCluster) -> None:
+    responses = olm_webhook_ready([f"{TEMPO_GENERATE_NAME}-4tc5x", f"{TEMPO_GENERATE_NAME}-9zq2m"])
+    responses[webhook_key(f"{VALIDATING_RESOURCE}/{TEMPO_GENERATE_NAME}-9zq2m", CA_BUNDLE)] = ""
+    cluster.respond(responses)
+
+    run = cluster.run(olm_env())
+    assert_timed_out(run, 1, f"{VALIDATING_RESOURCE}/{TEMPO_GENERATE_NAME}-9zq2m has no CA bundle yet")
+
+    responses = olm_webhook_ready([f"{TEMPO_GENERATE_NAME}-4tc5x"])
+    cluster.respond(responses)
+    run = cluster.run(olm_env())
+    assert run.returncode == 0, run.stdout + run.stderr
+    only_asked_for(run, responses)
+
+
+def test_olm_webhook_not_created_yet_waits(cluster: FakeCluster) -> None:
+    cluster.respond({OLM_LIST_KEY: ""})
+
+    run = cluster.run(olm_env())
+
+    assert_timed_out(
+        run, 1, f"no {VALIDATING_RESOURCE} made by OLM for '{TEMPO_GENERATE_NAME}' yet (label {OLM_SELECTOR})"
+    )
+
+
+def test_olm_webhook_listing_with_a_hostile_name_is_refused(cluster: FakeCluster) -> None:
+    cluster.respond({OLM_LIST_KEY: f"{VALIDATING_RESOURCE}/--server=https://attacker.example\n"})
+
+    run = cluster.run(olm_env())
+
+    assert run.returncode == 1
+    assert "is not a valid name" in (run.termination_log or "")
+    assert len(run.calls) >= 1 and not any("attacker" in call for call in run.calls if call != OLM_LIST_KEY)

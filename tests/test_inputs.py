@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from components.config import DEFAULT_APP_IMAGE
-from tools.offline import Evaluation
+from tools.offline import CLI_IMAGE, Evaluation
 
 
 def test_subscriptions_name_the_exact_packages_channels_and_catalog(dev: Evaluation) -> None:
@@ -180,6 +180,7 @@ def test_outputs_are_the_documented_urls_and_namespaces(dev: Evaluation) -> None
     assert values == {
         "meshProfile": "ossm2",
         "gatewayService": "istio-ingressgateway.istio-system",
+        "gateImage": CLI_IMAGE,
         "controlPlaneNamespace": "istio-system",
         "memberNamespaces": ["tracing"],
         "appNamespace": "tracing",

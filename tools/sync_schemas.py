@@ -18,7 +18,19 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "tests" / "schemas"
 # The OSSM 2 profile's custom resources: maistra, Istio networking/security, OLM, Routes.
-FOLDERS = ("maistra-2.5", "istio-maistra-2.5", "olm", "openshift")
+# OSSM 3: sail-ossm-3.4 first, so that istio-maistra-2.5's Telemetry v1alpha1 (the OSSM 2 copy) stays the one
+# written for v1alpha1; Telemetry v1, Istio and IstioCNI come from the OSSM 3.4 CRDs.
+FOLDERS = (
+    "sail-ossm-3.4",
+    "maistra-2.5",
+    "istio-maistra-2.5",
+    "olm",
+    "openshift",
+    "tempo",
+    "otel",
+    "kiali",
+    "monitoring",
+)
 
 
 def schema_file(group: str, version: str, kind: str) -> str:

@@ -11,13 +11,21 @@ README to them).
 
 from components.config.cluster import ClusterConfig
 from components.config.ipi import IpiConfig, MachinePool, NetworkConfig
-from components.config.mesh import MESH_VERSIONS, AddonsConfig, MeshConfig, StorageType, TracingConfig
+from components.config.mesh import (
+    MESH_VERSIONS,
+    OSSM3_ISTIO_VERSIONS,
+    AddonsConfig,
+    MeshConfig,
+    MonitoringConfig,
+    S3StorageConfig,
+    StorageType,
+    TracingConfig,
+)
 from components.config.operators import OPERATOR_KEYS, Approval, OperatorsConfig
 from components.config.reader import PROJECT, ConfigError
 from components.config.stack import TOP_LEVEL_KEYS, StackConfig, defaults, load, parse
 from components.config.workloads import (
     DEFAULT_APP_IMAGE,
-    DEFAULT_GATE_IMAGE,
     AppConfig,
     GatesConfig,
     VerifyConfig,
@@ -25,9 +33,9 @@ from components.config.workloads import (
 
 __all__ = [
     "DEFAULT_APP_IMAGE",
-    "DEFAULT_GATE_IMAGE",
     "MESH_VERSIONS",
     "OPERATOR_KEYS",
+    "OSSM3_ISTIO_VERSIONS",
     "PROJECT",
     "TOP_LEVEL_KEYS",
     "AddonsConfig",
@@ -39,8 +47,10 @@ __all__ = [
     "IpiConfig",
     "MachinePool",
     "MeshConfig",
+    "MonitoringConfig",
     "NetworkConfig",
     "OperatorsConfig",
+    "S3StorageConfig",
     "StackConfig",
     "StorageType",
     "TracingConfig",

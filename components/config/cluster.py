@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import yaml
 
 from components.config.ipi import IPI_KEYS, IpiConfig, parse_ipi
 from components.config.reader import Reader
@@ -22,16 +25,28 @@ class ClusterConfig:
     ipi: IpiConfig | None = None
 
 
-def parse_cluster(r: Reader, raw: Any, cluster_is_secret: bool) -> ClusterConfig:
+def looks_like_kubeconfig(value: str) -> bool:
+    """Contents rather than a path, in any form: YAML or single-line JSON, with or without apiVersion."""
+    if "\n" in value or value.lstrip().startswith("{") or "apiVersion" in value:
+        return True
+    try:
+        doc = yaml.safe_load(value[:1_000_000])
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and bool({"clusters", "users", "contexts", "current-context"} & set(doc))
+
+
+def parse_cluster(r: Reader, raw: Any, secret: Callable[[str], bool]) -> ClusterConfig:
+    """`secret(key)`: whether the stack keeps cluster.<key> secret; plain contents are refused."""
     mode = ClusterConfig.mode
     if isinstance(raw, dict):
         mode = r.string(raw, "mode", "cluster", mode, choices=("existing", "ipi")) or mode
     if mode == "ipi":
         c = r.section(raw, "cluster", ("mode", *IPI_KEYS))
-        return ClusterConfig(mode="ipi", ipi=parse_ipi(r, c, cluster_is_secret))
+        return ClusterConfig(mode="ipi", ipi=parse_ipi(r, c, secret))
     c = r.section(raw, "cluster", EXISTING_KEYS)
     kubeconfig = r.string(c, "kubeconfig", "cluster", None)
-    if kubeconfig and not cluster_is_secret and ("\n" in kubeconfig or "apiVersion" in kubeconfig):
+    if kubeconfig and not secret("kubeconfig") and looks_like_kubeconfig(kubeconfig):
         r.problem(
             "cluster.kubeconfig",
             "holds kubeconfig contents in plain text; store it as a secret with "

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from components.config.reader import Reader
 
-OPERATOR_KEYS = ("elasticsearch", "jaeger", "kiali", "servicemesh")
+OPERATOR_KEYS = ("elasticsearch", "jaeger", "kiali", "servicemesh", "tempo", "opentelemetry")
 Approval = Literal["Automatic", "Manual"]
 
 
@@ -27,6 +27,8 @@ class OperatorsConfig:
     source: str = "redhat-operators"
     source_namespace: str = "openshift-marketplace"
     jaeger_namespace: str = "openshift-distributed-tracing"
+    tempo_namespace: str = "openshift-tempo-operator"  # OSSM 3 (Red Hat docs' namespace for tempo-product)
+    opentelemetry_namespace: str = "openshift-opentelemetry-operator"  # OSSM 3 (opentelemetry-product)
     remove_csv_on_destroy: bool = True  # false on clusters where others share these operators
     per_operator: Mapping[str, OperatorChoice] = field(
         default_factory=lambda: {key: OperatorChoice() for key in OPERATOR_KEYS}
@@ -42,19 +44,23 @@ class OperatorsConfig:
         return choice.source or self.source, choice.source_namespace or self.source_namespace
 
 
-def parse_operators(r: Reader, raw: Any) -> OperatorsConfig:
+NAMESPACE_KEYS = ("jaegerNamespace", "tempoNamespace", "opentelemetryNamespace")
+
+
+def parse_operators(r: Reader, raw: Any, default_channels: Mapping[str, str] | None = None) -> OperatorsConfig:
+    """`default_channels`: the profile's channel for an operator whose channel the stack leaves unset."""
     d, dc = OperatorsConfig(), OperatorChoice()
     o = r.section(
         raw,
         "operators",
-        ("approval", "source", "sourceNamespace", "jaegerNamespace", "removeCsvOnDestroy", *OPERATOR_KEYS),
+        ("approval", "source", "sourceNamespace", *NAMESPACE_KEYS, "removeCsvOnDestroy", *OPERATOR_KEYS),
     )
     per_operator: dict[str, OperatorChoice] = {}
     for op in OPERATOR_KEYS:
         where = f"operators.{op}"
         sub = r.section(o.get(op), where, ("channel", "source", "sourceNamespace"))
         per_operator[op] = OperatorChoice(
-            channel=r.string(sub, "channel", where, dc.channel),
+            channel=r.string(sub, "channel", where, (default_channels or {}).get(op, dc.channel)),
             source=r.string(sub, "source", where, dc.source),
             source_namespace=r.string(sub, "sourceNamespace", where, dc.source_namespace, label=True),
         )
@@ -67,6 +73,10 @@ def parse_operators(r: Reader, raw: Any) -> OperatorsConfig:
         source=source,
         source_namespace=r.string(o, "sourceNamespace", "operators", d.source_namespace, label=True),
         jaeger_namespace=r.string(o, "jaegerNamespace", "operators", d.jaeger_namespace, label=True),
+        tempo_namespace=r.string(o, "tempoNamespace", "operators", d.tempo_namespace, label=True),
+        opentelemetry_namespace=r.string(
+            o, "opentelemetryNamespace", "operators", d.opentelemetry_namespace, label=True
+        ),
         remove_csv_on_destroy=r.boolean(o, "removeCsvOnDestroy", "operators", d.remove_csv_on_destroy),
         per_operator=per_operator,
     )

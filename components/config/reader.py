@@ -12,6 +12,13 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # OLM channels: stable, stable-3.4, 1.0
 IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# distribution/reference grammar (github.com/distribution/reference, reference.go):
+# [domain[:port]/]path-component(/path-component)*[:tag][@algorithm:hex]
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[0-9a-f]{{64}})?$"
+)
 # Keys whose values are never echoed in an error, whatever their form (sshPublicKey is public but
 # a pasted private key is not, so it counts too).
 SECRET_LOOKING_KEY = re.compile(r"(kubeconfig|secret|password|passwd|token|key|credential|auth)", re.IGNORECASE)
@@ -88,17 +95,24 @@ class Reader:
         return value
 
     def pinned_image(self, raw: dict[str, Any], key: str, path: str, default: str) -> str:
-        """A floating image (no tag, or `latest`) changes under a running mesh; refuse it."""
+        """An image reference by the container reference grammar, pinned by digest.
+
+        A tag, even a version tag, can be pushed again under a running mesh (and a
+        policy of the pack refuses tag-only images), so every image key takes a digest.
+        """
         image = self.string(raw, key, path, default) or default
-        if IMAGE_DIGEST.search(image):
-            return str(image)
-        name = image.rsplit("/", 1)[-1]
-        tag = name.split(":", 1)[1] if ":" in name else ""
-        if tag in ("", "latest"):
+        where = f"{path}.{key}"
+        if len(image) > 255 or not IMAGE_REFERENCE.match(image):
             self.problem(
-                f"{path}.{key}",
-                f"{image!r} floats ({'no tag' if not tag else ':latest'}); pin a digest (@sha256:...) "
-                "or an immutable version tag.",
+                where,
+                f"{show(key, image)} is not a container image reference; use "
+                "registry.example.com/namespace/name:tag@sha256:<64 hex digits>.",
+            )
+        elif not IMAGE_DIGEST.search(image):
+            self.problem(
+                where,
+                f"{image!r} is not pinned; add its digest (@sha256:...), e.g. from "
+                "`skopeo inspect docker://<image> --format '{{.Digest}}'`.",
             )
         return str(image)
 

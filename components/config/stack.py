@@ -6,13 +6,16 @@ import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
 from components.config.cluster import ClusterConfig, parse_cluster
 from components.config.ipi import IPI_REQUIRED, IpiConfig
-from components.config.mesh import MeshConfig, parse_mesh
+from components.config.mesh import OSSM3_CHANNEL, MeshConfig, check_ossm3_version, parse_mesh
+from components.config.namespaces import check_namespaces
 from components.config.operators import OperatorsConfig, parse_operators
 from components.config.reader import PROJECT, ConfigError, Reader
 from components.config.workloads import (
@@ -45,21 +48,42 @@ class StackConfig:
         return first + self.members
 
 
-def parse(raw: Mapping[str, Any], cluster_is_secret: bool = True) -> StackConfig:
-    """Turns the raw `ossm:*` values into a `StackConfig`, or raises `ConfigError` listing every problem."""
+def parse(
+    raw: Mapping[str, Any], cluster_is_secret: bool = True, cluster_secrets: Mapping[str, bool] | None = None
+) -> StackConfig:
+    """Turns the raw `ossm:*` values into a `StackConfig`, or raises `ConfigError` listing every problem.
+
+    `cluster_is_secret`: whether `ossm:cluster` is secret as a whole (all the engine tells a program);
+    `cluster_secrets`: per key under it, where the stack file says (a `secure:` leaf or plain text).
+    A key the file names is judged by its own value: another secret key beside it excuses nothing.
+    """
+
+    def secret(key: str) -> bool:
+        return (cluster_secrets or {}).get(key, cluster_is_secret)
+
     r = Reader()
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
             hint = f"did you mean '{PROJECT}:{close[0]}'?" if close else f"known keys: {', '.join(TOP_LEVEL_KEYS)}."
             r.problem(key, f"unknown key; {hint}")
-    cluster = parse_cluster(r, raw.get("cluster"), cluster_is_secret)
+    cluster = parse_cluster(r, raw.get("cluster"), secret)
     mesh = parse_mesh(r, raw.get("mesh"))
-    operators = parse_operators(r, raw.get("operators"))
+    ossm3 = mesh.profile == "ossm3"
+    operators = parse_operators(r, raw.get("operators"), {"servicemesh": OSSM3_CHANNEL} if ossm3 else None)
+    if ossm3:
+        check_ossm3_version(r, operators.channels["servicemesh"], mesh.version)
+        if mesh.tracing.storage == "S3" and mesh.tracing.s3.region is None and cluster.ipi is None:
+            r.problem(
+                "mesh.tracing.s3.region",
+                "S3 trace storage needs a region; set mesh.tracing.s3.region "
+                "(with cluster.mode ipi it defaults to cluster.region).",
+            )
     app = parse_app(r, raw.get("app"), mesh.namespace)
-    gates = parse_gates(r, raw.get("gates"))
+    gates = parse_gates(r, raw.get("gates"), cluster.render_yaml_to is not None)
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
+    check_namespaces(r, mesh, operators, app, gates, members)
     if r.problems:
         raise ConfigError(r.problems)
     return StackConfig(
@@ -108,7 +132,31 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     for key in extra:
         raw[key] = None
     secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
-    return parse(raw, cluster_is_secret=secret)
+    leaves = _cluster_leaves(Path(f"Pulumi.{pulumi.get_stack()}.yaml"))
+    return parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
+
+
+def _cluster_leaves(stack_file: Path) -> dict[str, bool] | None:
+    """`key -> is it a secure: leaf` for the string keys under `ossm:cluster` in the stack file, if it has them.
+
+    The engine marks `ossm:cluster` secret as a whole as soon as one key under it is, so only
+    the file tells a plain kubeconfig beside a secret pull secret. The CLI parsed this file
+    already; it is read bounded, and any surprise means "no per-key answer".
+    """
+    try:
+        if stack_file.stat().st_size > 1_000_000:
+            return None
+        doc = yaml.safe_load(stack_file.read_text())
+        cluster = doc["config"][f"{PROJECT}:cluster"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(cluster, dict):
+        return None
+    return {
+        str(key): isinstance(value, dict) and set(value) == {"secure"}
+        for key, value in cluster.items()
+        if isinstance(value, (str, dict))
+    }
 
 
 def _unknown_project_keys() -> list[str]:

@@ -12,10 +12,8 @@ DEFAULT_APP_IMAGE = (
     "registry.access.redhat.com/ubi9/python-311:1-1746539270"
     "@sha256:0e46bbde9dd0f5a3b99bfa19ea3aeee1fd38fea474e4249c6c5ed6c109789339"
 )
-DEFAULT_GATE_IMAGE = (
-    "registry.redhat.io/openshift4/ose-cli-rhel9:v4.20"
-    "@sha256:ec38425caa96c78c860a97b28332aa2b7f0d86dce3cc4cfc7a2060c265c55c27"
-)
+# Gates default to the cluster's own `cli` image (ImageStream openshift/cli, the release payload's oc
+# by digest): every cluster has it, mirrors carry it, and it matches the cluster's version.
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class GatesConfig:
     """Where the in-cluster readiness gates run (see docs/operator-gates.md)."""
 
     namespace: str = "ossm-gates"
-    image: str = DEFAULT_GATE_IMAGE
+    image: str | None = None  # None: the cluster's own cli image
     timeout_minutes: int = 20
 
 
@@ -63,12 +61,19 @@ def parse_app(r: Reader, raw: Any, mesh_namespace: str) -> AppConfig:
     return app
 
 
-def parse_gates(r: Reader, raw: Any) -> GatesConfig:
+def parse_gates(r: Reader, raw: Any, rendering: bool = False) -> GatesConfig:
     d = GatesConfig()
     g = r.section(raw, "gates", ("namespace", "image", "timeoutMinutes"))
+    image = r.pinned_image(g, "image", "gates", g["image"]) if g.get("image") is not None else d.image
+    if image is None and rendering:
+        r.problem(
+            "gates.image",
+            "with cluster.renderYamlTo there is no cluster to take its cli image from; set gates.image to an "
+            "image with oc and bash, pinned by digest (e.g. from `oc get istag cli:latest -n openshift`).",
+        )
     return GatesConfig(
         namespace=r.string(g, "namespace", "gates", d.namespace, label=True),
-        image=r.pinned_image(g, "image", "gates", d.image),
+        image=image,
         timeout_minutes=r.integer(g, "timeoutMinutes", "gates", d.timeout_minutes, 2, 120),
     )
 

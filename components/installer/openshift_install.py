@@ -1,6 +1,6 @@
-"""Stable entry point of the installer Command: `python3 components/installer/openshift_install.py create|delete`.
+"""Stable entry of the installer Command: `python3 components/installer/openshift_install.py create|update|delete`.
 
-Stacks keep this path in the create and delete commands stored in their state,
+Stacks keep this path in the create, update and delete commands stored in their state,
 so it must keep working wherever the script itself lives (today
 `components/ocp_aws/installer/`): a moved path would break `pulumi destroy`.
 """

@@ -1,23 +1,46 @@
-"""OCP-on-AWS prerequisites: the account checked at preview, and the network for an existing-VPC install.
+"""OCP-on-AWS account checks: what would fail the install, read from the account at preview.
 
 Reads the hosted zone, the cluster's would-be records, the zones, instance
-shapes and service quotas through the AWS provider (invokes), runs the rules in
-`aws_preflight`, and raises `PreflightError` before the cluster is declared when
-the install would fail. With `cluster.network.create` it also builds the VPC
-(one public and one private subnet per zone, NAT, DNS) and hands its subnets on.
+shapes and offerings, given subnets and service quotas through the AWS
+provider (invokes), runs the rules in `preflight_rules`, and raises
+`PreflightError` before the cluster is declared when the install would fail.
+The VPC the program builds is `network.ClusterNetwork` (apart since issue 10).
+
+Day 2: whether this stack's cluster exists is read from the stack's own last
+outputs (`apiUrl` of this very cluster domain, through the engine's
+`pulumi:pulumi:readStackOutputs`, what StackReference uses) or from a local
+record of an interrupted install (`.ossm-installs/`). The choice: a
+resource's previous outputs are not visible to a program, AWS tags cannot
+tell this stack's cluster from another one of the same name, and `apiUrl` is
+exported only once an install completed, so no new output is needed.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import ConfigError, IpiConfig
-from components.ocp_aws.preflight_rules import QUOTAS, AwsFacts, InstanceShape, Quota, cluster_zones, problems
+from components.ocp_aws.network import subnet_plan
+from components.ocp_aws.preflight_rules import (
+    QUOTAS,
+    AwsFacts,
+    InstanceShape,
+    Quota,
+    SubnetFacts,
+    cluster_zones,
+    problems,
+)
+
+RECORDS_DIR = ".ossm-installs"  # relative to the project: the installer script's records of unfinished installs
+# The installer's own tags on what it creates (and on BYO subnets it shares): not the provider's to diff.
+INSTALLER_TAG_PREFIXES = ["kubernetes.io/cluster/"]
+
+__all__ = ["AwsPrerequisites", "AwsPrerequisitesArgs", "PreflightError", "read_facts", "record_dir", "subnet_plan"]
 
 
 class PreflightError(ConfigError):
@@ -40,10 +63,30 @@ def _invoke_or_none(fn: Any, **kwargs: Any) -> Any:
         return None
 
 
+def record_dir(ipi: IpiConfig) -> str:
+    """Where the installer script keeps an unfinished install of this stack's cluster (relative path)."""
+    return f"{RECORDS_DIR}/{pulumi.get_stack()}/{ipi.name}"
+
+
+def recorded_install(ipi: IpiConfig) -> bool:
+    """This stack's last update exported the API URL of this cluster, or an unfinished install is recorded here."""
+    if (Path(record_dir(ipi)) / "metadata.json").is_file():
+        return True
+    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    try:  # the builtin provider's invoke behind StackReference; synchronous, so no Output to wait for
+        result = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack})
+    except Exception:  # a backend or CLI that cannot answer: take it as a first install (all checks run)
+        return False
+    answer: Any = result.value if isinstance(result.value, dict) else {}
+    outputs: Any = answer.get("outputs")
+    return isinstance(outputs, dict) and outputs.get("apiUrl") == f"https://api.{ipi.cluster_domain}:6443"
+
+
 def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> AwsFacts:
+    installed = recorded_install(ipi)
     zone = _invoke_or_none(aws.route53.get_zone, name=ipi.base_domain, private_zone=False, opts=invoke)
     records: tuple[str, ...] = ()
-    if zone is not None:
+    if zone is not None and not installed:
         domain = ipi.cluster_domain.replace(".", "\\.")
         found = _invoke_or_none(
             aws.route53.get_records, zone_id=zone.zone_id, name_regex=f"^.+\\.{domain}\\.?$", opts=invoke
@@ -54,10 +97,29 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> AwsFacts:
         filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
         opts=invoke,
     )
+    types = sorted({ipi.control_plane.type, ipi.compute.type})
     shapes: dict[str, InstanceShape | None] = {}
-    for kind in {ipi.control_plane.type, ipi.compute.type}:
+    for kind in types:
         shape = _invoke_or_none(aws.ec2.get_instance_type, instance_type=kind, opts=invoke)
-        shapes[kind] = InstanceShape(int(shape.default_vcpus), int(shape.memory_size)) if shape else None
+        shapes[kind] = (
+            InstanceShape(int(shape.default_vcpus), int(shape.memory_size), tuple(shape.supported_architectures or ()))
+            if shape
+            else None
+        )
+    offerings = _invoke_or_none(
+        aws.ec2.get_instance_type_offerings,
+        location_type="availability-zone",
+        filters=[{"name": "instance-type", "values": types}],
+        opts=invoke,
+    )
+    offered: dict[str, tuple[str, ...]] | None = None
+    if offerings is not None:
+        pairs = list(zip(offerings.instance_types, offerings.locations, strict=False))
+        offered = {kind: tuple(sorted({zone for k, zone in pairs if k == kind})) for kind in types}
+    subnets: dict[str, SubnetFacts | None] = {}
+    for subnet_id in ipi.network.subnets:
+        subnet = _invoke_or_none(aws.ec2.get_subnet, id=subnet_id, opts=invoke)
+        subnets[subnet_id] = SubnetFacts(str(subnet.cidr_block), str(subnet.availability_zone)) if subnet else None
     in_use = {
         "eip": len(aws.ec2.get_eips(opts=invoke).allocation_ids),
         "vpc": len(aws.ec2.get_vpcs(opts=invoke).ids),
@@ -73,94 +135,32 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> AwsFacts:
         available_zones=tuple(zones.names),
         shapes=shapes,
         quotas=quotas,
+        offered_zones=offered,
+        subnets=subnets,
+        installed=installed,
     )
 
 
-def subnet_plan(cidr: str, zones: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(zone, public CIDR, private CIDR) per zone: the VPC cut into 16 equal blocks, private ones from the middle."""
-    blocks = list(ipaddress.ip_network(cidr).subnets(prefixlen_diff=4))
-    return [(zone, str(blocks[i]), str(blocks[i + 8])) for i, zone in enumerate(zones)]
-
-
 class AwsPrerequisites(pulumi.ComponentResource):
-    """The account, checked; the network, when the program builds it. The cluster depends on this."""
+    """The account, checked, and the AWS provider everything on AWS goes through. The cluster depends on this."""
 
     def __init__(self, name: str, args: AwsPrerequisitesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AwsPrerequisites", name, None, opts)
         ipi = args.ipi
         self.provider = aws.Provider(
             f"{name}-aws",
-            aws.ProviderArgs(region=ipi.region, default_tags={"tags": dict(ipi.user_tags)} if ipi.user_tags else None),
+            aws.ProviderArgs(
+                region=ipi.region,
+                default_tags={"tags": dict(ipi.user_tags)} if ipi.user_tags else None,
+                # the installer tags BYO subnets and its own resources kubernetes.io/cluster/<infraID>: no diff
+                ignore_tags=aws.ProviderIgnoreTagsArgs(key_prefixes=INSTALLER_TAG_PREFIXES),
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         facts = read_facts(ipi, pulumi.InvokeOptions(provider=self.provider, parent=self))
         found = problems(ipi, facts, args.elasticsearch_nodes)
         if found:
             raise PreflightError(found)
+        self.installed = facts.installed
         self.zones = cluster_zones(ipi, facts)
-        self.subnet_ids: pulumi.Output[list[str]] | None = None
-        if ipi.network.create:
-            self.subnet_ids = self._network(name, ipi)
-        elif ipi.network.subnets:
-            self.subnet_ids = pulumi.Output.from_input(list(ipi.network.subnets))
         self.register_outputs({"zones": list(self.zones), "hostedZone": facts.public_zone_id})
-
-    def _network(self, name: str, ipi: IpiConfig) -> pulumi.Output[list[str]]:
-        """One public and one private subnet per zone, NAT per zone, DNS on: what an existing-VPC install needs."""
-        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
-        tag = f"{ipi.name}-ocp"
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=ipi.network.cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": f"{tag}-vpc"},  # no kubernetes.io/cluster/* owned tag: the installer refuses it
-            opts=child,
-        )
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{tag}-igw"}, opts=child)
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
-            tags={"Name": f"{tag}-public"},
-            opts=child,
-        )
-
-        def subnet(kind: str, zone: str, cidr: str, role: str, route_table: Any) -> Any:
-            """A subnet and its route-table association; the role tag lets load balancers find it."""
-            made = aws.ec2.Subnet(
-                f"{name}-{kind}-{zone}",
-                vpc_id=vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                tags={"Name": f"{tag}-{kind}-{zone}", f"kubernetes.io/role/{role}": "1"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-{kind}-{zone}", subnet_id=made.id, route_table_id=route_table.id, opts=child
-            )
-            return made
-
-        handed_over: list[pulumi.Output[str]] = []
-        for zone, public_cidr, private_cidr in subnet_plan(ipi.network.cidr, self.zones):
-            public = subnet("public", zone, public_cidr, "elb", public_rt)
-            eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{tag}-nat-{zone}"}, opts=child)
-            nat = aws.ec2.NatGateway(
-                f"{name}-nat-{zone}",
-                allocation_id=eip.id,
-                subnet_id=public.id,
-                tags={"Name": f"{tag}-nat-{zone}"},
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[igw])),
-            )
-            private_rt = aws.ec2.RouteTable(
-                f"{name}-private-{zone}",
-                vpc_id=vpc.id,
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                tags={"Name": f"{tag}-private-{zone}"},
-                opts=child,
-            )
-            private = subnet("private", zone, private_cidr, "internal-elb", private_rt)
-            if ipi.publish == "External":  # a private cluster gets its private subnets only
-                handed_over.append(public.id)
-            handed_over.append(private.id)
-        return pulumi.Output.all(*handed_over).apply(list)

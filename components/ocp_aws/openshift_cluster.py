@@ -3,11 +3,20 @@
 What destroy needs (metadata.json), the admin kubeconfig and the kubeadmin
 password live in Pulumi state, as secrets, so `pulumi destroy` works from a
 fresh CI runner and nothing depends on the machine that installed.
+
+Day 2 (issue 14):
+- the installer Command is replaced only when the cluster's identity changes
+  (name, base domain, region, networking, zones, subnets: `install_config.identity`);
+  any other change runs its `update`, which keeps the recorded cluster and
+  says what it cannot apply (see the installer script);
+- it is protected: `pulumi destroy` stops at it until
+  `pulumi state unprotect '<urn of openshift-install>'` (printed by `pulumi stack --show-urns`);
+- every Kubernetes object gets `deleted_with` the installer Command: when the
+  cluster is destroyed, its objects go with it instead of being deleted one by one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,14 +27,23 @@ import yaml
 
 from components.config import IpiConfig
 
-SCRIPT = "components/installer/openshift_install.py"  # relative: the state must not pin this machine's paths
+# Relative, and kept at this path whatever the layout: stacks store these commands in their state
+# (`pulumi destroy` runs the stored `delete`). components/installer/ forwards to components/ocp_aws/installer/.
+SCRIPT = "components/installer/openshift_install.py"
+# openshift/installer waits: 20 min for the API, 30 for bootstrap, 40 for install-complete, plus
+# infrastructure (CAPI: up to 15 min) and one more `wait-for install-complete` (40) on exit codes 6/7.
+CREATE_TIMEOUT = "180m"
+DELETE_TIMEOUT = "90m"
 
 
 @dataclass(frozen=True)
 class OpenShiftClusterArgs:
     ipi: IpiConfig
     install_config: pulumi.Output[str]  # install-config.yaml, secret
-    prerequisites: pulumi.Resource  # the checked account (and the network it built)
+    identity: pulumi.Output[str]  # install_config.identity: what needs a new cluster
+    settings: pulumi.Output[str]  # install_config.settings as JSON: what the update compares
+    record_dir: str  # where the script keeps an unfinished install (relative to the project)
+    prerequisites: list[pulumi.Resource]  # the checked account (and the network it built)
 
 
 class OpenShiftCluster(pulumi.ComponentResource):
@@ -34,24 +52,28 @@ class OpenShiftCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: OpenShiftClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OpenShiftCluster", name, None, opts)
         ipi = args.ipi
-        digest = args.install_config.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
         self.install = command.local.Command(
             f"{name}-install",
             create=f"python3 {SCRIPT} create",
+            update=f"python3 {SCRIPT} update",  # keeps the recorded result: never a second install
             delete=f"python3 {SCRIPT} delete",
             environment={
                 "INSTALL_CONFIG": args.install_config,
+                "CLUSTER_SETTINGS": args.settings,
                 "OPENSHIFT_INSTALL": ipi.installer_path,
                 "AWS_REGION": ipi.region,
+                "OSSM_INSTALL_RECORD": args.record_dir,
             },
-            add_previous_output_in_env=True,  # delete reads metadata.json from the create's stdout
+            add_previous_output_in_env=True,  # update and delete read the recorded result from the create's stdout
             logging=command.local.Logging.STDERR,  # stdout carries the credentials: never print it
-            triggers=[digest],  # the installer cannot change a cluster: a new install config is a new cluster
+            triggers=[args.identity],  # only what the installer cannot change on a running cluster
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.prerequisites],
-                additional_secret_outputs=["stdout", "environment"],
-                custom_timeouts=pulumi.CustomTimeouts(create="120m", update="120m", delete="90m"),
+                depends_on=args.prerequisites,
+                additional_secret_outputs=["stdout", "stderr", "environment"],
+                custom_timeouts=pulumi.CustomTimeouts(create=CREATE_TIMEOUT, update="10m", delete=DELETE_TIMEOUT),
+                protect=True,
+                delete_before_replace=True,  # a new cluster of the same name cannot exist next to the old one
             ),
         )
         # stdout is declared a secret output; marking the parsed result secret too keeps the
@@ -70,26 +92,64 @@ class OpenShiftCluster(pulumi.ComponentResource):
         self.register_outputs({"apiUrl": self.api_url, "consoleUrl": self.console_url, "infraId": self.infra_id})
 
 
+def delete_with(cluster: pulumi.Resource) -> None:
+    """Every Kubernetes object declared from now on is deleted with `cluster`, not one by one before it.
+
+    Pulumi's `deleted_with` skips an object's delete when the named resource is deleted in the
+    same operation (a destroy of the cluster); removing an object on day 2 still deletes it.
+    Resource options are not inherited by a component's children, hence a stack transformation.
+    """
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("kubernetes:") or args.opts.deleted_with is not None:
+            return None
+        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    pulumi.runtime.register_stack_transformation(transform)
+
+
 def provision(
     ipi: IpiConfig, elasticsearch_nodes: int | None, opts: pulumi.ResourceOptions | None = None
 ) -> OpenShiftCluster:
-    """AWS prerequisites (checked at preview) -> install config (checked) -> the cluster.
+    """AWS account checks (at preview) -> network (optional) -> install config (checked) -> the cluster.
 
     Raises ConfigError (PreflightError) before the cluster is declared when the
     account or the install config would make the installer fail.
     """
     from components.ocp_aws import install_config
-    from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError
+    from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError, record_dir
+    from components.ocp_aws.network import ClusterNetwork, ClusterNetworkArgs
 
-    prerequisites = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
-    zones = list(ipi.zones)
-    placeholder = ["subnet-to-be-created"] if prerequisites.subnet_ids is not None else []
+    checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
+    # Pin the zones (three by default) unless the given subnets decide them.
+    zones = list(ipi.zones) if ipi.network.subnets else list(checks.zones)
+    placeholder = [install_config.PLACEHOLDER_SUBNET] if ipi.network.create else list(ipi.network.subnets)
     found = install_config.problems(install_config.render(ipi, placeholder, zones))
     if found:
         raise PreflightError(found)
-    subnets = prerequisites.subnet_ids or pulumi.Output.from_input([])
-    plain: pulumi.Output[str] = subnets.apply(
-        lambda ids: yaml.safe_dump(install_config.render(ipi, ids, zones), sort_keys=False)
+    subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(list(ipi.network.subnets))
+    prerequisites: list[pulumi.Resource] = [checks]
+    if ipi.network.create:
+        network = ClusterNetwork("network", ClusterNetworkArgs(ipi, tuple(zones), checks.provider, "aws", checks), opts)
+        subnets, prerequisites = network.subnet_ids, [checks, network]
+    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones))
+    plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
+    cluster = OpenShiftCluster(
+        "openshift",
+        OpenShiftClusterArgs(
+            ipi,
+            cast("pulumi.Output[str]", pulumi.Output.secret(plain)),  # it holds the pull secret
+            doc.apply(install_config.identity),
+            # digests of the pull secret and SSH key are not the secrets, but they stay secret all the same
+            cast(
+                "pulumi.Output[str]",
+                pulumi.Output.secret(doc.apply(lambda d: json.dumps(install_config.settings(d), sort_keys=True))),
+            ),
+            record_dir(ipi),
+            prerequisites,
+        ),
+        opts,
     )
-    rendered = cast("pulumi.Output[str]", pulumi.Output.secret(plain))  # it holds the pull secret
-    return OpenShiftCluster("openshift", OpenShiftClusterArgs(ipi, rendered, prerequisites), opts)
+    delete_with(cluster.install)
+    return cluster

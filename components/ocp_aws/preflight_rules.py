@@ -1,12 +1,18 @@
 """OCP-on-AWS preflight: what would make `openshift-install` fail forty minutes in, found at preview.
 
-Pure functions over facts read from the account (see `AwsPrerequisites` for
+Pure functions over facts read from the account (see `account_checks` for
 the reads), so every rule is testable without AWS. Sources:
 ../shared/docs/facts-ocp-aws.md (sections 1, 3 and 6).
+
+Day 2: once this stack's cluster exists (`AwsFacts.installed`), its own
+`api.`/`*.apps.` records, NAT Elastic IPs and VPC are in the account; the
+rules that count those (records under the cluster domain, quotas) are left
+out, so a later `preview`/`up` does not fail on what the cluster itself owns.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,10 +25,21 @@ ES_NODE_MEMORY_MIB = 16 * 1024  # production-elasticsearch template: 16Gi per no
 ES_WORKER_MEMORY_MIB = 32 * 1024  # a worker that holds an ES node next to the mesh (derived in the facts, s. 6)
 
 
+DEFAULT_ZONE_COUNT = 3  # the installer takes every zone; one NAT gateway and EIP each costs money
+ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}  # install-config name -> EC2 name
+
+
 @dataclass(frozen=True)
 class InstanceShape:
     vcpus: int
     memory_mib: int
+    architectures: tuple[str, ...] = ("x86_64",)  # EC2 supported_architectures
+
+
+@dataclass(frozen=True)
+class SubnetFacts:
+    cidr: str
+    zone: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,9 @@ class AwsFacts:
     available_zones: tuple[str, ...]
     shapes: Mapping[str, InstanceShape | None]
     quotas: Mapping[str, Quota] = field(default_factory=dict)
+    offered_zones: Mapping[str, tuple[str, ...]] | None = None  # instance type -> zones; None: not read
+    subnets: Mapping[str, SubnetFacts | None] = field(default_factory=dict)  # BYO subnet ID -> facts (None: absent)
+    installed: bool = False  # this stack's cluster exists (its last update recorded it)
 
 
 QUOTAS = {
@@ -65,8 +85,12 @@ UNITS = {
 
 
 def cluster_zones(ipi: IpiConfig, facts: AwsFacts) -> tuple[str, ...]:
-    """The installer spreads over every standard zone of the region unless zones are given."""
-    return ipi.zones or facts.available_zones
+    """Given zones; else the zones of the given subnets; else the region's first three (not all of them)."""
+    if ipi.zones:
+        return ipi.zones
+    if ipi.network.subnets:
+        return tuple(sorted({s.zone for s in facts.subnets.values() if s is not None}))
+    return tuple(sorted(facts.available_zones)[:DEFAULT_ZONE_COUNT])
 
 
 def needs(ipi: IpiConfig, facts: AwsFacts) -> dict[str, int]:
@@ -101,7 +125,7 @@ def problems(ipi: IpiConfig, facts: AwsFacts, es_nodes: int | None = None) -> li
             "and delegate it: put its four NS records at the registrar (a root domain) or as an NS record in the "
             "parent zone (a subdomain). baseDomain must be the delegated zone itself, not its parent."
         )
-    if facts.cluster_records:
+    if facts.cluster_records and not facts.installed:  # day 2: the records are this cluster's own
         shown = ", ".join(facts.cluster_records[:5])
         found.append(
             f"{where}.name: the zone already has records under {ipi.cluster_domain!r} ({shown}); a cluster of that "
@@ -125,6 +149,8 @@ def problems(ipi: IpiConfig, facts: AwsFacts, es_nodes: int | None = None) -> li
                 f"{where}.{key}.type: {pool.type!r} has {shape.vcpus} vCPU / {shape.memory_mib // 1024} GiB; the "
                 f"installer needs at least {minimum[0]} vCPU / {minimum[1] // 1024} GiB."
             )
+    found.extend(_zone_and_architecture_problems(ipi, facts))
+    found.extend(_subnet_problems(ipi, facts))
     if es_nodes:
         compute = facts.shapes.get(ipi.compute.type)
         if compute and (compute.memory_mib < ES_WORKER_MEMORY_MIB or ipi.compute.replicas < es_nodes):
@@ -134,7 +160,7 @@ def problems(ipi: IpiConfig, facts: AwsFacts, es_nodes: int | None = None) -> li
                 f"the mesh. Set cluster.compute.type to m6i.2xlarge (32 GiB) or larger and cluster.compute.replicas "
                 f">= {es_nodes}, or set ossm:mesh.tracing.storage to Memory."
             )
-    need = needs(ipi, facts)
+    need = {} if facts.installed else needs(ipi, facts)  # day 2: what the cluster uses is already in use
     for key, quota in facts.quotas.items():
         free = quota.limit - (quota.in_use or 0)
         if need.get(key, 0) > free:
@@ -145,5 +171,52 @@ def problems(ipi: IpiConfig, facts: AwsFacts, es_nodes: int | None = None) -> li
                 f"{UNITS[key]}, the limit is {quota.limit:g}{used}. Request more: `aws service-quotas "
                 f"request-service-quota-increase --service-code {quota.service} --quota-code {quota.code} "
                 f"--desired-value {desired} --region {ipi.region}`."
+            )
+    return found
+
+
+def _zone_and_architecture_problems(ipi: IpiConfig, facts: AwsFacts) -> list[str]:
+    """Types not offered in a chosen zone, and types of another architecture than cluster.architecture."""
+    found: list[str] = []
+    zones = cluster_zones(ipi, facts)
+    wanted = ARCHITECTURES[ipi.architecture]
+    for key, pool in (("controlPlane", ipi.control_plane), ("compute", ipi.compute)):
+        shape = facts.shapes.get(pool.type)
+        if shape is None:
+            continue  # said above: not offered in the region
+        if facts.offered_zones is not None:
+            missing = [z for z in zones if z not in facts.offered_zones.get(pool.type, ())]
+            if missing:
+                found.append(
+                    f"ossm:cluster.{key}.type: {pool.type!r} is not offered in {', '.join(missing)}; pick a type "
+                    f"offered in every zone ({', '.join(zones)}) or set cluster.zones to zones that offer it."
+                )
+        if wanted not in shape.architectures:
+            other = next((a for a, ec2 in ARCHITECTURES.items() if ec2 in shape.architectures), None)
+            fix = (
+                f"set cluster.architecture: {other} (both pools share it)"
+                if other
+                else f"pick a {ipi.architecture} type"
+            )
+            found.append(
+                f"ossm:cluster.{key}.type: {pool.type!r} is a {'/'.join(shape.architectures)} type but "
+                f"cluster.architecture is {ipi.architecture}; {fix}."
+            )
+    return found
+
+
+def _subnet_problems(ipi: IpiConfig, facts: AwsFacts) -> list[str]:
+    """Given subnets must exist and lie inside the machine network (the installer checks both)."""
+    found: list[str] = []
+    machine = ipaddress.ip_network(ipi.network.cidr, strict=False)
+    for subnet_id in ipi.network.subnets:
+        subnet = facts.subnets.get(subnet_id)
+        if subnet is None:
+            found.append(f"ossm:cluster.network.subnets: {subnet_id} does not exist in {ipi.region}.")
+        elif not ipaddress.ip_network(subnet.cidr, strict=False).subnet_of(machine):  # type: ignore[arg-type]
+            found.append(
+                f"ossm:cluster.network.subnets: {subnet_id} ({subnet.cidr}) lies outside cluster.network.cidr "
+                f"{ipi.network.cidr}; set cluster.network.cidr to the VPC's CIDR (the machine network must hold "
+                "every subnet)."
             )
     return found

@@ -10,6 +10,9 @@ import pulumi
 
 from components.config import MeshConfig
 from components.kube import KubeObject, await_ready, render
+from components.ossm2.operators import ES_NAMESPACE
+
+JAEGER_NAME = "jaeger"  # spec.addons.jaeger.name in control-plane/smcp.yaml: the Jaeger CR and its pods' instance label
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,41 @@ def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
     return doc
 
 
+def network_policy_manifests(mesh: MeshConfig) -> dict[str, dict[str, Any]]:
+    """The control-plane namespace's NetworkPolicies, by short name.
+
+    `manageNetworkPolicy: false` leaves the namespace without any policy (the operator skips every
+    NetworkPolicy, maistra/istio-operator pkg/controller/servicemesh/controlplane/hooks.go): these admit
+    exactly the flows the mesh needs and nothing from the rest of the cluster.
+    """
+    ns = mesh.namespace
+    docs = {
+        "default-deny": render("control-plane/networkpolicy-default-deny.yaml", namespace=ns),
+        "same-namespace": render("control-plane/networkpolicy-same-namespace.yaml", namespace=ns),
+        "istiod": render("control-plane/networkpolicy-istiod.yaml", namespace=ns),
+        "jaeger-collector": render(
+            "control-plane/networkpolicy-tracing-collector.yaml", namespace=ns, jaeger=JAEGER_NAME
+        ),
+        "router-to-ingressgateway": render("control-plane/networkpolicy-router-to-ingressgateway.yaml", namespace=ns),
+        "router-to-jaeger": render(
+            "control-plane/networkpolicy-router-to-jaeger.yaml", namespace=ns, jaeger=JAEGER_NAME
+        ),
+    }
+    addons = mesh.addons
+    apps = [
+        app
+        for app, on in (("kiali", addons.kiali), ("grafana", addons.grafana), ("prometheus", addons.prometheus))
+        if on
+    ]
+    if apps:
+        docs["router-to-addons"] = render("control-plane/networkpolicy-router-to-addons.yaml", namespace=ns, apps=apps)
+    if mesh.tracing.storage == "Elasticsearch":
+        docs["elasticsearch-operator"] = render(
+            "control-plane/networkpolicy-elasticsearch-operator.yaml", namespace=ns, operatorNamespace=ES_NAMESPACE
+        )
+    return docs
+
+
 class ControlPlane(pulumi.ComponentResource):
     """Declares the SMCP after every operator gate and holds dependents until it is Ready."""
 
@@ -53,13 +91,22 @@ class ControlPlane(pulumi.ComponentResource):
             render("control-plane/namespace.yaml", namespace=mesh.namespace),
             pulumi.ResourceOptions(parent=self),
         )
+        # Before the SMCP: istiod and the gateway never run in an open namespace.
+        self.network_policies = [
+            KubeObject(
+                f"{name}-networkpolicy-{short}",
+                doc,
+                pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            for short, doc in network_policy_manifests(mesh).items()
+        ]
         timeout = mesh.ready_timeout_minutes
         self.smcp = KubeObject(
             f"{name}-smcp",
             await_ready(smcp_manifest(mesh), "condition=Ready", timeout * 60),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[namespace, *args.operators_ready],
+                depends_on=[namespace, *self.network_policies, *args.operators_ready],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m", delete=f"{timeout}m"),
             ),
         )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from components.config import StackConfig
-from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec
+from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, with_catalog
 
 ES_NAMESPACE = "openshift-operators-redhat"
 
@@ -13,12 +11,7 @@ ES_NAMESPACE = "openshift-operators-redhat"
 def ossm2_operators(cfg: StackConfig) -> list[OperatorSpec]:
     """Elasticsearch (only for Elasticsearch trace storage), Jaeger, Kiali (when the addon
     is on; the SMCP fails with DependencyMissingError without it), Service Mesh."""
-    return [_with_catalog(cfg, spec) for spec in _specs(cfg)]
-
-
-def _with_catalog(cfg: StackConfig, spec: OperatorSpec) -> OperatorSpec:
-    source, namespace = cfg.operators.catalog(spec.key)
-    return dataclasses.replace(spec, source=source, source_namespace=namespace)
+    return [with_catalog(spec, cfg.operators) for spec in _specs(cfg)]
 
 
 def _specs(cfg: StackConfig) -> list[OperatorSpec]:

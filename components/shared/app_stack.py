@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class AppStackArgs:
     mesh_ready: pulumi.Resource  # injection needs membership; Istio CRDs need a reconciled control plane
     control_plane_namespace: str
     ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
+    network_policies: Sequence[str] = NETWORK_POLICIES  # the profile's choice (Mesh.app_policies)
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -88,7 +90,7 @@ class AppStack(pulumi.ComponentResource):
                 render(path, namespace=ns, controlPlaneNamespace=args.control_plane_namespace),
                 after_roll,
             )
-            for path in NETWORK_POLICIES
+            for path in args.network_policies
         ]
         self.peer_authentication = KubeObject(
             f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
-import yaml
 
 from components.config import ClusterConfig, ConfigError
+from components.shared.cluster_client import api_client_or_warn
 from components.shared.operators import OperatorSpec
 
 Catalog = tuple[str, str]  # (CatalogSource name, its namespace)
@@ -88,23 +88,13 @@ def cluster_package_lookup(cluster: ClusterConfig, marketplace: str = "openshift
     The lookup raises CatalogUnavailableError when the API cannot answer, and
     check_catalog then skips the check rather than failing the preview.
     """
-    from kubernetes import client, config  # heavy import: only when a cluster is consulted
+    from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    configuration = client.Configuration()
-    try:
-        kubeconfig = cluster.kubeconfig
-        if kubeconfig and ("\n" in kubeconfig or kubeconfig.lstrip().startswith("{")):
-            config.load_kube_config_from_dict(
-                yaml.safe_load(kubeconfig), context=cluster.context, client_configuration=configuration
-            )
-        else:
-            config.load_kube_config(kubeconfig, context=cluster.context, client_configuration=configuration)
-    except Exception as exc:  # no kubeconfig at all is a normal offline preview
-        pulumi.log.warn(f"catalog preflight skipped: no usable kubeconfig ({exc.__class__.__name__})")
+    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "catalog preflight")
+    if base is None:
         return None
-    configuration.retries = 0
-    api = client.CustomObjectsApi(client.ApiClient(configuration))
+    api = client.CustomObjectsApi(base)
 
     def lookup(package: str, catalog: Catalog | None) -> list[Mapping[str, Any]]:
         # List by name (the packageserver's one field selector) and, for one catalog, by its labels.

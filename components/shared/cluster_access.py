@@ -13,6 +13,9 @@ class ClusterAccessArgs:
     kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
     context: str | None = None
     render_yaml_to: str | None = None  # the provider's render mode: manifests to a folder, no cluster
+    # A cluster this stack installs goes away with it: once unreachable, its objects leave the state
+    # instead of failing refresh and destroy (their deletes are skipped: deleted_with the install).
+    cluster_owned_by_stack: bool = False
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -28,7 +31,12 @@ class ClusterAccess(pulumi.ComponentResource):
         kubeconfig = pulumi.Output.secret(args.kubeconfig) if args.kubeconfig is not None else None
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            k8s.ProviderArgs(kubeconfig=kubeconfig, context=args.context, render_yaml_to_directory=args.render_yaml_to),
+            k8s.ProviderArgs(
+                kubeconfig=kubeconfig,
+                context=args.context,
+                render_yaml_to_directory=args.render_yaml_to,
+                delete_unreachable=True if args.cluster_owned_by_stack else None,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

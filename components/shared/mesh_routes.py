@@ -73,7 +73,7 @@ class MeshRoutes(pulumi.ComponentResource):
             "gate-ui-routes",
             GateChecks(routes=ui_routes, route_namespace=mesh.namespace, routes_require_tls=True),
             parent=self,
-            depends_on=[mesh.control_plane],
+            depends_on=[mesh.control_plane, *mesh.ui_sources],
         )
 
         def read(ui: str) -> KubeObject:

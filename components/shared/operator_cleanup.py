@@ -29,6 +29,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from components.shared.cluster_client import api_client
+
 REQUEST_TIMEOUT = 15  # seconds per API call
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
@@ -42,19 +44,9 @@ class ClusterCredentials:
 
 
 def _api(props: dict[str, Any]) -> Any:
-    import yaml
-    from kubernetes import client, config
+    from kubernetes import client
 
-    configuration = client.Configuration()
-    kubeconfig = props.get("kubeconfig")
-    if kubeconfig and ("\n" in kubeconfig or kubeconfig.lstrip().startswith("{")):
-        config.load_kube_config_from_dict(
-            yaml.safe_load(kubeconfig), context=props.get("context"), client_configuration=configuration
-        )
-    else:
-        config.load_kube_config(kubeconfig or None, context=props.get("context"), client_configuration=configuration)
-    configuration.retries = 0
-    return client.CustomObjectsApi(client.ApiClient(configuration))
+    return client.CustomObjectsApi(api_client(props.get("kubeconfig"), props.get("context")))
 
 
 OLM = ("operators.coreos.com", "v1alpha1")

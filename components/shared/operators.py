@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from components.config import OperatorsConfig
 
 OPERATORS_NAMESPACE = "openshift-operators"  # ships a global OperatorGroup
 
@@ -30,3 +33,9 @@ class OperatorSpec:
     def needs_namespace(self) -> bool:
         """openshift-operators exists on every cluster and has its own OperatorGroup."""
         return self.namespace != OPERATORS_NAMESPACE
+
+
+def with_catalog(spec: OperatorSpec, operators: OperatorsConfig) -> OperatorSpec:
+    """The spec subscribed from the catalog config names for it (its own, or the shared one)."""
+    source, namespace = operators.catalog(spec.key)
+    return dataclasses.replace(spec, source=source, source_namespace=namespace)

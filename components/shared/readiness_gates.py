@@ -11,8 +11,10 @@ termination message when it times out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -20,12 +22,50 @@ from components.kube import KubeObject, read, render
 
 GATE_SCRIPT = "gates/wait-for.sh"
 
+# The cluster's own `oc`: the release payload ships ImageStream openshift/cli (cluster-version-operator
+# applies openshift/cluster-samples-operator manifests/08-openshift-imagestreams.yaml, which carries no
+# capability annotation, so it exists even with the openshift-samples capability off), and the release
+# tooling replaces its tag `latest` with the payload's `cli` image by digest (manifests/image-references).
+# A mirrored (disconnected) cluster has that digest in its mirror, and oc matches the cluster's version.
+CLI_IMAGESTREAM = "openshift/cli"
+CLI_TAG = "latest"
+_DIGEST_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$")
+
+
+class GateImageError(pulumi.RunError):
+    """The cluster's cli image cannot be determined; the message says to set `gates.image`."""
+
+
+def cli_image(status: Any) -> str:
+    """The digest reference of tag `latest` of ImageStream openshift/cli, from its status (hostile input).
+
+    status.tags[tag=latest].items[0] is the newest import (image.openshift.io/v1 NamedTagEventList).
+    """
+    fix = "set ossm:gates.image to an image with bash and oc, pinned by digest"
+    tags = status.get("tags") if isinstance(status, Mapping) else None
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, Mapping) and tag.get("tag") == CLI_TAG:
+            items = tag.get("items")
+            first = items[0] if isinstance(items, list) and items else None
+            ref = first.get("dockerImageReference") if isinstance(first, Mapping) else None
+            if isinstance(ref, str) and len(ref) <= 512 and _DIGEST_REFERENCE.match(ref):
+                return ref
+            raise GateImageError(
+                f"ImageStream {CLI_IMAGESTREAM} tag '{CLI_TAG}' has no image reference pinned by digest "
+                f"(status.tags[{CLI_TAG}].items[0].dockerImageReference); {fix}"
+            )
+    raise GateImageError(
+        f"ImageStream {CLI_IMAGESTREAM} has no imported tag '{CLI_TAG}' "
+        f"(oc get imagestream cli -n openshift -o yaml shows why the import failed); {fix}"
+    )
+
 
 @dataclass(frozen=True)
 class ReadinessGatesArgs:
     namespace: str
-    image: str
+    image: str | None  # None: the cluster's own cli image (ImageStream openshift/cli)
     timeout_minutes: int
+    live: bool = True  # False when rendering manifests: there is no cluster to read the cli image from
 
 
 @dataclass(frozen=True)
@@ -64,7 +104,25 @@ class ReadinessGates(pulumi.ComponentResource):
         config_map = KubeObject(f"{name}-script", script, in_ns)
         policy = KubeObject(f"{name}-networkpolicy", render("gates/networkpolicy.yaml", namespace=ns), in_ns)
         self.prerequisites: list[pulumi.Resource] = [namespace, account, role, binding, config_map, policy]
-        self.register_outputs({"namespace": ns})
+        self.image = self._image(name, args)  # which image the gates run: shown in the plan, exportable
+        self.register_outputs({"namespace": ns, "image": self.image})
+
+    def _image(self, name: str, args: ReadinessGatesArgs) -> pulumi.Output[str]:
+        if args.image is not None:
+            return pulumi.Output.from_input(args.image)
+        if not args.live:
+            raise GateImageError(
+                "ossm:gates.image must be set when rendering manifests (cluster.renderYamlTo): the gates' "
+                f"default image is read from the cluster's ImageStream {CLI_IMAGESTREAM}"
+            )
+        stream = KubeObject.read(
+            f"{name}-cli-imagestream",
+            "image.openshift.io/v1",
+            "ImageStream",
+            CLI_IMAGESTREAM,
+            pulumi.ResourceOptions(parent=self),
+        )
+        return stream.status.apply(cli_image)
 
     def gate(
         self,
@@ -79,7 +137,7 @@ class ReadinessGates(pulumi.ComponentResource):
             "gates/job.yaml",
             name=name,
             namespace=self.args.namespace,
-            image=self.args.image,
+            image="",  # set below: an output of the ImageStream read when not configured
             deadlineSeconds=timeout + 120,
             timeoutSeconds=str(timeout),
             subscription=checks.subscription,
@@ -90,6 +148,7 @@ class ReadinessGates(pulumi.ComponentResource):
             routeNamespace=checks.route_namespace,
             routesRequireTls="true" if checks.routes_require_tls else "false",
         )
+        doc["spec"]["template"]["spec"]["containers"][0]["image"] = self.image
         minutes = f"{self.args.timeout_minutes + 3}m"
         return KubeObject(
             name,

@@ -1,18 +1,36 @@
 """Runs `openshift-install` for the OpenShiftCluster resource (a pulumi-command local.Command).
 
-    python3 components/installer/openshift_install.py create|delete
+    python3 components/installer/openshift_install.py create|update|delete
 
-create: INSTALL_CONFIG (install-config.yaml, a secret) -> `openshift-install create
-        cluster` in a fresh directory. Prints one JSON document on stdout, which
-        Pulumi keeps as a secret in state: metadata.json (all that destroy needs),
-        auth/kubeconfig and auth/kubeadmin-password. A failed install is destroyed
-        from its metadata.json at once, so nothing is left running unrecorded
-        (KEEP_FAILED_INSTALL=1 keeps it, and the directory, for debugging).
-delete: PULUMI_COMMAND_STDOUT (that JSON, from state) -> metadata.json in a fresh
-        directory -> `openshift-install destroy cluster`. Works from any machine,
-        a fresh CI runner included: the install directory is not needed.
+create: INSTALL_CONFIG (install-config.yaml, a secret) -> an install directory
+        at OSSM_INSTALL_RECORD (relative to the project, `.ossm-installs/<stack>/<name>`):
+        1. a record left by an unfinished install of this cluster is destroyed first;
+        2. `create ignition-configs` writes metadata.json (all that destroy needs) before
+           anything exists in AWS: from here on the directory is the record;
+        3. `create cluster --skip-password-print`; exit codes 6 and 7 (cluster up, not
+           settled) get one `wait-for install-complete` before it counts as failed;
+        4. success: one JSON document on stdout, kept by Pulumi as a secret: metadata.json,
+           auth/kubeconfig, auth/kubeadmin-password and CLUSTER_SETTINGS; the record goes;
+        5. failure: the cluster is destroyed from the record, which goes only when that
+           destroy succeeded (KEEP_FAILED_INSTALL=1 keeps cluster and record for debugging);
+        6. SIGTERM/SIGINT: forwarded to the installer's process group; the record stays and
+           the next `pulumi up` destroys it before installing again.
+update: PULUMI_COMMAND_STDOUT (the recorded result) is printed again, so the cluster stays
+        as recorded. CLUSTER_SETTINGS against the recorded settings: a new pull secret or SSH
+        key is accepted (with how to roll it out in the cluster); machine pools, user tags,
+        publish and credentials mode cannot change on an installed cluster: refused.
+delete: PULUMI_COMMAND_STDOUT (that JSON, from state) -> metadata.json in a fresh directory ->
+        `openshift-install destroy cluster`; a failed destroy keeps metadata.json in the record.
 
-Standard library only; installer output goes to stderr, never to stdout.
+The installer's console output goes to `<record>.log` and its own debug log stays in
+`<record>/.openshift_install.log` (kept as `<record>-install.log`), never into stdout, stderr
+or an environment value: Pulumi keeps stderr in state and hands it to the next command as
+an environment variable, which has a size limit. Standard library only.
+
+Exit codes: 0 done; 2 bad input or no recorded result; 3 update refused (the message says
+why and what to do); 3-8 the installer's own code when a failed install was destroyed;
+10 a destroy failed (the record is kept, the message gives the command); 127 no installer;
+130/143 interrupted by SIGINT/SIGTERM (the record is kept).
 """
 
 from __future__ import annotations
@@ -20,18 +38,53 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn
 
 DOWNLOAD = "https://mirror.openshift.com/pub/openshift-v4/clients/ocp/"
+NOT_SETTLED = (
+    6,
+    7,
+)  # openshift/installer cmd/openshift-install: exitCodeInstallFailed, exitCodeOperatorStabilityFailed
+DESTROY_FAILED = 10
+REFUSED = 3
+GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
+TAIL_LINES = 20
+ACCEPTED = {
+    "pullSecret": "the running cluster keeps its pull secret; roll the new one out with `oc set data "
+    "secret/pull-secret -n openshift-config --from-file=.dockerconfigjson=pull-secret.json`",
+    "sshKey": "the nodes keep their key; roll the new one out through the 99-master-ssh and 99-worker-ssh "
+    "MachineConfigs (`oc edit machineconfig 99-worker-ssh`)",
+}
+REFUSED_FIXES = {
+    "pools": "scale or resize compute through its MachineSets (`oc scale machineset -n openshift-machine-api ...`); "
+    "the control plane cannot be resized by the installer",
+    "userTags": "tags of an installed cluster's resources are not the installer's to change; tag them in AWS",
+    "publish": "publishing is fixed at install time",
+    "credentialsMode": "the credentials mode is fixed at install time",
+}
+
+
+class SignalledError(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def fail(code: int, message: str) -> NoReturn:
     print(f"openshift_install: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def say(message: str) -> None:
+    print(f"openshift_install: {message}", file=sys.stderr, flush=True)
 
 
 def installer() -> str:
@@ -46,8 +99,116 @@ def installer() -> str:
     return found
 
 
-def run(binary: str, *args: str) -> int:
-    return subprocess.run([binary, *args], stdout=sys.stderr, stderr=sys.stderr, check=False).returncode
+def _die_with_parent() -> None:
+    """In the installer's child: a wrapper killed outright (SIGKILL) takes the installer down with it."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+class Runner:
+    """Runs installer steps in their own process group, output to a log file, signals forwarded."""
+
+    def __init__(self, binary: str, log: Path) -> None:
+        self.binary = binary
+        self.log = log
+        self.child: subprocess.Popen[bytes] | None = None
+        self.interrupted: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Runner:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._forward)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        self.interrupted = signum
+        if self.child is not None and self.child.poll() is None:
+            try:
+                os.killpg(self.child.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def run(self, *args: str) -> int:
+        if self.interrupted is not None:
+            raise SignalledError(self.interrupted)
+        say(f"running `openshift-install {' '.join(args)}` (output: {self.log})")
+        with self.log.open("ab") as out:
+            self.log.chmod(0o600)
+            self.child = subprocess.Popen(
+                [self.binary, *args], stdout=out, stderr=out, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            )
+            code = self._wait(self.child)
+            self.child = None
+        if self.interrupted is not None:
+            raise SignalledError(self.interrupted)
+        return code
+
+    def _wait(self, child: subprocess.Popen[bytes]) -> int:
+        while True:
+            try:
+                return child.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if self.interrupted is None:
+                    continue
+            deadline = time.monotonic() + GRACE_SECONDS  # the installer got the signal: give it time to stop
+            while time.monotonic() < deadline:
+                try:
+                    return child.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return child.wait()
+
+    def tail(self) -> str:
+        """The installer's last lines, for the error message (bounded; it never prints the password here)."""
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()[-TAIL_LINES:]
+        except OSError:
+            return ""
+        return "\n".join(line[:300] for line in lines)
+
+
+def destroy(runner: Runner, directory: Path) -> int:
+    return runner.run("destroy", "cluster", "--dir", str(directory))
+
+
+def keep_log(record: Path) -> None:
+    """The installer's own debug log outlives the install directory (it holds no credentials)."""
+    own = record / ".openshift_install.log"
+    if own.is_file():
+        target = record.with_name(record.name + "-install.log")
+        shutil.copyfile(own, target)
+        target.chmod(0o600)
+
+
+def destroy_leftover(runner: Runner, record: Path) -> None:
+    """An unfinished install of this cluster (interrupted, or its destroy failed) goes before a new one."""
+    if not (record / "metadata.json").is_file():
+        shutil.rmtree(record, ignore_errors=True)  # stopped before anything existed in AWS
+        return
+    say(f"found an unfinished install of this cluster in {record}; destroying it before installing again")
+    code = destroy(runner, record)
+    if code != 0:
+        fail(
+            DESTROY_FAILED,
+            f"destroying the unfinished install in {record} failed (exit {code}); see {runner.log}. Fix the cause "
+            f"and run `openshift-install destroy cluster --dir {record}`, then `pulumi up` again.\n{runner.tail()}",
+        )
+    keep_log(record)
+    shutil.rmtree(record, ignore_errors=True)
 
 
 def create() -> int:
@@ -55,41 +216,91 @@ def create() -> int:
     config = os.environ.get("INSTALL_CONFIG", "")
     if not config.strip():
         fail(2, "INSTALL_CONFIG is empty; the program passes the rendered install-config.yaml there")
-    work = Path(tempfile.mkdtemp(prefix="ossm-install-"))
-    keep = os.environ.get("KEEP_FAILED_INSTALL") == "1"
-    try:
-        target = work / "install-config.yaml"
-        target.write_text(config)
-        target.chmod(0o600)
-        level = os.environ.get("INSTALL_LOG_LEVEL", "info")
-        code = run(binary, "create", "cluster", "--dir", str(work), "--log-level", level)
-        if code != 0:
-            if keep:
-                print(
-                    f"install failed; kept {work} (destroy it with `{binary} destroy cluster --dir {work}`)",
-                    file=sys.stderr,
-                )
-            elif (work / "metadata.json").exists():
-                print("install failed; destroying what it created so nothing is left unrecorded", file=sys.stderr)
-                run(binary, "destroy", "cluster", "--dir", str(work))
-            return code
-        result = {
-            "metadata": json.loads((work / "metadata.json").read_text()),
-            "kubeconfig": (work / "auth" / "kubeconfig").read_text(),
-            "kubeadminPassword": (work / "auth" / "kubeadmin-password").read_text().strip(),
-        }
-        print(json.dumps(result))
-        keep = False
-        return 0
-    finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+    record = Path(os.environ.get("OSSM_INSTALL_RECORD") or ".ossm-installs/default/cluster")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    runner = Runner(binary, record.with_name(record.name + ".log"))
+    with runner:
+        try:
+            if record.exists():
+                destroy_leftover(runner, record)
+            record.mkdir(mode=0o700)
+            target = record / "install-config.yaml"
+            target.write_text(config)
+            target.chmod(0o600)
+            code = runner.run("create", "ignition-configs", "--dir", str(record))
+            if code != 0:  # nothing exists in AWS before this step completes
+                keep_log(record)
+                shutil.rmtree(record, ignore_errors=True)
+                fail(code, f"`create ignition-configs` failed (exit {code}); see {runner.log}.\n{runner.tail()}")
+            say(f"recorded {record / 'metadata.json'}: from here on `openshift-install destroy cluster --dir {record}`")
+            level = os.environ.get("INSTALL_LOG_LEVEL", "info")
+            code = runner.run("create", "cluster", "--dir", str(record), "--log-level", level, "--skip-password-print")
+            if code in NOT_SETTLED:
+                say(f"install exited {code}: the cluster is up but not settled; waiting for it once more")
+                code = runner.run("wait-for", "install-complete", "--dir", str(record))
+            if code == 0:
+                return succeed(record)
+            return give_up(runner, record, code)
+        except SignalledError as stop:
+            name = signal.Signals(stop.signum).name
+            where = (
+                f"its record {record} is kept: the next `pulumi up` destroys it before installing again, or "
+                f"destroy it now with `openshift-install destroy cluster --dir {record}`"
+                if (record / "metadata.json").is_file()
+                else "nothing was created in AWS yet"
+            )
+            say(f"interrupted by {name}; the installer was stopped; {where}.")
+            return 128 + stop.signum
 
 
-def delete() -> int:
-    binary = installer()
+def succeed(record: Path) -> int:
+    result = {
+        "metadata": json.loads((record / "metadata.json").read_text()),
+        "kubeconfig": (record / "auth" / "kubeconfig").read_text(),
+        "kubeadminPassword": (record / "auth" / "kubeadmin-password").read_text().strip(),
+        "settings": _settings(),
+    }
+    print(json.dumps(result))
+    sys.stdout.flush()
+    keep_log(record)
+    shutil.rmtree(record, ignore_errors=True)  # the result is in Pulumi state now
+    return 0
+
+
+def give_up(runner: Runner, record: Path, code: int) -> int:
+    tail = runner.tail()
+    if os.environ.get("KEEP_FAILED_INSTALL") == "1":
+        say(
+            f"install failed (exit {code}); kept the cluster and {record} (KEEP_FAILED_INSTALL=1): destroy it with "
+            f"`openshift-install destroy cluster --dir {record}`, or let the next `pulumi up` do it.\n{tail}"
+        )
+        return code
+    say(f"install failed (exit {code}); destroying what it created so nothing is left unrecorded.\n{tail}")
+    destroyed = destroy(runner, record)
+    if destroyed != 0:
+        fail(
+            DESTROY_FAILED,
+            f"the install failed (exit {code}) and destroying it failed too (exit {destroyed}); its metadata.json "
+            f"is kept in {record}. Fix the cause (see {runner.log}), then run `openshift-install destroy cluster "
+            f"--dir {record}`; the next `pulumi up` also destroys it first.",
+        )
+    keep_log(record)
+    shutil.rmtree(record, ignore_errors=True)
+    return code
+
+
+def _settings() -> Any:
     try:
-        metadata = json.loads(os.environ.get("PULUMI_COMMAND_STDOUT", ""))["metadata"]
+        return json.loads(os.environ.get("CLUSTER_SETTINGS") or "null")
+    except ValueError:
+        fail(2, "CLUSTER_SETTINGS is not JSON; the program passes install_config.settings there")
+
+
+def recorded() -> dict[str, Any]:
+    try:
+        result = json.loads(os.environ.get("PULUMI_COMMAND_STDOUT", ""))
+        if not isinstance(result, dict) or not isinstance(result["metadata"], dict):
+            raise ValueError("no metadata")
     except (ValueError, KeyError, TypeError):
         fail(
             2,
@@ -97,18 +308,66 @@ def delete() -> int:
             "Destroy it from its install directory (`openshift-install destroy cluster --dir <dir>`), then remove "
             "it from the stack with `pulumi state delete`.",
         )
+    return result
+
+
+def update() -> int:
+    result = recorded()
+    new = _settings()
+    old = result.get("settings")
+    if isinstance(old, dict) and isinstance(new, dict):
+        refused = [key for key in REFUSED_FIXES if old.get(key) != new.get(key)]
+        if refused:
+            lines = "\n".join(f"  - {key}: {REFUSED_FIXES[key]}" for key in refused)
+            fail(
+                REFUSED,
+                f"the installed cluster cannot take these changes, so nothing was changed:\n{lines}\n"
+                "Set them back in the stack config. A new cluster with them needs a new cluster.name (after "
+                "`pulumi state unprotect` on the installer resource, which destroys the old one).",
+            )
+        for key, how in ACCEPTED.items():
+            if old.get(key) != new.get(key):
+                say(f"{key} changed: recorded for the next install; {how}.")
+    print(json.dumps({**result, "settings": new if new is not None else old}))
+    return 0
+
+
+def delete() -> int:
+    binary = installer()
+    metadata = recorded()["metadata"]
+    record = Path(os.environ.get("OSSM_INSTALL_RECORD") or ".ossm-installs/default/cluster")
+    record.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ossm-destroy-"))
+    runner = Runner(binary, record.with_name(record.name + "-destroy.log"))
     try:
         (work / "metadata.json").write_text(json.dumps(metadata))
-        return run(binary, "destroy", "cluster", "--dir", str(work))
+        with runner:
+            try:
+                code = destroy(runner, work)
+            except SignalledError as stop:
+                code = 128 + stop.signum
+        if code != 0:
+            record.mkdir(parents=True, exist_ok=True, mode=0o700)
+            (record / "metadata.json").write_text(json.dumps(metadata))
+            fail(
+                DESTROY_FAILED,
+                f"`openshift-install destroy cluster` failed (exit {code}); the cluster stays in the stack and its "
+                f"metadata.json is also in {record}. Fix the cause (see {runner.log}), then run `pulumi destroy` "
+                f"again (or `openshift-install destroy cluster --dir {record}`).\n{runner.tail()}",
+            )
+        shutil.rmtree(record, ignore_errors=True)  # a leftover of the same cluster is gone with it
+        return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+ACTIONS: dict[str, Callable[[], int]] = {"create": create, "update": update, "delete": delete}
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in ("create", "delete"):
-        fail(2, "usage: openshift_install.py create|delete")
-    return create() if argv[1] == "create" else delete()
+    if len(argv) != 2 or argv[1] not in ACTIONS:
+        fail(2, "usage: openshift_install.py create|update|delete")
+    return ACTIONS[argv[1]]()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,65 @@
+"""Ingress gateway (OSSM 3): Sail deploys no gateways, so this is one by gateway injection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.kube import KubeObject, render
+
+GATEWAY_NAMESPACE = "istio-ingress"  # outside the control plane's, as Red Hat's gateway docs ask
+GATEWAY_NAME = "istio-ingressgateway"  # the Service the shared Route exposes
+
+
+def pod_labels(revision: str) -> dict[str, str]:
+    """`istio: ingressgateway` is the app Gateway's selector (manifests/app/gateway.yaml); the injection
+    label picks the revision (sail-operator chart/samples/ingress-gateway.yaml)."""
+    inject = {"sidecar.istio.io/inject": "true"} if revision == "default" else {"istio.io/rev": revision}
+    return {"istio": "ingressgateway", "app": GATEWAY_NAME, **inject}
+
+
+@dataclass(frozen=True)
+class IngressGatewayArgs:
+    revision: str
+    control_plane: Sequence[pulumi.Resource]  # istiod Ready: it injects the proxy into the pod
+    namespace: str = GATEWAY_NAMESPACE
+    timeout_minutes: int = 10
+
+
+class IngressGateway(pulumi.ComponentResource):
+    """Namespace, ServiceAccount with its SDS Role, Service, NetworkPolicy and the injected Deployment."""
+
+    def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ossm:ossm3:IngressGateway", name, None, opts)
+        ns, gw = args.namespace, GATEWAY_NAME
+        self.namespace = KubeObject(
+            f"{name}-namespace",
+            render("ossm3/gateway/namespace.yaml", namespace=ns),
+            pulumi.ResourceOptions(parent=self),
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        account = KubeObject(f"{name}-sa", render("ossm3/gateway/service-account.yaml", name=gw, namespace=ns), in_ns)
+        role = KubeObject(f"{name}-role", render("ossm3/gateway/role.yaml", name=gw, namespace=ns), in_ns)
+        binding = KubeObject(
+            f"{name}-rolebinding",
+            render("ossm3/gateway/role-binding.yaml", name=gw, namespace=ns),
+            pulumi.ResourceOptions(parent=self, depends_on=[role, account]),
+        )
+        self.service = KubeObject(f"{name}-service", render("ossm3/gateway/service.yaml", name=gw, namespace=ns), in_ns)
+        self.network_policy = KubeObject(
+            f"{name}-networkpolicy", render("ossm3/gateway/networkpolicy.yaml", namespace=ns), in_ns
+        )
+        timeout = args.timeout_minutes
+        # The provider awaits a Deployment's rollout natively: Ready means the injected proxy runs.
+        self.deployment = KubeObject(
+            f"{name}-deployment",
+            render("ossm3/gateway/deployment.yaml", name=gw, namespace=ns, podLabels=pod_labels(args.revision)),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[binding, *args.control_plane],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
+            ),
+        )
+        self.register_outputs({"namespace": ns, "service": gw})

@@ -1,0 +1,158 @@
+"""Injected workloads: the sidecar is injected, and its istio-agent can authenticate to istiod."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.rules.cluster import EXAMPLE_STACKS, Stack, load
+
+INJECT = "sidecar.istio.io/inject"
+
+
+def identity_type(stack: Stack) -> str:
+    """The SMCP's identity type. OSSM 2 default: `Kubernetes` (maistra/istio-operator
+    resources/smcp-templates/v2.6/base: spec.security.identity.type), which
+    pkg/apis/maistra/conversion/security.go maps to global.jwtPolicy first-party-jwt;
+    `ThirdParty` maps to third-party-jwt. OSSM 3 (Istio >= 1.x charts) defaults to third-party-jwt."""
+    if stack.profile == "ossm3":
+        return "ThirdParty"
+    security = (stack.smcp.get("spec") or {}).get("security") or {}
+    return str((security.get("identity") or {}).get("type") or "Kubernetes")
+
+
+def token_problem(identity: str, pod_spec: dict[str, Any], service_accounts: dict[str, dict[str, Any]]) -> str | None:
+    """Why istio-agent could not present a token, or None.
+
+    first-party-jwt: istio-agent reads the pod's own token at
+    /var/run/secrets/kubernetes.io/serviceaccount/token (istio/istio pkg/istio-agent, istio #22193,
+    #14311, #25138), so automount must not be off. The pod's field wins over its ServiceAccount's
+    (Kubernetes: "the pod spec takes precedence"). third-party-jwt uses the projected istio-token volume.
+    """
+    if identity != "Kubernetes":
+        return None
+    pod_value = pod_spec.get("automountServiceAccountToken")
+    sa_name = pod_spec.get("serviceAccountName") or "default"
+    sa_value = (service_accounts.get(sa_name) or {}).get("automountServiceAccountToken")
+    if pod_value is False:
+        return "automountServiceAccountToken: false on the pod"
+    if pod_value is None and sa_value is False:
+        return f"automountServiceAccountToken: false on ServiceAccount {sa_name} (the pod does not override it)"
+    return None
+
+
+def _injected_templates(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for deployment in stack.of_kind("Deployment"):
+        meta = deployment["metadata"]
+        template = deployment["spec"]["template"]
+        tmeta = template.get("metadata") or {}
+        opt_in = {**(tmeta.get("annotations") or {}), **(tmeta.get("labels") or {})}.get(INJECT)
+        if opt_in == "true" or meta["namespace"] in stack.members:
+            out.append((f"{meta['namespace']}/{meta['name']}", template))
+    return out
+
+
+@pytest.mark.parametrize("stack_name", EXAMPLE_STACKS)
+def test_injected_pods_can_authenticate_to_istiod(stack_name: str) -> None:
+    stack = load(stack_name)
+    if stack.profile == "unknown":
+        pytest.skip("no control plane in this stack")
+    identity = identity_type(stack)
+    for name, template in _injected_templates(stack):
+        ns = name.split("/")[0]
+        accounts = {
+            sa["metadata"]["name"]: sa for sa in stack.of_kind("ServiceAccount") if sa["metadata"]["namespace"] == ns
+        }
+        problem = token_problem(identity, template.get("spec") or {}, accounts)
+        assert problem is None, (
+            f"Deployment {name}: {problem}, but identity type {identity} (first-party JWT) makes istio-agent read "
+            "the pod's own token; the sidecar never gets certificates. Mount the token or use identity ThirdParty."
+        )
+
+
+def test_the_token_rule_fails_on_what_issue_11_found() -> None:
+    spec = {"automountServiceAccountToken": False}
+    assert token_problem("Kubernetes", spec, {}) == "automountServiceAccountToken: false on the pod"
+    assert token_problem("ThirdParty", spec, {}) is None
+    assert token_problem("Kubernetes", {"serviceAccountName": "x"}, {"x": {"automountServiceAccountToken": False}})
+    assert (
+        token_problem(
+            "Kubernetes",
+            {"automountServiceAccountToken": True, "serviceAccountName": "x"},
+            {"x": {"automountServiceAccountToken": False}},
+        )
+        is None
+    )
+
+
+def ossm2_injects(version: str, member: bool, labels: dict[str, str], annotations: dict[str, str]) -> bool:
+    """OSSM 2: the webhook only sees member namespaces (namespaceSelector maistra.io/member-of,
+    maistra/istio-operator resources/helm/v2.6/istio-control/istio-discovery/templates/mutatingwebhook.yaml)
+    and `autoInject` is off, so the pod opts in. istio/istio pkg/kube/inject/inject.go injectRequired reads the
+    annotation and the label, which wins (assumed from upstream: label support arrived after Istio 1.9, the
+    base of OSSM 2.1; OSSM 2.2 ships Istio 1.12; the config allows v2.3-v2.6 only)."""
+    if not member:
+        return False
+    value = annotations.get(INJECT)
+    if version >= "v2.2" and INJECT in labels:
+        value = labels[INJECT]
+    return (value or "").lower() in ("y", "yes", "true", "on")
+
+
+def ossm3_injects(ns_labels: dict[str, str], pod_labels: dict[str, str], revisions: set[str]) -> bool:
+    """OSSM 3 (docs.redhat.com OSSM 3.3 "Sidecar injection"; istio/istio injection webhooks): namespace
+    `istio-injection: enabled` (revision `default`) or `istio.io/rev: <rev>`; the pod label
+    `sidecar.istio.io/inject` overrides, pod `istio.io/rev` selects a revision."""
+    if pod_labels.get(INJECT) == "false" or ns_labels.get("istio-injection") == "disabled":
+        return False
+    if ns_labels.get("istio-injection") == "enabled":
+        return "default" in revisions
+    rev = pod_labels.get("istio.io/rev") or ns_labels.get("istio.io/rev")
+    if rev:
+        return rev in revisions
+    return pod_labels.get(INJECT) == "true" and "default" in revisions
+
+
+@pytest.mark.parametrize("stack_name", EXAMPLE_STACKS)
+def test_demo_pods_opt_in_to_injection_in_a_form_the_control_plane_honours(stack_name: str) -> None:
+    stack = load(stack_name)
+    demo = [d for d in stack.of_kind("Deployment") if d["metadata"]["name"] in ("servicea", "serviceb")]
+    if not demo:
+        pytest.skip("app.enabled is false")
+    for deployment in demo:
+        ns = deployment["metadata"]["namespace"]
+        tmeta = deployment["spec"]["template"].get("metadata") or {}
+        labels, annotations = dict(tmeta.get("labels") or {}), dict(tmeta.get("annotations") or {})
+        if stack.profile == "ossm2":
+            version = str(stack.smcp["spec"].get("version", "v2.6"))
+            assert ossm2_injects(version, ns in stack.members, labels, annotations), (
+                f"{ns}/{deployment['metadata']['name']} gets no sidecar on SMCP {version}"
+            )
+        elif stack.profile == "ossm3":
+            ns_labels = next(
+                (
+                    dict(n["metadata"].get("labels") or {})
+                    for n in stack.of_kind("Namespace")
+                    if n["metadata"]["name"] == ns
+                ),
+                {},
+            )
+            revisions = {str(i["metadata"]["name"]) for i in stack.of_kind("Istio")}  # InPlace: revision = Istio name
+            assert ossm3_injects(ns_labels, labels, revisions), f"{ns}/{deployment['metadata']['name']} gets no sidecar"
+        else:
+            pytest.skip("no control plane in this stack")
+
+
+def test_the_injection_rules_refuse_what_the_webhooks_ignore() -> None:
+    on = {INJECT: "true"}
+    assert ossm2_injects("v2.6", True, on, {}) and ossm2_injects("v2.6", True, {}, on)
+    assert not ossm2_injects("v2.6", False, on, on), "a non-member namespace is never injected"
+    assert not ossm2_injects("v2.1", True, on, {}), "Istio 1.9 reads the annotation only"
+    assert not ossm2_injects("v2.6", True, {INJECT: "false"}, on), "the label wins over the annotation"
+    assert ossm3_injects({"istio-injection": "enabled"}, {}, {"default"})
+    assert not ossm3_injects({"istio-injection": "enabled"}, {}, {"prod"}), "istio-injection needs revision default"
+    assert ossm3_injects({"istio.io/rev": "prod"}, {}, {"prod"})
+    assert not ossm3_injects({}, {}, {"default"})
+    assert not ossm3_injects({"istio-injection": "enabled"}, {INJECT: "false"}, {"default"})

@@ -1,0 +1,301 @@
+"""The installer script as the engine runs it: a real subprocess against a fake `openshift-install`.
+
+Every failure mode (exit 1, 6, 7, a hang stopped by SIGTERM, a failing destroy)
+must leave a recorded, destroyable state: metadata.json in Pulumi state (the
+result on stdout) or in the record directory, never nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STORED = "components/installer/openshift_install.py"  # the path stacks keep in their state
+SCRIPT = ROOT / "components" / "ocp_aws" / "installer" / "openshift_install.py"
+CONFIG = "apiVersion: v1\nmetadata: {name: demo}\n"
+SETTINGS: dict[str, object] = {
+    "pullSecret": "aa",
+    "sshKey": None,
+    "userTags": {},
+    "pools": [{"name": "worker", "replicas": 3}],
+}
+FAKE_INSTALLER = """#!/usr/bin/env python3
+import json, os, signal, sys, time
+from pathlib import Path
+args = sys.argv[1:]
+def note(text):
+    with open(os.environ["CALLS"], "a") as calls:
+        calls.write(text + "\\n")
+note(" ".join(args))
+work = Path(args[args.index("--dir") + 1])
+env = os.environ.get
+if args[:2] == ["create", "ignition-configs"]:
+    assert (work / "install-config.yaml").read_text() == env("EXPECT_CONFIG"), "install-config.yaml"
+    (work / "install-config.yaml").unlink()  # the installer consumes it
+    (work / "metadata.json").write_text(json.dumps({"infraID": "demo-x7k2p", "aws": {"region": "us-east-2"}}))
+    (work / "auth").mkdir()
+    (work / "auth" / "kubeconfig").write_text("apiVersion: v1\\nclusters: []\\n")
+    (work / "auth" / "kubeadmin-password").write_text("pw-123\\n")
+    (work / ".openshift_install.log").write_text("level=debug msg=assets\\n")
+elif args[:2] == ["create", "cluster"]:
+    assert (work / "metadata.json").exists(), "create cluster before the record exists"
+    if "--skip-password-print" not in args:
+        print("INFO Login to the console with user: kubeadmin, and password: pw-123")
+    if env("HANG"):
+        def stop(signum, frame):
+            note("installer got " + signal.Signals(signum).name)
+            sys.exit(8)
+        signal.signal(signal.SIGTERM, stop)
+        note("installer pid " + str(os.getpid()))
+        note("installer started")
+        time.sleep(300)
+        note("installer was never stopped")
+    print("level=info msg=Install chatter " + "x" * 200)
+    sys.exit(int(env("CREATE_EXIT", "0")))
+elif args[:2] == ["wait-for", "install-complete"]:
+    sys.exit(int(env("WAIT_EXIT", "0")))
+elif args[:2] == ["destroy", "cluster"]:
+    note("destroyed " + json.loads((work / "metadata.json").read_text())["infraID"])
+    sys.exit(int(env("DESTROY_EXIT", "0")))
+"""
+
+
+class Stub:
+    """A temp dir with the fake installer, its call log and the record directory."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.fake = tmp_path / "bin" / "openshift-install"
+        self.fake.parent.mkdir()
+        self.fake.write_text(FAKE_INSTALLER.replace("/usr/bin/env python3", sys.executable))
+        self.fake.chmod(0o755)
+        self.record = tmp_path / "project" / ".ossm-installs" / "ipi" / "demo"
+        self.calls_file = tmp_path / "calls"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "OPENSHIFT_INSTALL": str(self.fake),
+            "CALLS": str(self.calls_file),
+            "HOME": str(self.tmp),
+            "OSSM_INSTALL_RECORD": str(self.record),
+            "INSTALL_CONFIG": CONFIG,
+            "EXPECT_CONFIG": CONFIG,
+            "CLUSTER_SETTINGS": json.dumps(SETTINGS),
+            **extra,
+        }
+
+    def run(self, action: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        """The command string a stack stores, run as pulumi-command runs it (`/bin/sh -c`, project dir)."""
+        return subprocess.run(
+            ["/bin/sh", "-c", f"python3 {STORED} {action}"],
+            cwd=ROOT,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    @property
+    def calls(self) -> list[str]:
+        return self.calls_file.read_text().splitlines() if self.calls_file.exists() else []
+
+
+@pytest.fixture
+def stub(tmp_path: Path) -> Stub:
+    return Stub(tmp_path)
+
+
+def test_create_records_metadata_before_the_long_step_and_prints_only_the_result(stub: Stub) -> None:
+    done = stub.run("create")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "metadata": {"infraID": "demo-x7k2p", "aws": {"region": "us-east-2"}},
+        "kubeconfig": "apiVersion: v1\nclusters: []\n",
+        "kubeadminPassword": "pw-123",
+        "settings": SETTINGS,
+    }
+    assert stub.calls[0].startswith("create ignition-configs --dir")
+    assert stub.calls[1].startswith("create cluster --dir") and "--skip-password-print" in stub.calls[1]
+    assert "pw-123" not in done.stderr and "Install chatter" not in done.stderr  # chatter goes to the log file
+    assert "Install chatter" in stub.record.with_name("demo.log").read_text()
+    assert not stub.record.exists()  # the result is in state; the install directory (credentials) is gone
+    assert stub.record.with_name("demo-install.log").read_text() == "level=debug msg=assets\n"
+
+
+def test_exit_1_destroys_the_cluster_and_drops_the_record_only_then(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="1")
+    assert done.returncode == 1 and done.stdout == ""
+    assert stub.calls[-1] == "destroyed demo-x7k2p"
+    assert "destroying what it created" in done.stderr and "Install chatter" in done.stderr  # the log's tail
+    assert not stub.record.exists()
+
+
+def test_exit_6_waits_once_for_install_complete_before_destroying_a_healthy_cluster(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="6", WAIT_EXIT="0")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["metadata"]["infraID"] == "demo-x7k2p"
+    assert [c.split(" --dir")[0] for c in stub.calls] == [
+        "create ignition-configs",
+        "create cluster",
+        "wait-for install-complete",
+    ]
+
+
+def test_exit_7_that_does_not_settle_is_destroyed(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="7", WAIT_EXIT="7")
+    assert done.returncode == 7 and done.stdout == ""
+    assert sum(c.startswith("wait-for install-complete") for c in stub.calls) == 1
+    assert stub.calls[-1] == "destroyed demo-x7k2p" and not stub.record.exists()
+
+
+def test_a_failing_destroy_keeps_the_record_and_the_next_create_destroys_it_first(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="4", DESTROY_EXIT="1")
+    assert done.returncode == 10 and done.stdout == ""
+    assert json.loads((stub.record / "metadata.json").read_text())["infraID"] == "demo-x7k2p"
+    assert f"openshift-install destroy cluster --dir {stub.record}" in done.stderr
+    again = stub.run("create")
+    assert again.returncode == 0, again.stderr
+    verbs = [c.split(" --dir")[0] for c in stub.calls if not c.startswith("destroyed")]
+    assert verbs == [
+        "create ignition-configs",
+        "create cluster",
+        "destroy cluster",  # failed: the record stays
+        "destroy cluster",  # the next create: the leftover goes before the new install
+        "create ignition-configs",
+        "create cluster",
+    ]
+    assert json.loads(again.stdout)["kubeadminPassword"] == "pw-123"
+
+
+def test_sigterm_mid_install_stops_the_installer_and_keeps_a_destroyable_record(stub: Stub) -> None:
+    wrapper = subprocess.Popen(
+        [sys.executable, STORED, "create"],
+        cwd=ROOT,
+        env=stub.env(HANG="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "installer started" not in stub.calls:
+            assert time.monotonic() < deadline and wrapper.poll() is None, "the fake installer never started"
+            time.sleep(0.1)
+        wrapper.send_signal(signal.SIGTERM)
+        out, err = wrapper.communicate(timeout=60)
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+    assert wrapper.returncode == 128 + signal.SIGTERM and out == ""
+    assert "installer got SIGTERM" in stub.calls  # forwarded to the installer's process group
+    assert "installer was never stopped" not in stub.calls and gone(installer_pid(stub))
+    assert (stub.record / "metadata.json").is_file() and "next `pulumi up` destroys it" in err
+    again = stub.run("create")  # the engine retries the create on the next `pulumi up`
+    assert again.returncode == 0, again.stderr
+    assert "destroyed demo-x7k2p" in stub.calls
+
+
+def test_update_keeps_the_recorded_cluster(stub: Stub) -> None:
+    state = {"metadata": {"infraID": "demo-x7k2p"}, "kubeconfig": "k", "kubeadminPassword": "p", "settings": SETTINGS}
+    rotated = {**SETTINGS, "pullSecret": "bb"}
+    done = stub.run("update", PULUMI_COMMAND_STDOUT=json.dumps(state), CLUSTER_SETTINGS=json.dumps(rotated))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {**state, "settings": rotated}
+    assert "pullSecret changed" in done.stderr and "oc set data secret/pull-secret" in done.stderr
+    assert stub.calls == []  # no installer run: no second install
+
+
+def test_update_refuses_what_an_installed_cluster_cannot_take(stub: Stub) -> None:
+    state = {"metadata": {"infraID": "demo-x7k2p"}, "kubeconfig": "k", "kubeadminPassword": "p", "settings": SETTINGS}
+    bigger = {**SETTINGS, "pools": [{"name": "worker", "replicas": 5}], "userTags": {"team": "a"}}
+    done = stub.run("update", PULUMI_COMMAND_STDOUT=json.dumps(state), CLUSTER_SETTINGS=json.dumps(bigger))
+    assert done.returncode == 3 and done.stdout == ""
+    assert "pools: scale or resize compute through its MachineSets" in done.stderr
+    assert "userTags:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_update_of_a_stack_recorded_before_settings_existed(stub: Stub) -> None:
+    state = {"metadata": {"infraID": "demo-x7k2p"}, "kubeconfig": "k", "kubeadminPassword": "p"}
+    done = stub.run("update", PULUMI_COMMAND_STDOUT=json.dumps(state))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {**state, "settings": SETTINGS}
+
+
+def test_delete_needs_only_the_state_and_checks_the_destroy(stub: Stub) -> None:
+    state = json.dumps({"metadata": {"infraID": "demo-x7k2p"}, "kubeconfig": "k", "kubeadminPassword": "p"})
+    done = stub.run("delete", PULUMI_COMMAND_STDOUT=state)
+    assert done.returncode == 0, done.stderr
+    assert stub.calls[-1] == "destroyed demo-x7k2p"
+    failed = stub.run("delete", PULUMI_COMMAND_STDOUT=state, DESTROY_EXIT="1")
+    assert failed.returncode == 10
+    assert json.loads((stub.record / "metadata.json").read_text()) == {"infraID": "demo-x7k2p"}
+    lost = stub.run("delete", PULUMI_COMMAND_STDOUT="")
+    assert lost.returncode == 2 and "pulumi state delete" in lost.stderr
+
+
+def test_the_stored_path_and_the_moved_script_behave_the_same(stub: Stub) -> None:
+    """Stacks keep `components/installer/openshift_install.py`; the script itself moved to ocp_aws/."""
+    via_stored = stub.run("bogus")
+    direct = subprocess.run(
+        [sys.executable, str(SCRIPT), "bogus"], env=stub.env(), capture_output=True, text=True, timeout=30, check=False
+    )
+    assert via_stored.returncode == direct.returncode == 2
+    assert via_stored.stderr == direct.stderr == "openshift_install: usage: openshift_install.py create|update|delete\n"
+
+
+def test_without_installer_is_a_clear_error(stub: Stub) -> None:
+    done = stub.run("create", OPENSHIFT_INSTALL="no-such-openshift-install")
+    assert done.returncode == 127
+    assert "no-such-openshift-install' was not found" in done.stderr and "installerPath" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def installer_pid(stub: Stub) -> int:
+    return int(next(c for c in stub.calls if c.startswith("installer pid ")).split()[-1])
+
+
+def test_sigint_is_forwarded_and_leaves_no_installer_running(stub: Stub) -> None:
+    """Ctrl-C (SIGINT) reaches the wrapper; the installer runs in its own group, so the wrapper forwards it."""
+    wrapper = subprocess.Popen(
+        [sys.executable, STORED, "create"],
+        cwd=ROOT,
+        env=stub.env(HANG="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "installer started" not in stub.calls:
+            assert time.monotonic() < deadline and wrapper.poll() is None
+            time.sleep(0.1)
+        os.kill(wrapper.pid, signal.SIGINT)
+        _, err = wrapper.communicate(timeout=60)
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+    assert wrapper.returncode == 128 + signal.SIGINT and "interrupted by SIGINT" in err
+    assert "installer was never stopped" not in stub.calls
+    pid = installer_pid(stub)
+    deadline = time.monotonic() + 10
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(pid), "the installer outlived the wrapper"
