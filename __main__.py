@@ -14,7 +14,7 @@ import pulumi
 
 from components import config as stack_config
 from components.mesh_profile import profile_for
-from components.mesh_verification import MeshVerification, kubeconfig_contents
+from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, provision
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
@@ -29,6 +29,7 @@ try:
     cfg = stack_config.load()
     profile = profile_for(cfg)
     operators = profile.operators(cfg)
+    checked = profile.preflight(cfg)  # e.g. OSSM 3: user-workload monitoring, read once
     rendering = cfg.cluster.render_yaml_to is not None
     if cfg.cluster.ipi is not None:  # AWS checked at preview, then openshift-install
         es_nodes = cfg.mesh.tracing.elasticsearch_nodes if cfg.mesh.tracing.storage == "Elasticsearch" else None
@@ -59,13 +60,12 @@ subscriptions = OperatorSubscriptions(
         cfg.operators.approval,
         gates,
         # a cluster this stack installs takes its CSVs with it
-        ClusterCredentials(kubeconfig, cfg.cluster.context)
-        if cfg.operators.remove_csv_on_destroy and not rendering and installed is None
-        else None,
+        ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None,
+        cfg.operators.remove_csv_on_destroy,
     ),
     on_cluster,
 )
-mesh = profile.build(cfg, subscriptions.ready, gates, on_cluster)  # control plane, then members
+mesh = profile.build(cfg, subscriptions.ready, on_cluster, checked)  # control plane, then members
 routes = MeshRoutes("routes", MeshRoutesArgs(mesh, gates, live=not rendering), on_cluster)
 app = (
     AppStack(
@@ -124,6 +124,6 @@ if cfg.verify.enabled and app is not None and app.gateway_url is not None and ro
         cfg.verify.verify_tls,
         pulumi.ResourceOptions(depends_on=[app, routes]),
         app_revision=app.revision,
-        kubeconfig=kubeconfig_contents(kubeconfig),  # the token is asked of this stack's cluster
+        kubeconfig=kubeconfig,  # the token is asked of this stack's cluster (contents or path)
         kube_context=cfg.cluster.context,
     )

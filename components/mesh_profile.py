@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 
 from components.config import StackConfig
 from components.shared.operators import OperatorSpec
-from components.shared.readiness_gates import ReadinessGates
 
 
 @dataclass(frozen=True)
@@ -40,25 +39,33 @@ class Mesh:
 class Profile(Protocol):
     def operators(self, cfg: StackConfig) -> list[OperatorSpec]: ...
 
+    # Reads what the profile needs from the cluster before any resource is declared, and fails the
+    # preview on a problem; what it returns goes to build() as `checked`.
+    def preflight(self, cfg: StackConfig) -> Any: ...
+
     def build(
         self,
         cfg: StackConfig,
         operators_ready: Sequence[pulumi.Resource],
-        gates: ReadinessGates,
         opts: pulumi.ResourceOptions,
+        checked: Any = None,
     ) -> Mesh: ...
 
 
 @dataclass(frozen=True)
 class _Profile:
     operators: Callable[[StackConfig], list[OperatorSpec]]
-    build: Callable[[StackConfig, Sequence[pulumi.Resource], ReadinessGates, pulumi.ResourceOptions], Mesh]
+    preflight: Callable[[StackConfig], Any]
+    build: Callable[..., Mesh]
 
 
 def _profiles() -> dict[str, Profile]:
     from components import ossm2, ossm3
 
-    return {"ossm2": _Profile(ossm2.operators, ossm2.build), "ossm3": _Profile(ossm3.operators, ossm3.build)}
+    return {
+        "ossm2": _Profile(ossm2.operators, ossm2.preflight, ossm2.build),
+        "ossm3": _Profile(ossm3.operators, ossm3.preflight, ossm3.build),
+    }
 
 
 def profile_for(cfg: StackConfig) -> Profile:

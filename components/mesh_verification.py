@@ -6,8 +6,9 @@ exports, and fails the update with the verify report when a step fails. It runs 
 those URLs or the app (`app_revision`) change.
 
 The bearer token is never an input (so never in state): $OSSM_VERIFY_TOKEN, else `oc whoami -t`
-against the stack's own kubeconfig when one is given (a secret input, already secret in state on
-ipi stacks), else against the current `oc` login only if it points at the stack's `apiUrl`.
+against the stack's own kubeconfig when one is given (a secret input: contents or a path, as
+ossm:cluster.kubeconfig holds it, read only when the checks run, never by `pulumi preview`), else
+against the current `oc` login only if it points at the stack's `apiUrl`.
 
 Keep this module path and the class name `_VerifyProvider`: Pulumi pickles the provider by
 reference (dill), so `destroy` and `refresh` of existing stacks import it from here.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -26,28 +26,12 @@ import pulumi.dynamic as dynamic
 
 from components.verification import (
     Options,
-    OutputsError,
     kubeconfig_file,
     render_report,
     resolve_token,
     run_verification,
     worst_case_seconds,
 )
-
-
-def kubeconfig_contents(kubeconfig: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
-    """The stack's kubeconfig as contents (config holds contents or a path), secret; None: the ambient one."""
-    if kubeconfig is None:
-        return None
-
-    def read(value: str) -> str:
-        if "\n" in value or value.lstrip().startswith("{"):
-            return value
-        path = Path(value).expanduser()
-        return path.read_text() if path.is_file() else ""
-
-    return pulumi.Output.secret(pulumi.Output.from_input(kubeconfig).apply(read))
-
 
 OUTPUT_KEYS = (
     "gatewayUrl",
@@ -89,7 +73,7 @@ class _VerifyProvider(dynamic.ResourceProvider):
                     progress=lambda line: print(line, file=sys.stderr),
                 ),
             )
-        except (OutputsError, ValueError) as error:
+        except ValueError as error:  # OutputsError included: bad outputs or options
             raise RuntimeError(f"ossm:verify cannot run: {error}") from None
         if report.failed:
             raise RuntimeError("the mesh does not trace the demo traffic yet:\n" + render_report(report))
@@ -126,7 +110,7 @@ class MeshVerification(dynamic.Resource):
         kube_context: pulumi.Input[str] | None = None,
     ) -> None:
         """outputs: the stack outputs by name (README "Outputs"); app_revision: changes with the app, reruns
-        the checks; kubeconfig: the stack's kubeconfig contents, made secret here, for `oc whoami -t`."""
+        the checks; kubeconfig: the stack's kubeconfig (contents or path), made secret here, for `oc whoami -t`."""
         unknown = sorted(set(outputs) - set(OUTPUT_KEYS))
         if unknown:
             raise ValueError(f"MeshVerification outputs: unknown keys {unknown}; expected some of {list(OUTPUT_KEYS)}")

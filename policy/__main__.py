@@ -10,19 +10,16 @@ import `policy.policies` instead.
 """
 
 import importlib
-import importlib.util
 import sys
+import types
 from pathlib import Path
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
+# A package object whose __path__ is this folder: its modules import as ossm_policy_pack.<module>.
 PACKAGE = "ossm_policy_pack"
-HERE = Path(__file__).resolve().parent
-spec = importlib.util.spec_from_file_location(PACKAGE, HERE / "__init__.py", submodule_search_locations=[str(HERE)])
-if spec is None or spec.loader is None:
-    raise SystemExit(f"cannot load the policy pack from {HERE}")
-sys.modules[PACKAGE] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sys.modules[PACKAGE])
+sys.modules[PACKAGE] = package = types.ModuleType(PACKAGE)
+package.__path__ = [str(Path(__file__).resolve().parent)]
 policies = importlib.import_module(f"{PACKAGE}.policies")
 
 PolicyPack(

@@ -50,6 +50,11 @@ class ResourceCheck:
     config_schema: Schema = field(default_factory=dict)
 
 
+def string_list(default: list[str], description: str) -> dict[str, Any]:
+    """A config-schema property that is a list of strings (names, patterns) with its default."""
+    return {"type": "array", "items": {"type": "string"}, "default": default, "description": description}
+
+
 def settings(schema: Schema, config: Config) -> dict[str, Any]:
     """The schema's defaults overlaid with the pipeline's config (the engine does not always fill them in)."""
     merged = {key: prop["default"] for key, prop in schema.items() if "default" in prop}
@@ -149,20 +154,16 @@ def pod_template_path(resource_type: str) -> tuple[str, ...] | None:
     return POD_TEMPLATE_PATHS.get((group, kind))
 
 
-def pod_spec_path(resource_type: str) -> tuple[str, ...] | None:
-    where = pod_template_path(resource_type)
-    return None if where is None else (*where, "spec")
-
-
 def dotted(path: Sequence[str], leaf: str = "") -> str:
     return ".".join([*path, leaf] if leaf else path)
 
 
 def containers(resource_type: str, props: Props) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """(path, name, container) for every container of a workload's pod spec, init and ephemeral ones included."""
-    where = pod_spec_path(resource_type)
-    if where is None:
+    template = pod_template_path(resource_type)
+    if template is None:
         return
+    where = (*template, "spec")
     pod = get(props, *where)
     for field_name in CONTAINER_LISTS:
         for i, container in mappings(get(pod, field_name)):

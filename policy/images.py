@@ -10,7 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .common import Config, Props, Schema, containers, describe, get, has_label, pod_template_path, settings
+from .common import (
+    Config,
+    Props,
+    Schema,
+    containers,
+    describe,
+    get,
+    has_label,
+    pod_template_path,
+    settings,
+    string_list,
+)
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # Istio gateway injection fills in `image: auto` (istio manifests/charts/istio-control/istio-discovery/files/
@@ -22,12 +33,9 @@ IMAGE_CONFIG_KEYS = (
     ("app.kubernetes.io/part-of", "observe-jaeger", "ossm:app.image"),
 )
 IMAGES_SCHEMA: Schema = {
-    "forbiddenTags": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": ["latest"],
-        "description": "Tags that move (compared case-insensitively); an image without a tag counts as 'latest'.",
-    },
+    "forbiddenTags": string_list(
+        ["latest"], "Tags that move (compared case-insensitively); an image without a tag counts as 'latest'."
+    ),
     "requireDigest": {
         "type": "boolean",
         "default": True,

@@ -18,7 +18,9 @@ from .common import (
     Props,
     Schema,
     describe,
+    dotted,
     get,
+    has_label,
     is_kind,
     mappings,
     pod_template_path,
@@ -46,7 +48,6 @@ SAMPLING_SCHEMA: Schema = {
         "randomSamplingPercentage x 100): 10000 = 100%, 100 = 1%.",
     },
 }
-SMCP_SCHEMA = SAMPLING_SCHEMA  # the name the catalogue has always used
 PLAIN_TEXT_PEER_MODES = ("DISABLE", "PERMISSIVE")  # istio security/v1beta1/peer_authentication.proto: Mode
 INJECT = "sidecar.istio.io/inject"
 
@@ -75,10 +76,10 @@ def check_smcp(resource_type: str, props: Props, config: Config) -> list[str]:
     `global.controlPlaneSecurityEnabled` default to false (istio/istio 1.x
     install/kubernetes/helm/istio/values.yaml), so an unset value is refused too.
     """
-    obj = describe(resource_type, props)
-    problems: list[str] = []
     if not is_kind(resource_type, "maistra.io", "ServiceMeshControlPlane"):
         return []
+    obj = describe(resource_type, props)
+    problems: list[str] = []
     if split_type(resource_type)[1] == "v1":
         for path, what in (
             (("mtls", "enabled"), "traffic between sidecars"),
@@ -177,10 +178,6 @@ def check_mesh_mtls(resource_type: str, props: Props, config: Config) -> list[st
 # --- sidecar injection in the namespaces the stack enrols (a stack policy: it needs every resource at once) -------
 
 
-def _labels_say(labels: Any, key: str, value: str) -> bool:
-    return isinstance(labels, Mapping) and labels.get(key) == value
-
-
 def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str]:
     """namespace -> how it joins the mesh: 'ossm2' (member roll or member: pods must opt in) or 'ossm3' (namespace
     label: pods are injected unless they opt out).
@@ -203,10 +200,8 @@ def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str
         elif is_kind(resource_type, "core", "Namespace"):
             labels = get(props, "metadata", "labels")
             name = get(props, "metadata", "name")
-            if (
-                isinstance(name, str)
-                and isinstance(labels, Mapping)
-                and (labels.get("istio-injection") == "enabled" or isinstance(labels.get("istio.io/rev"), str))
+            if isinstance(name, str) and (
+                has_label(labels, "istio-injection", "enabled") or isinstance(get(labels, "istio.io/rev"), str)
             ):
                 found.setdefault(name, "ossm3")
     return found
@@ -223,7 +218,7 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
         namespace = get(props, "metadata", "namespace")
         if where is None or not isinstance(namespace, str) or namespace not in members:
             continue
-        meta = ".".join([*where, "metadata"])
+        meta = dotted(where, "metadata")
         labels, annotations = get(props, *where, "metadata", "labels"), get(props, *where, "metadata", "annotations")
         if UNKNOWN in (labels, annotations):
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from .common import UNKNOWN, Config, Props, Schema, describe, get, is_kind, settings, show
+from .common import UNKNOWN, Config, Props, Schema, describe, get, is_kind, settings, show, string_list
 
 SUBSCRIPTION = "kubernetes:operators.coreos.com/v1alpha1:Subscription"
 CATALOG_SOURCE = "kubernetes:operators.coreos.com/v1alpha1:CatalogSource"
@@ -29,24 +29,11 @@ OPERATOR_CONFIG_KEYS = {
     "opentelemetry-product": "opentelemetry",
 }
 SUBSCRIPTIONS_SCHEMA: Schema = {
-    "allowedSources": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": ["redhat-operators"],
-        "description": "CatalogSources a Subscription may install from.",
-    },
-    "allowedSourceNamespaces": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": [MARKETPLACE],
-        "description": "Namespaces whose CatalogSources a Subscription may install from.",
-    },
-    "allowedChannels": {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": ["stable", "stable-*"],
-        "description": "Channels (shell patterns) a Subscription may follow.",
-    },
+    "allowedSources": string_list(["redhat-operators"], "CatalogSources a Subscription may install from."),
+    "allowedSourceNamespaces": string_list(
+        [MARKETPLACE], "Namespaces whose CatalogSources a Subscription may install from."
+    ),
+    "allowedChannels": string_list(["stable", "stable-*"], "Channels (shell patterns) a Subscription may follow."),
 }
 
 

@@ -21,9 +21,9 @@ from .common import (
     Props,
     containers,
     describe,
+    dotted,
     get,
     mappings,
-    pod_spec_path,
     pod_template_path,
     show,
     whole,
@@ -89,13 +89,10 @@ def _hardening(obj: str, path: str, sc: Any) -> list[str]:
     return problems
 
 
-def _pod_level(resource_type: str, props: Props, obj: str) -> list[str]:
-    """Sysctls (pod level only) and AppArmor annotations on the pod template's metadata."""
-    where = pod_template_path(resource_type)
-    if where is None:
-        return []
+def _pod_level(props: Props, where: tuple[str, ...], obj: str) -> list[str]:
+    """Sysctls (pod level only) and AppArmor annotations on the metadata of the pod template at `where`."""
     problems: list[str] = []
-    base = ".".join([*where, "spec"])
+    base = dotted(where, "spec")
     for i, sysctl in mappings(get(props, *where, "spec", "securityContext", "sysctls")):
         name = sysctl.get("name")
         if isinstance(name, str) and name.replace("/", ".") not in SAFE_SYSCTLS:
@@ -105,7 +102,7 @@ def _pod_level(resource_type: str, props: Props, obj: str) -> list[str]:
             )
     annotations = get(props, *where, "metadata", "annotations")
     if isinstance(annotations, Mapping):
-        meta = ".".join([*where, "metadata"])
+        meta = dotted(where, "metadata")
         for key in sorted(k for k in annotations if isinstance(k, str) and k.startswith(APPARMOR_ANNOTATION)):
             value = annotations[key]
             if isinstance(value, str) and value != "runtime/default" and not value.startswith("localhost/"):
@@ -122,14 +119,14 @@ def check_restricted_v2(resource_type: str, props: Props, config: Config) -> lis
     A pod that needs more than restricted-v2 needs a custom SCC bound to its service
     account; the program grants none, so such a pod would never start.
     """
-    where = pod_spec_path(resource_type)
-    if where is None:
+    template = pod_template_path(resource_type)
+    if template is None:
         return []
-    pod = get(props, *where)
+    pod = get(props, *template, "spec")
     if not isinstance(pod, Mapping):
         return []
     obj = describe(resource_type, props)
-    base = ".".join(where)
+    base = dotted(template, "spec")
     problems: list[str] = []
     for flag in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(flag) is True:
@@ -148,7 +145,7 @@ def check_restricted_v2(resource_type: str, props: Props, config: Config) -> lis
             "a non-root UID from the namespace's range."
         )
     problems += _hardening(obj, f"{base}.securityContext", pod.get("securityContext"))
-    problems += _pod_level(resource_type, props, obj)
+    problems += _pod_level(props, template, obj)
     for path, name, container in containers(resource_type, props):
         where_c = f"{obj} container '{name}'"
         sc = f"{path}.securityContext"

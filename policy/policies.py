@@ -6,7 +6,7 @@ does, and never returns), so the tests build these policies and call
 
 The pack is self-contained: it imports nothing from the project it checks, so it runs
 when published on its own (`pulumi policy publish`). Only the stack-config policy
-reads project files, and only when it finds the project (see `project_dir`).
+reads project files, and only when it finds the project (see `find_project`).
 """
 
 from __future__ import annotations
@@ -91,21 +91,36 @@ def sidecar_policy() -> StackValidationPolicy:
 
 
 def _read_yaml(path: Path) -> Any:
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{path.name} is larger than {MAX_CONFIG_BYTES} bytes")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """A config file's document; a ValueError names the file and never quotes it (it may hold credentials)."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(f"{path.name} is larger than {MAX_CONFIG_BYTES} bytes")
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"{path.name} could not be read as YAML ({type(error).__name__})") from None
 
 
-def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]]]:
+def read_project(root: Path) -> Mapping[str, Any] | None:
+    """The directory's Pulumi.yaml (a mapping); None when it has none."""
+    project_file = root / "Pulumi.yaml"
+    if not project_file.is_file():
+        return None
+    project = _read_yaml(project_file)
+    return project if isinstance(project, Mapping) else {}
+
+
+def stack_config_files(
+    root: Path, stack: str, project: Mapping[str, Any] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """(file name, full key -> value) for the plain config a stack runs with: Pulumi.yaml defaults, Pulumi.<stack>.yaml.
 
     Values are as written: `{secure: ...}` stays a mapping, so the check can tell encrypted from plain.
+    `project` is root's Pulumi.yaml when the caller has read it already.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    project_file = root / "Pulumi.yaml"
-    if project_file.is_file():
-        project = _read_yaml(project_file)
-        project = project if isinstance(project, Mapping) else {}
+    if project is None:
+        project = read_project(root)
+    if project is not None:
         name = str(project.get("name", ""))
         defaults: dict[str, Any] = {}
         declared = project.get("config")
@@ -117,7 +132,7 @@ def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]
                         defaults[full] = decl[field]
             else:
                 defaults[full] = decl
-        found.append((project_file.name, defaults))
+        found.append(("Pulumi.yaml", defaults))
     stack_file = root / f"Pulumi.{stack}.yaml"
     if stack_file.is_file():
         document = _read_yaml(stack_file)
@@ -127,8 +142,9 @@ def stack_config_files(root: Path, stack: str) -> list[tuple[str, dict[str, Any]
     return found
 
 
-def project_dir(pack_dir: Path) -> Path | None:
-    """The project whose committed config the stack policy reads; None when the pack runs on its own.
+def find_project(pack_dir: Path) -> tuple[Path, Mapping[str, Any]] | None:
+    """The project (directory, Pulumi.yaml) whose committed config the stack policy reads; None when the pack
+    runs on its own.
 
     In order: `$OSSM_POLICY_PROJECT_DIR`; the working directory; the folder around the
     pack (this repository's layout). A candidate counts only when it has a Pulumi.yaml
@@ -141,13 +157,12 @@ def project_dir(pack_dir: Path) -> Path | None:
     explicit = os.environ.get(PROJECT_DIR_ENV)
     candidates = [Path(explicit)] if explicit else [Path.cwd(), pack_dir.parent]
     for candidate in candidates:
-        project_file = candidate / "Pulumi.yaml"
         try:
-            project = _read_yaml(project_file) if project_file.is_file() else None
-        except (OSError, ValueError, yaml.YAMLError):
+            project = read_project(candidate)
+        except ValueError:
             continue
-        if isinstance(project, Mapping) and (wanted is None or project.get("name") == wanted):
-            return candidate
+        if project is not None and (wanted is None or project.get("name") == wanted):
+            return candidate, project
     return None
 
 
@@ -160,19 +175,18 @@ def stack_config_policy(root: Path | None = None) -> StackValidationPolicy:
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
-        where = root if root is not None else project_dir(pack_dir)
-        if where is None:
+        found = (root, None) if root is not None else find_project(pack_dir)
+        if found is None:
             args.not_applicable(
                 f"the project's Pulumi.yaml was not found (working directory, beside the pack); set {PROJECT_DIR_ENV} "
                 "to the project directory to check its committed stack config"
             )
             return
+        where, project = found
         try:
-            files = stack_config_files(where, stack) if stack else []
-        except (OSError, ValueError, yaml.YAMLError) as error:
-            report_violation(
-                f"Pulumi.{stack}.yaml could not be read as YAML ({type(error).__name__}); fix the file.", None
-            )
+            files = stack_config_files(where, stack, project) if stack else []
+        except ValueError as error:  # names the file, never its contents
+            report_violation(f"{error}; fix the file.", None)
             return
         if not any(name != "Pulumi.yaml" for name, _ in files):
             args.not_applicable(f"no Pulumi.{stack or '<stack>'}.yaml in {where}")

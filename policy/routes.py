@@ -13,7 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .common import UNKNOWN, Config, Props, Schema, describe, get, has_label, is_kind, mappings, settings, show
+from .common import (
+    UNKNOWN,
+    Config,
+    Props,
+    Schema,
+    describe,
+    get,
+    has_label,
+    is_kind,
+    mappings,
+    settings,
+    show,
+    string_list,
+)
 
 ROUTE = "kubernetes:route.openshift.io/v1:Route"
 ROUTE_TERMINATIONS = ("edge", "reencrypt", "passthrough")
@@ -21,15 +34,13 @@ EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 USE_THE_ROUTE = "reach it through its operator's OAuth-protected TLS Route instead"
 
 ROUTES_SCHEMA: Schema = {
-    "uiNames": {
-        "type": "array",
-        "items": {"type": "string"},
-        # jaegerui and query-frontend: the Services of Tempo's Jaeger UI (tempo-<name>-jaegerui,
-        # tempo-<name>-query-frontend; grafana/tempo-operator internal/manifests/naming)
-        "default": ["jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend"],
-        "description": "A Route, Ingress or Service whose name or target Service is one of these (alone, or as a "
+    # jaegerui and query-frontend: the Services of Tempo's Jaeger UI (tempo-<name>-jaegerui,
+    # tempo-<name>-query-frontend; grafana/tempo-operator internal/manifests/naming)
+    "uiNames": string_list(
+        ["jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend"],
+        "A Route, Ingress or Service whose name or target Service is one of these (alone, or as a "
         "'-'-separated part of the name, e.g. tempo-sample-jaegerui) serves a UI.",
-    },
+    ),
     "uiLabels": {
         "type": "object",
         "additionalProperties": {"type": "string"},
@@ -47,16 +58,22 @@ def ui_name(value: Any, names: list[str]) -> str | None:
     return next((n for n in names if f"-{n.lower()}-" in padded), None)
 
 
+def _is_ingress(resource_type: str) -> bool:
+    """networking.k8s.io/v1, or the older extensions/v1beta1 way to the same Ingress."""
+    return is_kind(resource_type, "networking.k8s.io", "Ingress") or is_kind(resource_type, "extensions", "Ingress")
+
+
 def _ui_reason(resource_type: str, props: Props, s: Mapping[str, Any]) -> str | None:
     """Why a Route, Ingress or Service serves a UI (its name, a Service it targets, a label), or None."""
     names = [str(n) for n in s["uiNames"]]
     name = get(props, "metadata", "name")
     if ui_name(name, names):
         return f"its name '{name}'"
+    target_is = "its target Service"
     if is_kind(resource_type, "route.openshift.io", "Route"):
         targets = [get(props, "spec", "to", "name")]
         targets += [b.get("name") for _, b in mappings(get(props, "spec", "alternateBackends"))]
-    elif is_kind(resource_type, "networking.k8s.io", "Ingress") or is_kind(resource_type, "extensions", "Ingress"):
+    elif _is_ingress(resource_type):
         backends = [get(props, "spec", "defaultBackend"), get(props, "spec", "backend")]
         for _, rule in mappings(get(props, "spec", "rules")):
             backends += [path.get("backend") for _, path in mappings(get(rule, "http", "paths"))]
@@ -64,13 +81,10 @@ def _ui_reason(resource_type: str, props: Props, s: Mapping[str, Any]) -> str | 
     else:  # a Service: the pods it selects
         selector = get(props, "spec", "selector")
         targets = [selector[k] for k in sorted(selector)] if isinstance(selector, Mapping) else []
-        for target in targets:
-            if ui_name(target, names):
-                return f"its selector value '{target}'"
-        targets = []
+        target_is = "its selector value"
     for target in targets:
         if ui_name(target, names):
-            return f"its target Service '{target}'"
+            return f"{target_is} '{target}'"
     labels = get(props, "metadata", "labels")
     wanted = s["uiLabels"] if isinstance(s["uiLabels"], Mapping) else {}
     for key, value in wanted.items():
@@ -142,7 +156,7 @@ def check_ui_not_exposed(resource_type: str, props: Props, config: Config) -> li
     Ingress option, Kiali's anonymous login or exposed Service."""
     obj = describe(resource_type, props)
     s = settings(ROUTES_SCHEMA, config)
-    if is_kind(resource_type, "networking.k8s.io", "Ingress") or is_kind(resource_type, "extensions", "Ingress"):
+    if _is_ingress(resource_type):
         reason = _ui_reason(resource_type, props, s)
         return [f"{obj} exposes a UI ({reason}) through an Ingress; remove it and {USE_THE_ROUTE}."] if reason else []
     if is_kind(resource_type, "core", "Service"):

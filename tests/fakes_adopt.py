@@ -25,7 +25,8 @@ def evaluate_adopting(name: str = "ingress-owned-sm3") -> Evaluation:
 
     def patched() -> Any:
         table = profiles()
-        table["ossm3"] = mesh_profile._Profile(lambda cfg: real(cfg, lookup), table["ossm3"].build)
+        ossm3 = table["ossm3"]
+        table["ossm3"] = mesh_profile._Profile(lambda cfg: real(cfg, lookup), ossm3.preflight, ossm3.build)
         return table
 
     with mock.patch.object(mesh_profile, "_profiles", patched):

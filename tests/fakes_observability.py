@@ -664,8 +664,9 @@ class SlowServer:
     """A raw HTTP server on 127.0.0.1 that misbehaves in time or size.
 
     modes: "headers" (status line and headers one byte a second), "body" (headers at once, then
-    the body one byte a second), "silent" (headers, then nothing, connection open), "endless"
-    (a chunked body that never ends, as fast as the client reads).
+    the body one byte a second), "silent" (headers, then nothing, connection open), "late" (the
+    headers after byte_interval seconds, then nothing), "endless" (a chunked body that never ends,
+    as fast as the client reads).
     """
 
     def __init__(self, mode: str, byte_interval: float = 1.0) -> None:
@@ -700,7 +701,9 @@ class SlowServer:
             elif self.mode == "body":
                 conn.sendall(head)
                 self._drip(conn, b'{"data": [' + b" " * 99990)
-            elif self.mode == "silent":
+            elif self.mode in ("silent", "late"):
+                if self.mode == "late" and self.closed.wait(self.byte_interval):
+                    return
                 conn.sendall(head)
                 self.closed.wait(60)
             elif self.mode == "endless":

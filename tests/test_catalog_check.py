@@ -73,6 +73,14 @@ def test_a_missing_channel_names_the_offered_ones() -> None:
     assert "stable-2.6, 1.0" in problem and "set it to 'stable-2.6'" in problem
 
 
+@pytest.mark.parametrize("status", ["garbage", ["a"], {"channels": 5}, {"channels": "stable"}])
+def test_a_malformed_package_manifest_is_a_channel_problem_not_a_crash(status: Any) -> None:
+    """The packageserver's answer is hostile: a status of the wrong shape offers no channel."""
+    found = catalog_problems(OPERATORS, lambda package, _: [{"metadata": {"name": package}, "status": status}])
+    assert len(found) == len(OPERATORS)
+    assert all(".channel: 'stable' is not a channel of" in p and "offered: none" in p for p in found)
+
+
 def test_a_package_in_another_catalog_names_every_catalog_that_offers_it() -> None:
     lookup = lookup_of(
         manifest("jaeger-product", source="my-mirror"),

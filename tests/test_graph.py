@@ -192,8 +192,9 @@ def test_destroy_removes_each_installed_csv_after_the_control_plane(evaluate_wit
         assert record.urn in smcp.dependencies, package
         assert not isinstance(record.inputs.get("kubeconfig"), str)  # never plain (absent: ambient)
         assert gate.k8s_name.startswith("gate-")
-    shared = evaluate_with(operators={"removeCsvOnDestroy": False})
-    assert not [r for r in shared.records.values() if r.name.endswith("-csv")]
+    assert all(r.inputs["remove"] is True for r in csvs.values())
+    shared = evaluate_with(operators={"removeCsvOnDestroy": False})  # kept as records, so switching is an update
+    assert sorted(r.inputs["remove"] for r in shared.records.values() if r.name.endswith("-csv")) == [False] * 3
 
 
 def test_verify_true_is_accepted_and_needs_the_app() -> None:

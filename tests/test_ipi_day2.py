@@ -8,7 +8,9 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
+from components.ocp_aws.openshift_cluster import installed_api_url
 from tests.test_ipi import PULL_SECRET, of_type, rendered_install_config, run
 from tools import offline
 from tools.offline import AwsAccount, Evaluation, Record
@@ -22,7 +24,7 @@ def second_run_account(**changes: Any) -> AwsAccount:
         "records": ("api.mesh-demo.mesh.example.com.", "\\052.apps.mesh-demo.mesh.example.com."),
         "eips_in_use": 10,  # the quota: the cluster's three NAT EIPs fill it
         "vpcs_in_use": 5,  # the quota: the cluster's VPC fills it
-        "stack_outputs": {"apiUrl": API_URL},  # what the first `pulumi up` exported
+        "installed": API_URL,  # the stack's state holds this cluster's installer resource
     }
     values.update(changes)
     return AwsAccount(**values)
@@ -34,22 +36,34 @@ def install(ev: Evaluation) -> Record:
 
 
 def test_second_run_passes_its_own_preflight() -> None:
+    """Also after a first `pulumi up` that installed the cluster and then failed in-cluster (no stack outputs)."""
     ev = run(second_run_account())
     assert install(ev).inputs["create"].endswith("openshift_install.py create")
     assert ev.find("Subscription", "servicemeshoperator3")  # day-2 changes to the mesh go through
 
 
 @pytest.mark.parametrize(
-    ("outputs", "expected"),
+    ("installed", "expected"),
     [
-        ({}, "the zone already has records under 'mesh-demo.mesh.example.com'"),  # a first install
-        ({"apiUrl": "https://api.other.mesh.example.com:6443"}, "this cluster needs 3 Elastic IPs"),  # not ours
+        (None, "the zone already has records under 'mesh-demo.mesh.example.com'"),  # a first install
+        ("https://api.other.mesh.example.com:6443", "this cluster needs 3 Elastic IPs"),  # not ours
     ],
 )
-def test_the_same_account_fails_a_stack_that_did_not_install_it(outputs: dict[str, Any], expected: str) -> None:
+def test_the_same_account_fails_a_stack_that_did_not_install_it(installed: str | None, expected: str) -> None:
     with pytest.raises(pulumi.RunError) as caught:
-        run(second_run_account(stack_outputs=outputs))
+        run(second_run_account(installed=installed))
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{}, {"outputs": None}, {"outputs": {"stdout": "not json"}}, {"outputs": {"stdout": '{"kubeconfig": "- a"}'}}],
+)
+def test_an_installer_state_without_a_kubeconfig_is_no_install(entry: Any) -> None:
+    """The engine's answer is read defensively: anything but the recorded kubeconfig means a first install."""
+    assert installed_api_url(entry) is None
+    kubeconfig = yaml.safe_dump({"clusters": [{"cluster": {"server": API_URL}}]})
+    assert installed_api_url({"outputs": {"stdout": json.dumps({"kubeconfig": kubeconfig})}}) == API_URL
 
 
 def test_an_unfinished_install_recorded_here_is_this_stacks_own(tmp_path: Path, monkeypatch: Any) -> None:
@@ -58,7 +72,7 @@ def test_an_unfinished_install_recorded_here_is_this_stacks_own(tmp_path: Path, 
     record.mkdir(parents=True)
     (record / "metadata.json").write_text(json.dumps({"infraID": "mesh-demo-x7k2p"}))
     monkeypatch.chdir(tmp_path)
-    ev = run(second_run_account(stack_outputs={}))
+    ev = run(second_run_account(installed=None))
     assert install(ev).inputs["environment"]["OSSM_INSTALL_RECORD"] == ".ossm-installs/ipi-example/mesh-demo"
 
 
@@ -81,26 +95,26 @@ def first() -> Evaluation:
         {"compute": {"type": "m6i.large", "replicas": 5}},
     ],
 )
-def test_changes_a_running_cluster_can_take_do_not_replace_it(first: Evaluation, changes: dict[str, Any]) -> None:
+def test_changes_short_of_a_new_cluster_do_not_replace_it(first: Evaluation, changes: dict[str, Any]) -> None:
     ev = run(second_run_account(), **changes)
-    assert _triggers(ev) == _triggers(first)  # same triggers: the engine runs `update`, not a new install
+    assert _triggers(ev) == _triggers(first)  # same triggers: the engine runs `update` (which applies or refuses)
     assert rendered_install_config(ev) != rendered_install_config(first)  # ... with the new inputs
     assert install(ev).inputs["update"].endswith("openshift_install.py update")
 
 
 @pytest.mark.parametrize(
-    ("changes", "stack_outputs"),
+    ("changes", "installed"),
     [
-        ({"name": "mesh-two"}, {}),
-        ({"region": "us-west-2"}, {}),
-        ({"zones": ["us-east-2a", "us-east-2b"]}, {"apiUrl": API_URL}),
-        ({"network": {"cidr": "10.1.0.0/16"}}, {"apiUrl": API_URL}),
+        ({"name": "mesh-two"}, None),
+        ({"region": "us-west-2"}, None),
+        ({"zones": ["us-east-2a", "us-east-2b"]}, API_URL),
+        ({"network": {"cidr": "10.1.0.0/16"}}, API_URL),
     ],
 )
 def test_what_needs_a_new_cluster_changes_the_trigger(
-    first: Evaluation, changes: dict[str, Any], stack_outputs: dict[str, Any]
+    first: Evaluation, changes: dict[str, Any], installed: str | None
 ) -> None:
-    ev = run(second_run_account(records=(), eips_in_use=0, vpcs_in_use=1, stack_outputs=stack_outputs), **changes)
+    ev = run(second_run_account(records=(), eips_in_use=0, vpcs_in_use=1, installed=installed), **changes)
     assert _triggers(ev) != _triggers(first)
 
 
@@ -160,3 +174,14 @@ def test_network_resources_alias_their_old_parent(monkeypatch: Any) -> None:
             ("aws:ec2/routeTableAssociation:RouteTableAssociation", f"aws-private-{zone}"),
         }
     assert {(r.type, r.name) for r in children} == expected
+
+
+def test_an_installer_recorded_before_identity_triggers_is_never_replaced_by_the_new_format() -> None:
+    """Its state is not protected yet and its trigger is a digest of the whole install config: a changed
+    trigger would replace (reinstall) the cluster, so the program keeps the recorded one."""
+    legacy = install(run(second_run_account(installed_triggers=["0f3a9c"])))
+    assert legacy.ignore_changes == ["triggers"]
+    assert legacy.inputs["triggers"][0].startswith("identity:")  # what new stacks record
+    current = install(run(second_run_account(installed_triggers=list(_triggers(run(second_run_account()))))))
+    assert current.ignore_changes == []  # a stack already on identity triggers replaces on identity changes
+    assert install(run()).ignore_changes == []  # a first install

@@ -178,28 +178,12 @@ def test_a_failing_destroy_keeps_the_record_and_the_next_create_destroys_it_firs
 
 
 def test_sigterm_mid_install_stops_the_installer_and_keeps_a_destroyable_record(stub: Stub) -> None:
-    wrapper = subprocess.Popen(
-        [sys.executable, STORED, "create"],
-        cwd=ROOT,
-        env=stub.env(HANG="1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while "installer started" not in stub.calls:
-            assert time.monotonic() < deadline and wrapper.poll() is None, "the fake installer never started"
-            time.sleep(0.1)
-        wrapper.send_signal(signal.SIGTERM)
-        out, err = wrapper.communicate(timeout=60)
-    finally:
-        if wrapper.poll() is None:
-            wrapper.kill()
-    assert wrapper.returncode == 128 + signal.SIGTERM and out == ""
+    code, out, err = interrupted(stub, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM and out == ""
     assert "installer got SIGTERM" in stub.calls  # forwarded to the installer's process group
     assert "installer was never stopped" not in stub.calls and gone(installer_pid(stub))
     assert (stub.record / "metadata.json").is_file() and "next `pulumi up` destroys it" in err
+    assert '"infraID": "demo-x7k2p"' in err  # the log alone is enough to destroy it from another machine
     again = stub.run("create")  # the engine retries the create on the next `pulumi up`
     assert again.returncode == 0, again.stderr
     assert "destroyed demo-x7k2p" in stub.calls
@@ -260,20 +244,8 @@ def test_without_installer_is_a_clear_error(stub: Stub) -> None:
     assert "Traceback" not in done.stderr
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def installer_pid(stub: Stub) -> int:
-    return int(next(c for c in stub.calls if c.startswith("installer pid ")).split()[-1])
-
-
-def test_sigint_is_forwarded_and_leaves_no_installer_running(stub: Stub) -> None:
-    """Ctrl-C (SIGINT) reaches the wrapper; the installer runs in its own group, so the wrapper forwards it."""
+def interrupted(stub: Stub, signum: int) -> tuple[int, str, str]:
+    """The stored create, run until the fake installer hangs, then `signum` sent to the wrapper only."""
     wrapper = subprocess.Popen(
         [sys.executable, STORED, "create"],
         cwd=ROOT,
@@ -285,17 +257,36 @@ def test_sigint_is_forwarded_and_leaves_no_installer_running(stub: Stub) -> None
     try:
         deadline = time.monotonic() + 30
         while "installer started" not in stub.calls:
-            assert time.monotonic() < deadline and wrapper.poll() is None
+            assert time.monotonic() < deadline and wrapper.poll() is None, "the fake installer never started"
             time.sleep(0.1)
-        os.kill(wrapper.pid, signal.SIGINT)
-        _, err = wrapper.communicate(timeout=60)
+        wrapper.send_signal(signum)
+        out, err = wrapper.communicate(timeout=60)
     finally:
         if wrapper.poll() is None:
             wrapper.kill()
-    assert wrapper.returncode == 128 + signal.SIGINT and "interrupted by SIGINT" in err
-    assert "installer was never stopped" not in stub.calls
-    pid = installer_pid(stub)
-    deadline = time.monotonic() + 10
-    while not gone(pid) and time.monotonic() < deadline:
+    return wrapper.returncode, out, err
+
+
+def gone(pid: int, wait: float = 10.0) -> bool:
+    """The process has exited (within `wait` seconds)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.1)
-    assert gone(pid), "the installer outlived the wrapper"
+
+
+def installer_pid(stub: Stub) -> int:
+    return int(next(c for c in stub.calls if c.startswith("installer pid ")).split()[-1])
+
+
+def test_sigint_is_forwarded_and_leaves_no_installer_running(stub: Stub) -> None:
+    """Ctrl-C (SIGINT) reaches the wrapper; the installer runs in its own group, so the wrapper forwards it."""
+    code, _, err = interrupted(stub, signal.SIGINT)
+    assert code == 128 + signal.SIGINT and "interrupted by SIGINT" in err
+    assert "installer was never stopped" not in stub.calls
+    assert gone(installer_pid(stub)), "the installer outlived the wrapper"

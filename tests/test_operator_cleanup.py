@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from components.shared.operator_cleanup import installed_csv, remove_csv
+from components.shared.operator_cleanup import _InstalledCsvProvider, installed_csv, remove_csv, uninstall
 
 NS = "openshift-operators"
 CSV = "servicemeshoperator.v2.6.17"
@@ -36,8 +36,11 @@ class FakeOlm:
     def delete_namespaced_custom_object(
         self, group: str, version: str, ns: str, plural: str, name: str, **_: Any
     ) -> Any:
-        self.deleted.append(name)
-        self.csvs.pop(name, None)
+        store: dict[str, Any] = self.subscriptions if plural == "subscriptions" else self.csvs
+        if name not in store:
+            raise ApiException(status=404)
+        self.deleted.append(f"{plural}/{name}")
+        del store[name]
 
 
 OWNED = {f"operators.coreos.com/servicemeshoperator.{NS}": ""}
@@ -46,7 +49,7 @@ OWNED = {f"operators.coreos.com/servicemeshoperator.{NS}": ""}
 def test_the_csv_left_by_a_deleted_subscription_is_removed() -> None:
     olm = FakeOlm({CSV: dict(OWNED)}, {})  # pulumi destroy already deleted the Subscription
     assert remove_csv(olm, NS, "servicemeshoperator", CSV) == f"deleted CSV {NS}/{CSV}"
-    assert olm.deleted == [CSV]
+    assert olm.deleted == [f"clusterserviceversions/{CSV}"]
 
 
 def test_a_csv_another_subscription_uses_is_kept() -> None:
@@ -67,3 +70,48 @@ def test_the_installed_csv_is_read_from_the_subscription_status() -> None:
     assert installed_csv(FakeOlm({}, {"servicemeshoperator": CSV}), NS, "servicemeshoperator") == CSV
     with pytest.raises(RuntimeError, match="no installed CSV"):
         installed_csv(FakeOlm({}, {"servicemeshoperator": "$(rm -rf /)"}), NS, "servicemeshoperator")
+
+
+NEWER = "servicemeshoperator.v2.6.18"
+
+
+def test_destroy_uninstalls_in_olms_order_while_our_subscription_still_exists() -> None:
+    """Pulumi deletes this record before the Subscription (it depends on the Subscription's gate): the
+    record removes the Subscription itself, then the CSV that Subscription reports now (an upgrade
+    moved it on from the recorded one)."""
+    olm = FakeOlm({CSV: dict(OWNED), NEWER: dict(OWNED)}, {"servicemeshoperator": NEWER})
+    done = uninstall(olm, NS, "servicemeshoperator", "servicemeshoperator", CSV)
+    assert olm.deleted == ["subscriptions/servicemeshoperator", f"clusterserviceversions/{NEWER}"]
+    assert done == [f"deleted Subscription {NS}/servicemeshoperator", f"deleted CSV {NS}/{NEWER}"]
+    assert CSV in olm.csvs  # not what the Subscription installed any more: OLM's business, not ours
+
+
+def test_destroy_keeps_a_csv_that_another_subscription_reports() -> None:
+    olm = FakeOlm({CSV: dict(OWNED)}, {"servicemeshoperator": CSV, "someone-elses": CSV})
+    done = uninstall(olm, NS, "servicemeshoperator", "servicemeshoperator", CSV)
+    assert olm.deleted == ["subscriptions/servicemeshoperator"] and "still uses it" in done[-1]
+
+
+def test_an_already_deleted_subscription_falls_back_to_the_recorded_csv() -> None:
+    olm = FakeOlm({CSV: dict(OWNED)}, {})
+    uninstall(olm, NS, "servicemeshoperator", "servicemeshoperator", CSV)
+    assert olm.deleted == [f"clusterserviceversions/{CSV}"]
+
+
+def test_turning_removal_off_is_an_update_and_its_delete_touches_nothing(monkeypatch: Any) -> None:
+    provider = _InstalledCsvProvider()
+    olds = {
+        "namespace": NS,
+        "subscription": "servicemeshoperator",
+        "package": "servicemeshoperator",
+        "remove": True,
+        "csv": CSV,
+    }
+    diff = provider.diff("id", olds, {**olds, "remove": False, "csv": None})
+    assert diff.changes and not diff.replaces  # never a delete of the record, so never an uninstall
+    olm = FakeOlm({CSV: dict(OWNED)}, {"servicemeshoperator": CSV})
+    monkeypatch.setattr("components.shared.operator_cleanup._api", lambda props: olm)
+    provider.delete("id", {**olds, "remove": False})
+    assert olm.deleted == []
+    provider.delete("id", olds)
+    assert olm.deleted == ["subscriptions/servicemeshoperator", f"clusterserviceversions/{CSV}"]

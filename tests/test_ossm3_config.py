@@ -84,7 +84,7 @@ def test_allowed_pairs_pass(channel: str, version: str) -> None:
         (
             {"mesh": {"profile": "ossm3", "tracing": {"namespace": "openshift-tempo"}}},
             "ossm:mesh.tracing.namespace",
-            "reserved",
+            "e.g. 'tracing-system'",  # Tempo refuses openshift-* namespaces
         ),
         (
             {"mesh": {"profile": "ossm3", "tracing": {"namespace": "istio-system"}}},

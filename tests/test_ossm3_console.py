@@ -213,7 +213,10 @@ def test_enabling_on_a_cluster_without_the_configmap_creates_it() -> None:
 
 
 def test_a_fresh_ipi_cluster_gets_the_configmap_without_any_read() -> None:
-    result = build_console(ipi(uwm(True)), None)
+    def no_read(namespace: str, name: str) -> Mapping[str, Any] | None:
+        raise AssertionError("the cluster this program installs was read before it exists")
+
+    result = build_console(ipi(uwm(True)), no_read)
     [created] = monitoring_writes(result)
     assert created.inputs["data"] == {"config.yaml": "enableUserWorkload: true\n"}
 
@@ -288,3 +291,38 @@ def test_every_console_object_validates_against_its_schema() -> None:
     for record in result.records():
         if record.type.startswith("kubernetes:") and record.kind not in ("Job", "Istio") and record.kind:
             assert list(violations(reveal(record.inputs))) == [], record.name
+
+
+def test_monitoring_off_fails_the_preview_before_anything_is_declared() -> None:
+    """The read and the verdict happen in the profile's preflight, before the first registration."""
+    import pulumi
+    from pulumi.runtime import settings
+
+    from tools.offline import evaluate
+
+    mesh = {"profile": "ossm3", "tracing": {"storage": "S3"}, "monitoring": {"enableUserWorkload": False}}
+    with pytest.raises(pulumi.RunError, match=r"ossm:mesh\.monitoring\.enableUserWorkload"):
+        evaluate("ipi-example", {"ossm:mesh": mesh}, secrets=("ossm:cluster",))
+    assert settings.SETTINGS.monitor.records == {}  # not the AWS checks, not the installer, nothing
+
+
+def test_preflight_reads_the_configmap_once_and_replays_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.config import parse
+    from components.ossm3 import console
+
+    reads: list[tuple[str, str]] = []
+    on = {"data": {"config.yaml": "enableUserWorkload: true\n"}}
+
+    def lookup(namespace: str, name: str) -> dict[str, Any]:
+        reads.append((namespace, name))
+        return on
+
+    monkeypatch.delenv("OSSM_OFFLINE", raising=False)
+    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lookup)
+    replay = console.preflight(parse({"mesh": {"profile": "ossm3"}}))
+    assert replay is not None and reads == [("openshift-monitoring", "cluster-monitoring-config")]
+    assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reads) == 1
+    off = {"data": {"config.yaml": "prometheusK8s:\n  retention: 7d\n"}}
+    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lambda namespace, name: off)
+    with pytest.raises(console.MonitoringConfigError, match="oc "):
+        console.preflight(parse({"mesh": {"profile": "ossm3"}}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -186,7 +187,17 @@ def test_a_reused_subscription_is_gated_on_but_never_declared() -> None:
     "found",
     [
         [],  # nothing there
-        [_sub("servicemeshoperator3", {"app.kubernetes.io/managed-by": "pulumi"})],  # ours from an earlier up
+        [_sub("servicemeshoperator3", {"app.kubernetes.io/managed-by": "pulumi"})],  # ours, client-side apply
+        # ours, server-side apply (pulumi-kubernetes v4's default): no label, only its field manager
+        [
+            {
+                "metadata": {
+                    "name": "servicemeshoperator3",
+                    "managedFields": [{"manager": "pulumi-kubernetes-7f3a9c2e", "operation": "Apply"}],
+                },
+                "spec": {"name": "servicemeshoperator3", "channel": "stable"},
+            }
+        ],
         [{"metadata": "garbage"}, {"spec": {}}, "not a mapping"],  # a hostile answer
     ],
 )
@@ -194,3 +205,27 @@ def test_our_own_or_unusable_answers_keep_our_subscription(found: list[Any]) -> 
     cfg = parse({"mesh": {"profile": "ossm3"}})
     spec = next(s for s in ossm3_operators(cfg) if s.key == "servicemesh")
     assert adopt(spec, found) == spec
+
+
+def test_the_cluster_lookup_lists_a_namespace_once_and_keeps_foreign_managers_foreign() -> None:
+    import importlib
+
+    from components.config import ClusterConfig
+
+    ops = importlib.import_module("components.ossm3.operators")  # the package re-exports a function of that name
+
+    ingress = {
+        "metadata": {"name": "servicemeshoperator3", "managedFields": [{"manager": "ingress-operator"}]},
+        "spec": {"name": "servicemeshoperator3", "channel": "stable"},
+    }
+    api = mock.Mock()
+    api.list_namespaced_custom_object.return_value = {"items": [ingress, "not a mapping"]}
+    with (
+        mock.patch.object(ops, "api_client_or_warn", return_value=object()),
+        mock.patch("kubernetes.client.CustomObjectsApi", return_value=api),
+    ):
+        lookup = ops.cluster_subscription_lookup(ClusterConfig())
+        assert lookup is not None
+        specs = ossm3_operators(parse({"mesh": {"profile": "ossm3"}}), lookup)
+    assert api.list_namespaced_custom_object.call_count == 1  # servicemesh and kiali share openshift-operators
+    assert [s.key for s in specs if s.existing_subscription] == ["servicemesh"]

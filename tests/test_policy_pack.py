@@ -253,6 +253,24 @@ def test_stack_config_policy_is_not_applicable_without_a_stack_file(
     assert getattr(raised.value, "reason", "") == f"no Pulumi.elsewhere.yaml in {tmp_path}"
 
 
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        ("Pulumi.yaml", "Pulumi.yaml could not be read as YAML (ScannerError)"),
+        ("Pulumi.ci.yaml", "Pulumi.ci.yaml could not be read as YAML (ScannerError)"),
+    ],
+)
+def test_stack_config_policy_names_the_file_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, reason: str
+) -> None:
+    write_project(tmp_path, "ci", "config: {}\n")
+    (tmp_path / broken).write_text("password: 'hunter2\n\tkey: @\n")
+    monkeypatch.setenv("PULUMI_STACK", "ci")
+    report = Reports()
+    sdk_policy("stack-config-secrets-encrypted", tmp_path).validate(StackValidationArgs([]), report)
+    assert report.messages == [f"{reason}; fix the file."]  # the file's text (a credential, maybe) is not quoted
+
+
 def pins(path: Path) -> dict[str, str]:
     lines = [
         line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith(("#", "-r"))
@@ -477,6 +495,12 @@ def test_the_pack_reads_the_project_it_is_pointed_at(tmp_path: Path, monkeypatch
     report = Reports()
     sdk_policy("stack-config-secrets-encrypted", None).validate(StackValidationArgs([]), report)
     assert [m.split(" holds")[0] for m in report.messages] == ["Pulumi.ci.yaml: ossm:db.password"]
+    monkeypatch.delenv(policies.PROJECT_DIR_ENV)
+    monkeypatch.chdir(tmp_path)  # the working directory comes before the folder around the pack (this repository)
+    report = Reports()
+    sdk_policy("stack-config-secrets-encrypted", None).validate(StackValidationArgs([]), report)
+    assert [m.split(" holds")[0] for m in report.messages] == ["Pulumi.ci.yaml: ossm:db.password"]
+    monkeypatch.setenv(policies.PROJECT_DIR_ENV, str(tmp_path))
     monkeypatch.setenv("PULUMI_PROJECT", "another")
     with pytest.raises(Exception) as raised:
         sdk_policy("stack-config-secrets-encrypted", None).validate(StackValidationArgs([]), Reports())

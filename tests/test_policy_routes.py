@@ -59,7 +59,12 @@ def test_ui_route_tls_settings() -> None:
         "is 'Allow', which also serves it over plain HTTP; set it to Redirect.",
     ]
     # which Routes are UIs is config: the pipeline may name its own
-    assert routes.check_ui_routes_tls(routes.ROUTE, route({}), {"uiNames": ["tempo"], "uiLabels": {}}) == []
+    own = {"uiNames": ["tempo"], "uiLabels": {}}
+    assert routes.check_ui_routes_tls(routes.ROUTE, route({}), own) == []
+    tempo = route({}) | {"metadata": {"name": "tempo-query", "namespace": "tempo"}}
+    assert [m.split(":")[0] for m in routes.check_ui_routes_tls(routes.ROUTE, tempo, own)] == [
+        "Route tempo/tempo-query serves a UI (its name 'tempo-query') without TLS"
+    ]
 
 
 # --- ways around the Route ---------------------------------------------------------------------------------------

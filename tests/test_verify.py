@@ -648,7 +648,9 @@ def test_outputs_are_read_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verify.load_outputs("-", None, sys.stdin) == GOOD
 
 
-def test_the_app_names_are_the_programs() -> None:
+def test_the_app_names_and_profiles_are_the_programs() -> None:
+    from components.config.mesh import PROFILES
     from components.shared.app_stack import SERVICES
 
     assert (verification.CALLER, verification.CALLEE) == SERVICES
+    assert verification.PROFILES == PROFILES  # meshProfile is exported from ossm:mesh.profile

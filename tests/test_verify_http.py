@@ -72,6 +72,20 @@ def test_a_slow_loris_cannot_hold_a_request_past_its_timeout(mode: str, slow: li
     assert elapsed < 1.5, f"{mode}: {elapsed:.2f}s for a 0.7s request"
 
 
+def test_a_body_that_stalls_after_late_headers_still_ends_at_the_deadline(slow: list[SlowServer]) -> None:
+    server = SlowServer("late", byte_interval=0.9)  # headers just before the deadline, then silence
+    slow.append(server)
+    client = HttpClient(ssl_context(True, None))
+
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        client.get(server.url + "/api/services", {}, 1.0)
+    elapsed = time.monotonic() - started
+
+    assert caught.value.kind == "timeout"
+    assert elapsed < 1.5, f"{elapsed:.2f}s for a 1s request"  # a per-read timeout alone would take 1.9 s
+
+
 def test_the_whole_run_keeps_its_deadline_against_slow_servers(mesh: Mesh, slow: list[SlowServer]) -> None:
     jaeger, kiali = SlowServer("body", byte_interval=1.0), SlowServer("headers", byte_interval=1.0)
     slow.extend([jaeger, kiali])

@@ -93,6 +93,20 @@ def test_the_token_comes_from_the_stacks_kubeconfig_not_the_current_login(
     assert not kubeconfig_path.exists()  # the temporary copy is gone
 
 
+def test_a_kubeconfig_path_is_read_when_the_checks_run_and_left_in_place(
+    stack: tuple[Mesh, FakeJaeger], oc: Path
+) -> None:
+    mesh, jaeger = stack
+    path = oc / "stack.kubeconfig"  # ossm:cluster.kubeconfig may hold a path instead of contents
+    path.write_text(KUBECONFIG)
+    result = _VerifyProvider().create(props(mesh, jaeger, kubeconfig=str(path)))
+
+    assert result.outs is not None and result.outs["report"]["ok"] is True
+    assert {auth for _, _, auth in jaeger.behaviour.requests} == {f"Bearer {TOKEN}"}
+    assert (oc / "oc.log").read_text().splitlines() == [f"whoami -t --kubeconfig {path}"]
+    assert path.read_text() == KUBECONFIG  # the stack's own file is not a temporary copy
+
+
 def test_a_login_to_another_cluster_is_not_used(stack: tuple[Mesh, FakeJaeger], oc: Path) -> None:
     mesh, jaeger = stack
     with pytest.raises(RuntimeError) as caught:
@@ -115,11 +129,14 @@ def test_a_certificate_kubeconfig_says_why_there_is_no_token(
 
 
 def test_it_runs_again_when_the_app_or_urls_change_not_the_kubeconfig() -> None:
-    old = {"gatewayUrl": "http://a/trace", "appRevision": "r1", "requests": 10}
+    # olds are the outputs create returned (no kubeconfig there); news are the inputs
+    old = {"gatewayUrl": "http://a/trace", "jaegerUrl": "https://j", "appRevision": "r1", "requests": 10}
     provider = _VerifyProvider()
     assert provider.diff("id", old, {**old, "appRevision": "r2"}).replaces == ["appRevision"]
+    assert provider.diff("id", old, {**old, "jaegerUrl": "https://k"}).replaces == ["jaegerUrl"]
     assert provider.diff("id", old, {**old, "gatewayService": "gw.ingress"}).replaces == ["gatewayService"]
     assert provider.diff("id", old, {**old, "kubeconfig": "rotated"}).changes is False
+    assert provider.diff("id", old, dict(old)).changes is False
 
 
 def test_custom_timeouts_cover_the_budget_and_merge_with_the_callers_options(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,13 +146,17 @@ def test_custom_timeouts_cover_the_budget_and_merge_with_the_callers_options(mon
         seen.update(props=props, opts=opts)
 
     monkeypatch.setattr(pulumi.dynamic.Resource, "__init__", capture)
-    marker = pulumi.ResourceOptions(protect=False, depends_on=[])
+    marker = pulumi.ResourceOptions(protect=False, ignore_changes=["requests"])
     MeshVerification("verify", {"gatewayUrl": "http://gw/trace"}, timeout_seconds=300, opts=marker, app_revision="r9")
 
     timeouts = seen["opts"].custom_timeouts
     worst = verification.worst_case_seconds(300)
     assert timeouts.create == timeouts.update == f"{int(worst) + 60}s"
     assert int(timeouts.create[:-1]) > 300 + 30  # the checks' budget plus the token lookups and a margin
-    assert seen["opts"].protect is False and seen["props"]["appRevision"] == "r9"
+    assert seen["opts"].protect is False and seen["opts"].ignore_changes == ["requests"]  # the caller's, kept
+    assert seen["props"]["appRevision"] == "r9"
+    own = pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="2h"))
+    MeshVerification("verify", {"gatewayUrl": "http://gw/trace"}, opts=own)
+    assert seen["opts"].custom_timeouts.create == "2h"  # a caller's explicit timeouts win
     with pytest.raises(ValueError, match="unknown keys \\['gatewayURL'\\]"):
         MeshVerification("verify", {"gatewayURL": "http://gw/trace"})

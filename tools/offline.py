@@ -80,6 +80,7 @@ class Record:
     protect: bool = False
     delete_before_replace: bool = False
     deleted_with: str = ""
+    ignore_changes: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -180,8 +181,10 @@ class AwsAccount:
     instance_types: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(INSTANCE_TYPES))
     not_offered_in: dict[str, tuple[str, ...]] = field(default_factory=dict)  # instance type -> zone suffixes
     subnets: dict[str, tuple[str, str]] = field(default_factory=dict)  # subnet ID -> (CIDR, zone suffix)
-    # The stack's own last outputs (what `pulumi:pulumi:readStackOutputs` answers): day 2 has `apiUrl`.
-    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    # Day 2: the API URL of the cluster whose installer resource the stack's own state holds
+    # (what `pulumi:pulumi:readStackResourceOutputs` answers); None: a first install.
+    installed: str | None = None
+    installed_triggers: list[str] | None = None  # the recorded installer's triggers (None: not in its outputs)
 
 
 def _plain(value: Any) -> Any:
@@ -309,8 +312,19 @@ class ClusterMocks(pulumi.runtime.Mocks):
                 return {}, [("id", f"no matching EC2 Subnet found for {a.get('id')}")]
             cidr, suffix = found
             return {"id": a["id"], "cidrBlock": cidr, "availabilityZone": f"{self.region}{suffix}"}, []
-        if token == "pulumi:pulumi:readStackOutputs":
-            return {"name": a.get("name"), "outputs": dict(aws.stack_outputs), "secretOutputNames": []}, []
+        if token == "pulumi:pulumi:readStackResourceOutputs":  # urn -> {type, outputs}, as the engine answers
+            resources: dict[str, Any] = {}
+            if aws.installed:
+                urn = f"urn:pulumi:{pulumi.get_stack()}::{PROJECT}::ossm:index:OpenShiftCluster$command:local:Command"
+                kubeconfig = yaml.safe_dump({"clusters": [{"cluster": {"server": aws.installed}}]})
+                resources[f"{urn}::openshift-install"] = {
+                    "type": "command:local:Command",
+                    "outputs": {
+                        "stdout": json.dumps({"kubeconfig": kubeconfig}),
+                        **({"triggers": aws.installed_triggers} if aws.installed_triggers is not None else {}),
+                    },
+                }
+            return {"name": a.get("stackName"), "outputs": resources}, []
         if token == "aws:ec2/getEips:getEips":
             ids = [f"eipalloc-{i}" for i in range(aws.eips_in_use)]
             return {"id": self.region, "allocationIds": ids, "publicIps": []}, []
@@ -359,6 +373,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 protect=bool(request.protect),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 deleted_with=request.deletedWith,
+                ignore_changes=list(request.ignoreChanges),
             )
         return response
 

@@ -421,9 +421,9 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def tree(ev: Evaluation, steps: list[Step] | None = None) -> list[str]:
+def tree(ev: Evaluation, steps: list[Step]) -> list[str]:
     """The component tree, each level in the order the components complete (their last wave, then URN)."""
-    wave = {s.record.urn: s.wave for s in steps or plan_steps(ev)}
+    wave = {s.record.urn: s.wave for s in steps}
     children: dict[str, list[Record]] = {}
     for r in ev.records.values():
         children.setdefault(r.parent, []).append(r)

@@ -161,15 +161,7 @@ def parse_mesh(r: Reader, raw: Any) -> MeshConfig:
     )
     if is_reserved(mesh.namespace):
         r.problem("mesh.namespace", f"{mesh.namespace!r} is reserved for the platform; use e.g. 'istio-system'.")
-    if ossm3:
-        if is_reserved(mesh.tracing.namespace):  # Tempo refuses openshift-* namespaces (tempo-operator docs)
-            r.problem("mesh.tracing.namespace", f"{mesh.tracing.namespace!r} is reserved; use e.g. 'tracing-system'.")
-        elif mesh.tracing.namespace == mesh.namespace:
-            r.problem(
-                "mesh.tracing.namespace",
-                f"{mesh.tracing.namespace!r} is the control-plane namespace; "
-                "give Tempo its own, e.g. 'tracing-system'.",
-            )
+    # mesh.tracing.namespace (OSSM 3): reserved or shared with another key is refused by check_namespaces
     return mesh
 
 

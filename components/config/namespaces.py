@@ -46,7 +46,7 @@ def check_namespaces(
         else (("operators.jaegerNamespace", operators.jaeger_namespace),)
     )
 
-    for key, namespace in owned:
+    for key, namespace in owned:  # mesh.tracing: Tempo refuses openshift-* namespaces (tempo-operator docs)
         if key.startswith(("gates.", "mesh.tracing.")) and is_reserved(namespace):
             r.problem(
                 key,

@@ -132,7 +132,8 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     for key in extra:
         raw[key] = None
     secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
-    leaves = _cluster_leaves(Path(f"Pulumi.{pulumi.get_stack()}.yaml"))
+    # Only a secret `ossm:cluster` can hide a plain key beside a secret one: otherwise the file is not read.
+    leaves = _cluster_leaves(Path(f"Pulumi.{pulumi.get_stack()}.yaml")) if secret else None
     return parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
 
 

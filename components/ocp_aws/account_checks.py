@@ -6,13 +6,16 @@ provider (invokes), runs the rules in `preflight_rules`, and raises
 `PreflightError` before the cluster is declared when the install would fail.
 The VPC the program builds is `network.ClusterNetwork` (apart since issue 10).
 
-Day 2: whether this stack's cluster exists is read from the stack's own last
-outputs (`apiUrl` of this very cluster domain, through the engine's
-`pulumi:pulumi:readStackOutputs`, what StackReference uses) or from a local
-record of an interrupted install (`.ossm-installs/`). The choice: a
-resource's previous outputs are not visible to a program, AWS tags cannot
-tell this stack's cluster from another one of the same name, and `apiUrl` is
-exported only once an install completed, so no new output is needed.
+Day 2: whether this stack's cluster exists is read from the stack's own state
+(the installer resource of this very cluster domain, through the engine's
+`pulumi:pulumi:readStackResourceOutputs`, what StackReference.get_resource_outputs
+uses; pulumi/pulumi pkg/resource/deploy/builtins.go + pkg/backend backendClient:
+the last persisted checkpoint) or from a local record of an interrupted install
+(`.ossm-installs/`). Not the stack's `apiUrl` output: root-stack outputs are
+only written when an update completes, so a first `pulumi up` that installed
+the cluster and then failed in-cluster would leave the next one refused for
+the cluster's own records. AWS tags cannot tell this stack's cluster from
+another one of the same name.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pulumi_aws as aws
 
 from components.config import ConfigError, IpiConfig
 from components.ocp_aws.network import subnet_plan
+from components.ocp_aws.openshift_cluster import INSTALLER_URN_END, installed_api_url
 from components.ocp_aws.preflight_rules import (
     QUOTAS,
     AwsFacts,
@@ -68,22 +72,31 @@ def record_dir(ipi: IpiConfig) -> str:
     return f"{RECORDS_DIR}/{pulumi.get_stack()}/{ipi.name}"
 
 
-def recorded_install(ipi: IpiConfig) -> bool:
-    """This stack's last update exported the API URL of this cluster, or an unfinished install is recorded here."""
-    if (Path(record_dir(ipi)) / "metadata.json").is_file():
-        return True
+def recorded_installer(ipi: IpiConfig) -> dict[str, Any] | None:
+    """The outputs of this cluster's installer resource in the stack's state, if it has one."""
     stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    try:  # the builtin provider's invoke behind StackReference; synchronous, so no Output to wait for
-        result = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack})
+    try:  # the builtin provider's invoke; synchronous, so no Output to wait for
+        result = pulumi.runtime.invoke("pulumi:pulumi:readStackResourceOutputs", {"stackName": stack})
     except Exception:  # a backend or CLI that cannot answer: take it as a first install (all checks run)
-        return False
+        return None
     answer: Any = result.value if isinstance(result.value, dict) else {}
-    outputs: Any = answer.get("outputs")
-    return isinstance(outputs, dict) and outputs.get("apiUrl") == f"https://api.{ipi.cluster_domain}:6443"
+    resources: Any = answer.get("outputs")
+    if not isinstance(resources, dict):
+        return None
+    wanted = f"https://api.{ipi.cluster_domain}:6443"
+    for urn, res in resources.items():
+        if isinstance(urn, str) and urn.endswith(INSTALLER_URN_END) and installed_api_url(res) == wanted:
+            outputs = res.get("outputs")
+            return dict(outputs) if isinstance(outputs, dict) else None
+    return None
 
 
-def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> AwsFacts:
-    installed = recorded_install(ipi)
+def recorded_install(ipi: IpiConfig, installer: dict[str, Any] | None) -> bool:
+    """This stack's state holds the installer resource of this cluster, or an unfinished install is recorded here."""
+    return installer is not None or (Path(record_dir(ipi)) / "metadata.json").is_file()
+
+
+def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = False) -> AwsFacts:
     zone = _invoke_or_none(aws.route53.get_zone, name=ipi.base_domain, private_zone=False, opts=invoke)
     records: tuple[str, ...] = ()
     if zone is not None and not installed:
@@ -157,7 +170,13 @@ class AwsPrerequisites(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        facts = read_facts(ipi, pulumi.InvokeOptions(provider=self.provider, parent=self))
+        # Read once: the account checks leave out what this cluster owns, and the cluster keeps old triggers.
+        self.recorded_installer = recorded_installer(ipi)
+        facts = read_facts(
+            ipi,
+            pulumi.InvokeOptions(provider=self.provider, parent=self),
+            recorded_install(ipi, self.recorded_installer),
+        )
         found = problems(ipi, facts, args.elasticsearch_nodes)
         if found:
             raise PreflightError(found)

@@ -127,6 +127,9 @@ def problems(doc: dict[str, Any]) -> list[str]:
 # What needs a new cluster: name, base domain, region, networking, zones and subnets. A change
 # here replaces the installer Command (refused while it is protected); anything else goes to its
 # `update`, which keeps the recorded cluster (see the installer script).
+IDENTITY_PREFIX = "identity:"
+
+
 def identity(doc: dict[str, Any]) -> str:
     """Digest of the fields that name and place the cluster: the installer Command's only trigger."""
     aws = doc.get("platform", {}).get("aws", {})
@@ -139,7 +142,9 @@ def identity(doc: dict[str, Any]) -> str:
         "zones": [p.get("platform", {}).get("aws", {}).get("zones", []) for p in pools],
         "subnets": sorted(subnet_ids(doc)),
     }
-    return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()
+    # Prefixed, so a trigger written before identity triggers existed (a digest of the whole install
+    # config) is told apart: see openshift_cluster.legacy_trigger.
+    return IDENTITY_PREFIX + hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()
 
 
 def _digest(value: Any) -> str | None:

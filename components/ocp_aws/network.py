@@ -52,15 +52,20 @@ class ClusterNetwork(pulumi.ComponentResource):
             opts=child,
         )
         igw = aws.ec2.InternetGateway(f"{prefix}-igw", vpc_id=vpc.id, tags={"Name": f"{tag}-igw"}, opts=child)
-        public_rt = aws.ec2.RouteTable(
-            f"{prefix}-public",
-            vpc_id=vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
-            tags={"Name": f"{tag}-public"},
-            opts=child,
-        )
 
-        def subnet(kind: str, zone: str, cidr: str, role: str, route_table: Any) -> Any:
+        def route_table(kind: str, route: dict[str, Any]) -> aws.ec2.RouteTable:
+            """A route table whose default route goes through `route` (the internet or a NAT gateway)."""
+            return aws.ec2.RouteTable(
+                f"{prefix}-{kind}",
+                vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", **route}],
+                tags={"Name": f"{tag}-{kind}"},
+                opts=child,
+            )
+
+        public_rt = route_table("public", {"gateway_id": igw.id})
+
+        def subnet(kind: str, zone: str, cidr: str, role: str, table: aws.ec2.RouteTable) -> aws.ec2.Subnet:
             """A subnet and its route-table association; the role tag lets load balancers find it."""
             made = aws.ec2.Subnet(
                 f"{prefix}-{kind}-{zone}",
@@ -71,7 +76,7 @@ class ClusterNetwork(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{prefix}-{kind}-{zone}", subnet_id=made.id, route_table_id=route_table.id, opts=child
+                f"{prefix}-{kind}-{zone}", subnet_id=made.id, route_table_id=table.id, opts=child
             )
             return made
 
@@ -86,13 +91,7 @@ class ClusterNetwork(pulumi.ComponentResource):
                 tags={"Name": f"{tag}-nat-{zone}"},
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[igw])),
             )
-            private_rt = aws.ec2.RouteTable(
-                f"{prefix}-private-{zone}",
-                vpc_id=vpc.id,
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                tags={"Name": f"{tag}-private-{zone}"},
-                opts=child,
-            )
+            private_rt = route_table(f"private-{zone}", {"nat_gateway_id": nat.id})
             private = subnet("private", zone, private_cidr, "internal-elb", private_rt)
             handed_over.extend([public.id, private.id])  # External only: Internal on a built VPC is refused
         self.vpc_id: pulumi.Output[str] = vpc.id

@@ -26,6 +26,7 @@ import pulumi_command as command
 import yaml
 
 from components.config import IpiConfig
+from components.ocp_aws import install_config
 
 # Relative, and kept at this path whatever the layout: stacks store these commands in their state
 # (`pulumi destroy` runs the stored `delete`). components/installer/ forwards to components/ocp_aws/installer/.
@@ -34,6 +35,21 @@ SCRIPT = "components/installer/openshift_install.py"
 # infrastructure (CAPI: up to 15 min) and one more `wait-for install-complete` (40) on exit codes 6/7.
 CREATE_TIMEOUT = "180m"
 DELETE_TIMEOUT = "90m"
+NAME = "openshift"  # the component; its installer resource is `openshift-install`
+INSTALLER_URN_END = f"OpenShiftCluster$command:local:Command::{NAME}-install"  # how account checks find it in state
+
+
+def api_server(result: dict[str, Any]) -> str:
+    """The API URL of the installer's admin kubeconfig in the script's result."""
+    return str(yaml.safe_load(result["kubeconfig"])["clusters"][0]["cluster"]["server"])
+
+
+def installed_api_url(resource: Any) -> str | None:
+    """The API URL an installer resource's state records (one entry of readStackResourceOutputs); None: none."""
+    try:
+        return api_server(json.loads(resource["outputs"]["stdout"]))
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError, yaml.YAMLError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,7 @@ class OpenShiftClusterArgs:
     settings: pulumi.Output[str]  # install_config.settings as JSON: what the update compares
     record_dir: str  # where the script keeps an unfinished install (relative to the project)
     prerequisites: list[pulumi.Resource]  # the checked account (and the network it built)
+    legacy_trigger: bool = False  # the state's installer predates identity triggers: keep its trigger
 
 
 class OpenShiftCluster(pulumi.ComponentResource):
@@ -69,6 +86,10 @@ class OpenShiftCluster(pulumi.ComponentResource):
             triggers=[args.identity],  # only what the installer cannot change on a running cluster
             opts=pulumi.ResourceOptions(
                 parent=self,
+                # A changed trigger replaces the cluster, and state written before identity triggers is not
+                # protected yet (the engine refuses a replacement only when old and new are protected,
+                # pulumi/pulumi step_generator): never let the new trigger format replace it.
+                ignore_changes=["triggers"] if args.legacy_trigger else None,
                 depends_on=args.prerequisites,
                 additional_secret_outputs=["stdout", "stderr", "environment"],
                 custom_timeouts=pulumi.CustomTimeouts(create=CREATE_TIMEOUT, update="10m", delete=DELETE_TIMEOUT),
@@ -82,9 +103,7 @@ class OpenShiftCluster(pulumi.ComponentResource):
         self.kubeconfig: pulumi.Output[str] = result.apply(lambda r: str(r["kubeconfig"]))
         self.kubeadmin_password: pulumi.Output[str] = result.apply(lambda r: str(r["kubeadminPassword"]))
         # The API URL and infra ID are not secrets: take them out of the secret result.
-        self.api_url: pulumi.Output[str] = pulumi.Output.unsecret(
-            result.apply(lambda r: str(yaml.safe_load(r["kubeconfig"])["clusters"][0]["cluster"]["server"]))
-        )
+        self.api_url: pulumi.Output[str] = pulumi.Output.unsecret(result.apply(api_server))
         self.infra_id: pulumi.Output[str] = pulumi.Output.unsecret(
             result.apply(lambda r: str(r["metadata"]["infraID"]))
         )
@@ -109,6 +128,14 @@ def delete_with(cluster: pulumi.Resource) -> None:
     pulumi.runtime.register_stack_transformation(transform)
 
 
+def legacy_trigger(installer: dict[str, Any] | None) -> bool:
+    """The recorded installer's triggers hold no identity digest: it was created before they existed."""
+    triggers = (installer or {}).get("triggers")
+    if installer is None or not isinstance(triggers, list):
+        return False
+    return not any(isinstance(t, str) and t.startswith(install_config.IDENTITY_PREFIX) for t in triggers)
+
+
 def provision(
     ipi: IpiConfig, elasticsearch_nodes: int | None, opts: pulumi.ResourceOptions | None = None
 ) -> OpenShiftCluster:
@@ -117,7 +144,6 @@ def provision(
     Raises ConfigError (PreflightError) before the cluster is declared when the
     account or the install config would make the installer fail.
     """
-    from components.ocp_aws import install_config
     from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError, record_dir
     from components.ocp_aws.network import ClusterNetwork, ClusterNetworkArgs
 
@@ -136,7 +162,7 @@ def provision(
     doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones))
     plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
     cluster = OpenShiftCluster(
-        "openshift",
+        NAME,
         OpenShiftClusterArgs(
             ipi,
             cast("pulumi.Output[str]", pulumi.Output.secret(plain)),  # it holds the pull secret
@@ -148,8 +174,15 @@ def provision(
             ),
             record_dir(ipi),
             prerequisites,
+            legacy := legacy_trigger(checks.recorded_installer),
         ),
         opts,
     )
+    if legacy:
+        pulumi.log.warn(
+            "the installer resource in this stack's state predates identity triggers: its trigger is kept, so no "
+            "update replaces the cluster; to change its name, base domain, region, networking or zones, destroy "
+            "the cluster and install anew (`pulumi state unprotect`, see README)."
+        )
     delete_with(cluster.install)
     return cluster

@@ -14,25 +14,27 @@ from components.mesh_profile import Mesh
 from components.ossm2.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm2.operators import ossm2_operators as operators
-from components.shared.readiness_gates import ReadinessGates
 
-__all__ = ["ControlPlane", "MemberRoll", "build", "operators"]
+__all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
+
+
+def preflight(cfg: StackConfig) -> None:
+    """Nothing beyond the shared catalog preflight: the SMCP brings its own Prometheus."""
+    return None
 
 
 def build(
     cfg: StackConfig,
     operators_ready: Sequence[pulumi.Resource],
-    gates: ReadinessGates,
     opts: pulumi.ResourceOptions,
+    checked: object = None,
 ) -> Mesh:
-    """SMCP after every operator gate, then the roll; the app waits for the roll's Ready."""
-    del gates  # the SMCP's own Ready condition covers what OSSM 2 needs
+    """SMCP after every operator gate, then the roll; the app waits for the roll's Ready (its own Ready
+    condition covers what OSSM 2 needs: no gate of its own)."""
     control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, operators_ready), opts)
     member_roll = MemberRoll(
         "member-roll",
-        MemberRollArgs(
-            cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, open_to_whole_mesh=cfg.members
-        ),
+        MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, open_to_whole_mesh=cfg.members),
         opts,
     )
     ns = cfg.mesh.namespace

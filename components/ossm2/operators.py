@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.config import StackConfig
-from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, with_catalog
+from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
 ES_NAMESPACE = "openshift-operators-redhat"
 
@@ -39,15 +39,7 @@ def _specs(cfg: StackConfig) -> list[OperatorSpec]:
         )
     )
     if cfg.mesh.addons.kiali:
-        specs.append(
-            OperatorSpec(
-                key="kiali",
-                package="kiali-ossm",
-                channel=channels["kiali"],
-                namespace=OPERATORS_NAMESPACE,
-                crds=("kialis.kiali.io",),
-            )
-        )
+        specs.append(kiali_operator(cfg.operators))
     webhook = f"{OPERATORS_NAMESPACE}.servicemesh-resources.maistra.io"
     specs.append(
         OperatorSpec(

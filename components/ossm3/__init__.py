@@ -12,29 +12,28 @@ import pulumi
 
 from components.config import StackConfig
 from components.mesh_profile import Mesh
-from components.ossm3.console import MeshConsole, MeshConsoleArgs
+from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs, preflight
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider
-from components.shared.app_stack import NETWORK_POLICIES
-from components.shared.readiness_gates import ReadinessGates
 
+# The shared app policies (components/shared/app_stack.py NETWORK_POLICIES) that fit OSSM 3
 OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
 
-__all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators"]
+__all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
 
 
 def build(
     cfg: StackConfig,
     operators_ready: Sequence[pulumi.Resource],
-    gates: ReadinessGates,
     opts: pulumi.ResourceOptions,
+    checked: ConfigMapLookup | None = None,
 ) -> Mesh:
     """Operators -> IstioCNI + Istio Ready -> member labels and the gateway -> the app and the Routes;
     Tempo and the collector start beside the control plane, Kiali after them."""
-    del gates  # Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
+    # No gate of its own: Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
     control_plane = ControlPlane(
         "control-plane", ControlPlaneArgs(cfg.mesh, operators_ready, extension_provider(cfg)), opts
     )
@@ -76,6 +75,7 @@ def build(
                 monitored_namespaces=(*cfg.member_namespaces, GATEWAY_NAMESPACE),
                 members_ready=members,
                 isolated_namespaces=cfg.member_namespaces,
+                monitoring_lookup=checked,
             ),
             opts,
         )
@@ -91,5 +91,5 @@ def build(
         ui_sources=ui_sources,
         # The OSSM 2 gateway-to-servicea and control-plane scrape policies select pods OSSM 3 does not
         # have (the gateway lives in istio-ingress; members.py admits it, user-workload monitoring scrapes)
-        app_policies=tuple(p for p in NETWORK_POLICIES if p in OSSM3_APP_POLICIES),
+        app_policies=OSSM3_APP_POLICIES,
     )

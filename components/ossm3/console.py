@@ -215,6 +215,37 @@ def cluster_configmap_lookup(cluster: ClusterConfig) -> ConfigMapLookup | None:
     return lookup
 
 
+def preflight(cfg: StackConfig) -> ConfigMapLookup | None:
+    """Reads the monitoring ConfigMap once, before any resource is declared, and fails the preview on a problem.
+
+    Returns a lookup that replays that one answer to MeshConsole (which builds its patch from it),
+    or None when nothing was read (no Kiali, offline, rendering): MeshConsole then warns.
+    """
+    if not cfg.mesh.addons.kiali:
+        return None
+    lookup: ConfigMapLookup | None = lambda namespace, name: None  # noqa: E731 (ipi: _state_for reads nothing)
+    if cfg.cluster.ipi is None:
+        if os.environ.get("OSSM_OFFLINE") == "1" or cfg.cluster.render_yaml_to is not None:
+            return None
+        lookup = cluster_configmap_lookup(cfg.cluster)
+    if lookup is None:
+        return None
+    try:
+        answer = lookup(MONITORING_NAMESPACE, MONITORING_CONFIGMAP) if cfg.cluster.ipi is None else None
+    except MonitoringUnavailableError as exc:
+        reason = str(exc)
+
+        def unavailable(namespace: str, name: str) -> Mapping[str, Any] | None:
+            raise MonitoringUnavailableError(reason)
+
+        return unavailable
+    replay: ConfigMapLookup = lambda namespace, name: answer  # noqa: E731
+    problems = user_workload_monitoring_problems(cfg, replay)
+    if problems:
+        raise MonitoringConfigError("\n".join(problems))
+    return replay
+
+
 def kiali_manifest(cfg: StackConfig) -> dict[str, Any]:
     return render("ossm3/console/kiali.yaml", namespace=cfg.mesh.namespace, tracingUrl=tempo_query_url(cfg))
 
@@ -231,7 +262,8 @@ class MeshConsoleArgs:
     # Namespaces that deny ingress by default (None: the app namespace, see shared/app_stack); they
     # get a policy admitting the user-workload Prometheus to the proxies' metrics ports.
     isolated_namespaces: Sequence[str] | None = None
-    # Reads the monitoring ConfigMap; None: the cluster's API, unless offline (OSSM_OFFLINE=1) or rendering.
+    # Reads the monitoring ConfigMap (from __main__: preflight's replay of its one read); None: the
+    # cluster's API, unless offline (OSSM_OFFLINE=1) or rendering.
     monitoring_lookup: ConfigMapLookup | None = None
 
 
@@ -321,19 +353,17 @@ class MeshConsole(pulumi.ComponentResource):
             raise MonitoringConfigError("\n".join(problems))
         if state.user_workload_enabled:
             return None  # already on: the program takes no ownership of the ConfigMap
-        doc = render(
-            "ossm3/console/cluster-monitoring-config.yaml",
-            config=enabled_text(state),
-        )
+        text = enabled_text(state)  # problems_for has checked that the one-line edit is safe
         # Never removed by `pulumi destroy`: other workloads may depend on the setting by then. Retained
         # also means that the next update, which finds the setting on and declares nothing here, only
         # forgets this resource: the ConfigMap stays as it is.
         keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         if not state.exists:
+            doc = render("ossm3/console/cluster-monitoring-config.yaml", config=text)
             return KubeObject(f"{name}-cluster-monitoring-config", doc, keep)
         # Server-side apply of this one key; force takes it over from whoever wrote the ConfigMap,
-        # with the content read at preview (their other settings kept verbatim).
-        text = enabled_text(state)
+        # with the content read at preview (their other settings kept verbatim). Deleting a Patch
+        # would remove the key it owns, the whole config.yaml here: hence retain_on_delete above.
         patch: pulumi.Resource = k8s.core.v1.ConfigMapPatch(
             f"{name}-cluster-monitoring-config",
             metadata=k8s.meta.v1.ObjectMetaPatchArgs(

@@ -20,18 +20,22 @@ import pulumi
 
 from components.config import ClusterConfig, StackConfig
 from components.shared.cluster_client import api_client_or_warn
-from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, with_catalog
+from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
 # Every Subscription in `namespace` whose spec.name is `package` (a list of hostile mappings).
 SubscriptionLookup = Callable[[str, str], "list[Mapping[str, Any]]"]
-# What pulumi-kubernetes puts on every object it creates: a Subscription with it is ours (an earlier `up`).
+# How a Subscription from an earlier `pulumi up` of a program like this one shows: pulumi-kubernetes labels
+# what it creates only in client-side-apply mode; in server-side-apply mode (the default since v4) the object
+# carries no label, only managedFields entries whose manager is `pulumi-kubernetes-<random>`
+# (pulumi-kubernetes provider/pkg/provider/provider.go: Check, fieldManagerName).
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pulumi")
+PULUMI_FIELD_MANAGER = "pulumi-kubernetes"
 MAX_ITEMS = 100  # a namespace holds a handful of Subscriptions; more is not an answer to trust
 
 
 def _specs(cfg: StackConfig) -> list[OperatorSpec]:
-    """servicemeshoperator3 and kiali-ossm: AllNamespaces only, so openshift-operators with its global
-    OperatorGroup (sail-operator release-3.4 bundle CSV installModes; kiali-operator manifests/kiali-ossm).
+    """servicemeshoperator3: AllNamespaces only, so openshift-operators with its global OperatorGroup
+    (sail-operator release-3.4 bundle CSV installModes); kiali-ossm likewise (shared kiali_operator).
     tempo-product and opentelemetry-product: own namespaces with an OperatorGroup, as Red Hat's docs install
     them; both register admission webhooks their CRs go through (tempo-operator and opentelemetry-operator
     bundle/openshift CSVs `webhookdefinitions`), so their gates wait for those too. Sail registers none."""
@@ -84,16 +88,20 @@ def _specs(cfg: StackConfig) -> list[OperatorSpec]:
         ),
     ]
     if cfg.mesh.addons.kiali:
-        specs.append(
-            OperatorSpec(
-                key="kiali",
-                package="kiali-ossm",
-                channel=channels["kiali"],
-                namespace=OPERATORS_NAMESPACE,
-                crds=("kialis.kiali.io",),
-            )
-        )
+        specs.append(kiali_operator(cfg.operators))
     return specs
+
+
+def _written_by_pulumi(meta: Mapping[str, Any]) -> bool:
+    """Created by pulumi-kubernetes: adopting it would make the next `up` delete our own Subscription."""
+    labels = meta.get("labels")
+    if isinstance(labels, Mapping) and labels.get(MANAGED_BY[0]) == MANAGED_BY[1]:
+        return True
+    fields = meta.get("managedFields")
+    entries = fields[:MAX_ITEMS] if isinstance(fields, list) else []
+    managers = [e.get("manager") for e in entries if isinstance(e, Mapping)]
+    ours = (PULUMI_FIELD_MANAGER, f"{PULUMI_FIELD_MANAGER}-")
+    return any(isinstance(m, str) and (m == ours[0] or m.startswith(ours[1])) for m in managers)
 
 
 def existing_subscription(found: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -102,8 +110,7 @@ def existing_subscription(found: Sequence[Mapping[str, Any]]) -> Mapping[str, An
         meta = sub.get("metadata") if isinstance(sub, Mapping) else None
         if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
             continue
-        labels = meta.get("labels")
-        if isinstance(labels, Mapping) and labels.get(MANAGED_BY[0]) == MANAGED_BY[1]:
+        if _written_by_pulumi(meta):
             continue  # ours from an earlier `pulumi up`: keep declaring it
         return sub
     return None
@@ -170,8 +177,9 @@ def cluster_subscription_lookup(cluster: ClusterConfig) -> SubscriptionLookup | 
     if base is None:
         return None
     api = client.CustomObjectsApi(base)
+    listed: dict[str, list[Mapping[str, Any]]] = {}  # one request per namespace, failed ones included
 
-    def lookup(namespace: str, package: str) -> list[Mapping[str, Any]]:
+    def subscriptions(namespace: str) -> list[Mapping[str, Any]]:
         try:
             found = api.list_namespaced_custom_object(
                 "operators.coreos.com",
@@ -182,15 +190,14 @@ def cluster_subscription_lookup(cluster: ClusterConfig) -> SubscriptionLookup | 
                 _request_timeout=10,
             )
         except Exception as exc:  # refused, DNS, TLS, timeout, HTTP 403
-            pulumi.log.warn(f"existing-Subscription check skipped for {package}: {exc.__class__.__name__}")
+            pulumi.log.warn(f"existing-Subscription check skipped in {namespace}: {exc.__class__.__name__}")
             return []
         items = found.get("items") if isinstance(found, Mapping) else None
-        if not isinstance(items, list):
-            return []
-        return [
-            s
-            for s in items[:MAX_ITEMS]
-            if isinstance(s, Mapping) and isinstance(s.get("spec"), Mapping) and s["spec"].get("name") == package
-        ]
+        return [s for s in items[:MAX_ITEMS] if isinstance(s, Mapping)] if isinstance(items, list) else []
+
+    def lookup(namespace: str, package: str) -> list[Mapping[str, Any]]:
+        if namespace not in listed:
+            listed[namespace] = subscriptions(namespace)
+        return [s for s in listed[namespace] if isinstance(s.get("spec"), Mapping) and s["spec"].get("name") == package]
 
     return lookup

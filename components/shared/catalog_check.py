@@ -35,8 +35,14 @@ REMEDIES = {
 }
 
 
+def _status(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A PackageManifest's status, or {} when the answer has none worth reading (answers are hostile)."""
+    status = manifest.get("status")
+    return status if isinstance(status, Mapping) else {}
+
+
 def _catalog_of(manifest: Mapping[str, Any]) -> Catalog:
-    status = manifest.get("status") or {}
+    status = _status(manifest)
     return str(status.get("catalogSource", "?")), str(status.get("catalogSourceNamespace", "?"))
 
 
@@ -67,8 +73,9 @@ def catalog_problems(operators: Sequence[OperatorSpec], lookup: PackageLookup) -
                 f"{where}: package {op.package!r} is not in catalog {op.source!r} ({op.source_namespace}); {remedy}."
             )
             continue
-        status = found[0].get("status") or {}
-        channels = [c.get("name") for c in status.get("channels") or [] if isinstance(c, Mapping)]
+        status = _status(found[0])
+        listed = status.get("channels")
+        channels = [c.get("name") for c in listed if isinstance(c, Mapping)] if isinstance(listed, list) else []
         if op.channel not in channels:
             default = status.get("defaultChannel") or (channels[0] if channels else "")
             problems.append(

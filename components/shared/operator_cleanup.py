@@ -8,12 +8,18 @@ is "delete the Subscription, then the CSV"
 (olm.operatorframework.io/docs/tasks/uninstall-operator/).
 
 `InstalledCsv` records, once the operator's gate passed, which CSV the
-Subscription installed; its delete removes exactly that CSV, and only while it
-still belongs to this package (label `operators.coreos.com/<package>.<namespace>`)
-and no other Subscription reports it installed. The control plane depends on
-it, so Pulumi deletes the custom resources (SMCP, Istio, ...) first and the
-operator is still there to run their finalizers. Opt out with
-`ossm:operators.removeCsvOnDestroy: false` on clusters where others share the operator.
+Subscription installed. It depends on the gate (so on the Subscription), and the
+control plane depends on it, so Pulumi deletes the custom resources (SMCP, Istio,
+...) first while the operator still runs their finalizers, and this record
+before the Subscription. Its delete therefore uninstalls in OLM's order itself:
+it reads the Subscription's current `installedCSV` (an upgrade may have moved
+on from the recorded one), deletes the Subscription (Pulumi's own delete of it
+then finds it gone, which pulumi-kubernetes treats as done), then deletes that
+CSV, only while it still carries this package's label
+(`operators.coreos.com/<package>.<namespace>`) and no other Subscription
+reports it installed. `remove` comes from `ossm:operators.removeCsvOnDestroy`;
+turning it off is an update of this record, never a delete, so it never
+uninstalls a running operator.
 
 Every request is bounded in time; answers are checked before use. The
 provider is pickled by reference: keep this module path (and the class names).
@@ -62,6 +68,32 @@ def installed_csv(api: Any, namespace: str, subscription: str) -> str:
     return csv
 
 
+def uninstall(api: Any, namespace: str, subscription: str, package: str, recorded_csv: str | None) -> list[str]:
+    """OLM's uninstall order for our own Subscription: the Subscription, then its current CSV; says what it did."""
+    from kubernetes.client.rest import ApiException
+
+    try:
+        csv: str | None = installed_csv(api, namespace, subscription)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        csv = recorded_csv  # the Subscription is gone already
+    except RuntimeError:
+        csv = recorded_csv  # no installedCSV reported (yet): the recorded one
+    done = []
+    try:
+        api.delete_namespaced_custom_object(
+            *OLM, namespace, "subscriptions", subscription, _request_timeout=REQUEST_TIMEOUT
+        )
+        done.append(f"deleted Subscription {namespace}/{subscription}")
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    if csv:
+        done.append(remove_csv(api, namespace, package, csv))
+    return done
+
+
 def remove_csv(api: Any, namespace: str, package: str, csv: str) -> str:
     """Deletes `csv` unless it is gone, no longer this package's, or another Subscription uses it; says which."""
     from kubernetes.client.rest import ApiException
@@ -105,20 +137,21 @@ class _InstalledCsvProvider(dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         keys = ("namespace", "subscription", "package")
         replaces = [k for k in keys if olds.get(k) != news.get(k)]
-        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("kubeconfig", "context"))
+        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("kubeconfig", "context", "remove"))
         return dynamic.DiffResult(changes=changed, replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(outs={**news, "csv": olds.get("csv")})  # new credentials, same CSV
+        return dynamic.UpdateResult(outs={**news, "csv": olds.get("csv")})  # new settings, same CSV
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        csv = props.get("csv")
-        if csv:
-            print(remove_csv(_api(props), props["namespace"], props["package"], str(csv)))
+        if props.get("remove", True):
+            csv = props.get("csv")
+            done = uninstall(_api(props), props["namespace"], props["subscription"], props["package"], csv)
+            print("; ".join(done))
 
 
 class InstalledCsv(dynamic.Resource):
-    """The CSV an operator's Subscription installed; deleting this resource removes that CSV."""
+    """The CSV an operator's Subscription installed; deleting this record uninstalls the operator (if `remove`)."""
 
     csv: pulumi.Output[str]
 
@@ -129,6 +162,7 @@ class InstalledCsv(dynamic.Resource):
         namespace: str,
         credentials: ClusterCredentials,
         opts: pulumi.ResourceOptions | None = None,
+        remove: bool = True,
     ) -> None:
         kubeconfig = pulumi.Output.secret(credentials.kubeconfig) if credentials.kubeconfig is not None else None
         props = {
@@ -137,6 +171,7 @@ class InstalledCsv(dynamic.Resource):
             "namespace": namespace,
             "kubeconfig": kubeconfig,
             "context": credentials.context,
+            "remove": remove,
             "csv": None,
         }
         base = pulumi.ResourceOptions(

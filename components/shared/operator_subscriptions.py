@@ -24,7 +24,9 @@ class OperatorSubscriptionsArgs:
     approval: str
     gates: ReadinessGates
     # Set: each CSV this stack installed is removed on destroy, after the CRs that need it.
+    # Set: a record per Subscription this stack creates, which uninstalls it on destroy (if remove_csvs)
     remove_csv_with: ClusterCredentials | None = None
+    remove_csvs: bool = True
 
 
 class OperatorSubscriptions(pulumi.ComponentResource):
@@ -93,6 +95,7 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     op.namespace,
                     args.remove_csv_with,
                     pulumi.ResourceOptions(parent=self, depends_on=[self.gates[op.key]]),
+                    remove=args.remove_csvs,
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})
 

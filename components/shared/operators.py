@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.config import OperatorsConfig
+from components.config.namespaces import OPERATORS_NAMESPACE
 
-OPERATORS_NAMESPACE = "openshift-operators"  # ships a global OperatorGroup
+__all__ = ["OPERATORS_NAMESPACE", "OperatorSpec", "kiali_operator", "with_catalog"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,15 @@ def with_catalog(spec: OperatorSpec, operators: OperatorsConfig) -> OperatorSpec
     """The spec subscribed from the catalog config names for it (its own, or the shared one)."""
     source, namespace = operators.catalog(spec.key)
     return dataclasses.replace(spec, source=source, source_namespace=namespace)
+
+
+def kiali_operator(operators: OperatorsConfig) -> OperatorSpec:
+    """kiali-ossm, the same for both profiles: AllNamespaces only, so openshift-operators with its global
+    OperatorGroup (kiali-operator manifests/kiali-ossm)."""
+    return OperatorSpec(
+        key="kiali",
+        package="kiali-ossm",
+        channel=operators.channels["kiali"],
+        namespace=OPERATORS_NAMESPACE,
+        crds=("kialis.kiali.io",),
+    )

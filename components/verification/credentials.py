@@ -44,15 +44,19 @@ def _oc(oc: str, args: list[str], kubeconfig: str | None, context: str | None) -
 
 
 @contextmanager
-def kubeconfig_file(contents: str | None) -> Iterator[str | None]:
-    """The kubeconfig contents in a private temporary file, removed afterwards (oc reads only files)."""
-    if not contents:
+def kubeconfig_file(kubeconfig: str | None) -> Iterator[str | None]:
+    """A file `oc` can read for the stack's kubeconfig (contents or a path, as ossm:cluster.kubeconfig holds it):
+    a path as given, contents in a private temporary file removed afterwards."""
+    if not kubeconfig:
         yield None
+        return
+    if "\n" not in kubeconfig and not kubeconfig.lstrip().startswith("{"):  # as cluster_client.api_client tells
+        yield os.path.expanduser(kubeconfig.strip())
         return
     handle, path = tempfile.mkstemp(prefix="ossm-verify-", suffix=".kubeconfig")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:  # mkstemp: mode 0600
-            stream.write(contents)
+            stream.write(kubeconfig)
         yield path
     finally:
         os.unlink(path)

@@ -2,9 +2,10 @@
 
 urllib alone bounds each socket operation, not the request: a server that sends one byte a
 second, in its headers or its body, would hold a step for ever. Here a watchdog timer shuts the
-connection's socket down when the request's time is up, which wakes the blocked read, and the
-body is read in chunks up to a byte cap. Proxies from the environment still apply (urllib's
-ProxyHandler); only the connection classes are ours.
+request's socket down when its time is up, which wakes the blocked read, and the body is read in
+chunks up to a byte cap. The socket itself is watched, not the connection: urllib drops the
+connection's reference once the headers are in, while the response goes on reading from it.
+Proxies from the environment still apply (urllib's ProxyHandler); only the connection classes are ours.
 """
 
 from __future__ import annotations
@@ -58,35 +59,31 @@ class FetchError(Exception):
 
 
 class _Watchdog:
-    """Shuts down the request's socket at its deadline; a socket already closed is left alone."""
+    """Shuts down the request's sockets at its deadline; a socket already closed is left alone."""
 
     def __init__(self, seconds: float) -> None:
         self._lock = threading.Lock()
-        self._connections: list[http.client.HTTPConnection] = []
+        self._sockets: list[socket.socket] = []
         self._done = False
         self.fired = False
         self._timer = threading.Timer(max(seconds, 0.0), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
-    def track(self, connection: http.client.HTTPConnection) -> None:
+    def track(self, sock: socket.socket) -> None:
+        """Called once connected; connecting and the TLS handshake stay bounded by the per-read timeout."""
         with self._lock:
-            self._connections.append(connection)
+            self._sockets.append(sock)
+            if self.fired and not self._done:
+                _shut(sock)
 
     def _fire(self) -> None:
         with self._lock:
             if self._done:
                 return
             self.fired = True
-            for connection in self._connections:
-                sock = connection.sock
-                # fileno() is -1 once closed (never a descriptor reused by someone else) or, during
-                # the TLS handshake, detached: that phase stays bounded by the per-read timeout.
-                if sock is not None and sock.fileno() != -1:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+            for sock in self._sockets:
+                _shut(sock)
 
     def finish(self) -> None:
         with self._lock:
@@ -94,16 +91,33 @@ class _Watchdog:
         self._timer.cancel()
 
 
+def _shut(sock: socket.socket) -> None:
+    # fileno() is -1 once really closed, so a descriptor reused by someone else is never touched.
+    if sock.fileno() != -1:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class _WatchedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, *args: Any, watch: _Watchdog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        watch.track(self)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch.track(self.sock)
 
 
 class _WatchedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, *args: Any, watch: _Watchdog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        watch.track(self)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()  # TCP, proxy tunnel and TLS handshake: self.sock is the TLS socket afterwards
+        self._watch.track(self.sock)
 
 
 class _HttpHandler(urllib.request.HTTPHandler):

@@ -57,6 +57,7 @@ DESTROY_FAILED = 10
 REFUSED = 3
 GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
 TAIL_LINES = 20
+METADATA_SHOWN = 4000  # characters of metadata.json echoed to the log
 ACCEPTED = {
     "pullSecret": "the running cluster keeps its pull secret; roll the new one out with `oc set data "
     "secret/pull-secret -n openshift-config --from-file=.dockerconfigjson=pull-secret.json`",
@@ -147,6 +148,8 @@ class Runner:
             self.child = subprocess.Popen(
                 [self.binary, *args], stdout=out, stderr=out, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
             )
+            if self.interrupted is not None:  # signalled while the child was starting: it has not heard yet
+                self._forward(self.interrupted, None)
             code = self._wait(self.child)
             self.child = None
         if self.interrupted is not None:
@@ -194,21 +197,32 @@ def keep_log(record: Path) -> None:
         target.chmod(0o600)
 
 
+def drop(record: Path) -> None:
+    """The install directory goes (it holds the credentials); the installer's debug log stays."""
+    keep_log(record)
+    shutil.rmtree(record, ignore_errors=True)
+
+
+def destroy_record(runner: Runner, record: Path, what: str) -> None:
+    """Destroys the cluster `record` describes; the record goes only once that destroy succeeded."""
+    code = destroy(runner, record)
+    if code != 0:
+        fail(
+            DESTROY_FAILED,
+            f"{what}, and destroying it failed (exit {code}); its metadata.json is kept in {record}. Fix the cause "
+            f"(see {runner.log}), then run `openshift-install destroy cluster --dir {record}`; the next `pulumi up` "
+            f"also destroys it first.\n{runner.tail()}",
+        )
+    drop(record)
+
+
 def destroy_leftover(runner: Runner, record: Path) -> None:
     """An unfinished install of this cluster (interrupted, or its destroy failed) goes before a new one."""
     if not (record / "metadata.json").is_file():
         shutil.rmtree(record, ignore_errors=True)  # stopped before anything existed in AWS
         return
     say(f"found an unfinished install of this cluster in {record}; destroying it before installing again")
-    code = destroy(runner, record)
-    if code != 0:
-        fail(
-            DESTROY_FAILED,
-            f"destroying the unfinished install in {record} failed (exit {code}); see {runner.log}. Fix the cause "
-            f"and run `openshift-install destroy cluster --dir {record}`, then `pulumi up` again.\n{runner.tail()}",
-        )
-    keep_log(record)
-    shutil.rmtree(record, ignore_errors=True)
+    destroy_record(runner, record, "an earlier install of this cluster was left unfinished")
 
 
 def create() -> int:
@@ -229,10 +243,15 @@ def create() -> int:
             target.chmod(0o600)
             code = runner.run("create", "ignition-configs", "--dir", str(record))
             if code != 0:  # nothing exists in AWS before this step completes
-                keep_log(record)
-                shutil.rmtree(record, ignore_errors=True)
+                drop(record)
                 fail(code, f"`create ignition-configs` failed (exit {code}); see {runner.log}.\n{runner.tail()}")
-            say(f"recorded {record / 'metadata.json'}: from here on `openshift-install destroy cluster --dir {record}`")
+            # The record is on this machine only; the log also carries what destroy needs (no credentials
+            # in AWS metadata.json: region, infraID, tags), so a lost runner does not orphan the cluster.
+            metadata = (record / "metadata.json").read_text(errors="replace")[:METADATA_SHOWN]
+            say(
+                f"recorded {record / 'metadata.json'}: from here on `openshift-install destroy cluster --dir {record}` "
+                f"(elsewhere: that file with {metadata.strip()})"
+            )
             level = os.environ.get("INSTALL_LOG_LEVEL", "info")
             code = runner.run("create", "cluster", "--dir", str(record), "--log-level", level, "--skip-password-print")
             if code in NOT_SETTLED:
@@ -262,8 +281,7 @@ def succeed(record: Path) -> int:
     }
     print(json.dumps(result))
     sys.stdout.flush()
-    keep_log(record)
-    shutil.rmtree(record, ignore_errors=True)  # the result is in Pulumi state now
+    drop(record)  # the result is in Pulumi state now
     return 0
 
 
@@ -276,16 +294,7 @@ def give_up(runner: Runner, record: Path, code: int) -> int:
         )
         return code
     say(f"install failed (exit {code}); destroying what it created so nothing is left unrecorded.\n{tail}")
-    destroyed = destroy(runner, record)
-    if destroyed != 0:
-        fail(
-            DESTROY_FAILED,
-            f"the install failed (exit {code}) and destroying it failed too (exit {destroyed}); its metadata.json "
-            f"is kept in {record}. Fix the cause (see {runner.log}), then run `openshift-install destroy cluster "
-            f"--dir {record}`; the next `pulumi up` also destroys it first.",
-        )
-    keep_log(record)
-    shutil.rmtree(record, ignore_errors=True)
+    destroy_record(runner, record, f"the install failed (exit {code})")
     return code
 
 
