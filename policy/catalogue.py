@@ -43,8 +43,9 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
     ),
     ResourceCheck(
         "images-pinned",
-        "Container images of every workload kind are pinned by digest (requireDigest) and never use a floating tag "
-        "such as latest.",
+        "Container images of every workload kind are valid references (distribution grammar, no user:password@) "
+        "pinned by digest (requireDigest), never on a floating tag such as latest; image fields of custom "
+        "resources parse too.",
         check_images_pinned,
         IMAGES_SCHEMA,
     ),
