@@ -90,8 +90,9 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
 )
 SIDECAR_POLICY = "mesh-members-injected"
 SIDECAR_DESCRIPTION = (
-    "Every pod template in a namespace the stack enrols in the mesh gets its sidecar (OSSM 2: opts in; OSSM 3: "
-    "does not opt out)."
+    "Every pod template in a namespace the stack enrols in the mesh (member roll, member selectors, member, "
+    "injection label, discovery selectors) gets its sidecar: OSSM 2 pods opt in, no pod opts out by any value the "
+    "injector reads as false, and no namespace label switches injection off."
 )
 STACK_CONFIG_POLICY = "stack-config-secrets-encrypted"
 STACK_CONFIG_DESCRIPTION = (

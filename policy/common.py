@@ -118,6 +118,30 @@ def has_label(labels: Any, key: str, value: Any) -> bool:
     return isinstance(labels, Mapping) and labels.get(key) == value
 
 
+def selects(selector: Any, labels: Any) -> bool:
+    """Whether a Kubernetes LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) selects
+    `labels`; an empty selector selects everything, an unreadable one nothing (k8s.io/apimachinery
+    pkg/apis/meta/v1/helpers.go LabelSelectorAsSelector)."""
+    if not isinstance(selector, Mapping):
+        return False
+    labels = labels if isinstance(labels, Mapping) else {}
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, Mapping) or any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for _, expression in mappings(selector.get("matchExpressions")):
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = isinstance(key, str) and key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if (operator == "Exists" and not present) or (operator == "DoesNotExist" and present):
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
 def describe(resource_type: str, props: Props) -> str:
     """`Kind namespace/name` (or `Kind name` when cluster-scoped), as `oc get` would name it."""
     kind = props.get("kind")

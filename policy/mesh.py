@@ -20,10 +20,10 @@ from .common import (
     describe,
     dotted,
     get,
-    has_label,
     is_kind,
     mappings,
     pod_template_path,
+    selects,
     settings,
     show,
     split_type,
@@ -177,34 +177,85 @@ def check_mesh_mtls(resource_type: str, props: Props, config: Config) -> list[st
 
 # --- sidecar injection in the namespaces the stack enrols (a stack policy: it needs every resource at once) -------
 
+# istio/istio pkg/kube/inject/inject.go injectRequired: the pod's label wins over its annotation, the value is
+# lower-cased, and only these opt in; any other non-empty value ("False", "no", "off", "disabled") opts out.
+# The label's precedence holds from Istio 1.10 (OSSM 2.2 and later; the config allows v2.3 to v2.6):
+# tests/rules/test_workloads.py encodes the same rule for the program's own pods.
+OPT_IN = ("y", "yes", "true", "on")
+REVISION = "istio.io/rev"
+INJECTION = "istio-injection"
+
+
+def _namespace_mode(labels: Any) -> str | None:
+    """How an OSSM 3 namespace label enrols a namespace: 'ossm3' (injected unless the pod opts out),
+    'ossm3-disabled' (istio.io/rev, but istio-injection other than enabled wins: nobody is injected) or None.
+
+    facts-ossm3.md 2.4 (DOC-INJ): `istio-injection: enabled` or `istio.io/rev: <revision>`; when both are set,
+    istio-injection wins (the revision webhooks select `istio-injection DoesNotExist`)."""
+    injection = get(labels, INJECTION)
+    if injection == "enabled":
+        return "ossm3"
+    if isinstance(get(labels, REVISION), str):
+        return "ossm3" if injection is None else "ossm3-disabled"
+    return None
+
 
 def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str]:
-    """namespace -> how it joins the mesh: 'ossm2' (member roll or member: pods must opt in) or 'ossm3' (namespace
-    label: pods are injected unless they opt out).
+    """namespace -> how it joins the mesh: 'ossm2' (member roll, its memberSelectors, or member: pods must opt
+    in), 'ossm3' (namespace label: pods are injected unless they opt out), 'ossm3-disabled' (a revision label
+    that istio-injection overrides) or 'ossm3-selected' (picked by an Istio's discoverySelectors without an
+    injection label: pods must opt in themselves).
 
     OSSM 2 injects only pods that carry `sidecar.istio.io/inject: "true"` in a member namespace
     (../shared/docs/facts-ossm.md §4, openshift-docs ossm-automatic-sidecar-injection.adoc); OSSM 3
     injects every pod of a namespace labelled `istio-injection: enabled` or `istio.io/rev` unless
     the pod says "false" (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection").
     """
+    resources = list(resources)
+    namespaces = namespace_labels(resources)
     found: dict[str, str] = {}
+    control_planes: set[str] = set()
+    selectors: list[Any] = []
     for resource_type, props in resources:
         if is_kind(resource_type, "maistra.io", "ServiceMeshMemberRoll"):
             for member in get(props, "spec", "members") or []:
                 if isinstance(member, str):
                     found[member] = "ossm2"
+            for _, selector in mappings(get(props, "spec", "memberSelectors")):
+                found.update({ns: "ossm2" for ns, labels in namespaces.items() if selects(selector, labels)})
         elif is_kind(resource_type, "maistra.io", "ServiceMeshMember"):
             namespace = get(props, "metadata", "namespace")
             if isinstance(namespace, str):
                 found[namespace] = "ossm2"
-        elif is_kind(resource_type, "core", "Namespace"):
-            labels = get(props, "metadata", "labels")
-            name = get(props, "metadata", "name")
-            if isinstance(name, str) and (
-                has_label(labels, "istio-injection", "enabled") or isinstance(get(labels, "istio.io/rev"), str)
-            ):
-                found.setdefault(name, "ossm3")
+        elif is_kind(resource_type, "sailoperator.io", "Istio", "IstioRevision"):
+            # meshConfig.discoverySelectors (istio mesh/v1alpha1/config.proto): the namespaces istiod treats as
+            # the mesh; facts-ossm3.md 2.2 (OD-DS) "label istio-system and every mesh namespace".
+            control_plane = get(props, "spec", "namespace")
+            control_planes.add(control_plane if isinstance(control_plane, str) else "istio-system")
+            selectors += [sel for _, sel in mappings(get(props, "spec", "values", "meshConfig", "discoverySelectors"))]
+    for name, labels in namespaces.items():
+        mode = _namespace_mode(labels)
+        if mode is None and get(labels, INJECTION) is None and name not in control_planes:
+            mode = "ossm3-selected" if any(selects(sel, labels) for sel in selectors) else None
+        if mode is not None:
+            found.setdefault(name, mode)
     return found
+
+
+def namespace_labels(resources: Iterable[tuple[str, Props]]) -> dict[str, Any]:
+    """name -> labels of every Namespace the stack declares."""
+    found: dict[str, Any] = {}
+    for resource_type, props in resources:
+        name = get(props, "metadata", "name")
+        if is_kind(resource_type, "core", "Namespace") and isinstance(name, str):
+            found[name] = get(props, "metadata", "labels")
+    return found
+
+
+def _injection_value(labels: Any, annotations: Any) -> Any:
+    """What the injector reads: the label when present, else the annotation (inject.go injectRequired)."""
+    label = get(labels, INJECT)
+    return label if label is not None else get(annotations, INJECT)
 
 
 def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]:
@@ -223,15 +274,38 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
         if UNKNOWN in (labels, annotations):
             continue
         values = [v for v in (get(labels, INJECT), get(annotations, INJECT)) if v is not None]
+        value = _injection_value(labels, annotations)
+        said = value if isinstance(value, str) else show(value)
+        opted_in = isinstance(value, str) and value.lower() in OPT_IN
+        mode = members[namespace]
         obj = describe(resource_type, props)
         if "false" in values or False in values:
             problems.append(
                 f"{obj}: {meta} sets {INJECT}: \"false\" in mesh member namespace '{namespace}'; remove it, "
                 "so the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
             )
-        elif members[namespace] == "ossm2" and "true" not in values:
+        elif value not in (None, "") and not opted_in:
+            problems.append(
+                f"{obj}: {meta} sets {INJECT}: \"{said}\" in mesh member namespace '{namespace}', which the "
+                f'injector reads as "false" (only {", ".join(OPT_IN)} opt in); remove it, so the pod gets its '
+                "sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
+            )
+        elif mode == "ossm2" and not opted_in:
             problems.append(
                 f"{obj}: {meta}.labels has no {INJECT}: \"true\" in mesh member namespace '{namespace}', and "
                 "OSSM 2 injects only pods that opt in; add it (label or annotation)."
+            )
+        elif mode == "ossm3-disabled":
+            problems.append(
+                f"{obj}: Namespace {namespace} has the label {REVISION} but also {INJECTION}: "
+                f"{show(get(namespace_labels(resources).get(namespace), INJECTION))}, which wins, so no pod there "
+                f"gets a sidecar; remove {INJECTION} from the namespace (or set it to "
+                "enabled for the default revision)."
+            )
+        elif mode == "ossm3-selected" and not opted_in and not isinstance(get(labels, REVISION), str):
+            problems.append(
+                f"{obj}: Namespace {namespace} is in the mesh (an Istio's discoverySelectors select it) but has "
+                f"neither {INJECTION}: enabled nor {REVISION}, and {meta}.labels does not opt in; label the "
+                f"namespace {INJECTION}=enabled (or {REVISION}=<revision>)."
             )
     return problems

@@ -247,3 +247,116 @@ def test_ossm2_members_need_the_opt_in_and_ossm3_revisions_count() -> None:
     assert len(mesh.check_sidecar_injection([revision, (deployment, opted_out)])) == 1
     unknown = workload(deployment, ("spec", "template"), good_pod(), template_meta={"annotations": common.UNKNOWN})
     assert mesh.check_sidecar_injection([SMMR, (deployment, unknown)]) == []
+
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def pod_with(labels: dict[str, Any] | None = None, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"labels": {"app": "x", **(labels or {})}}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return workload(DEPLOYMENT, ("spec", "template"), good_pod(), template_meta=meta)
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "said"),
+    [
+        ({"sidecar.istio.io/inject": "False"}, None, "False"),
+        ({"sidecar.istio.io/inject": "no"}, None, "no"),
+        ({}, {"sidecar.istio.io/inject": "off"}, "off"),
+        ({"sidecar.istio.io/inject": "disabled"}, {"sidecar.istio.io/inject": "true"}, "disabled"),  # the label wins
+    ],
+)
+def test_every_value_the_injector_reads_as_false_is_an_opt_out(
+    labels: dict[str, Any], annotations: dict[str, Any] | None, said: str
+) -> None:
+    """istio/istio pkg/kube/inject/inject.go injectRequired: only y, yes, true, on (any case) opt in."""
+    for enrolment in (labelled_namespace("tracing", {"istio-injection": "enabled"}), SMMR):
+        assert mesh.check_sidecar_injection([enrolment, (DEPLOYMENT, pod_with(labels, annotations))]) == [
+            f'Deployment tracing/w: spec.template.metadata sets sidecar.istio.io/inject: "{said}" in mesh member '
+            "namespace 'tracing', which the injector reads as \"false\" (only y, yes, true, on opt in); remove it, so "
+            "the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
+        ]
+
+
+@pytest.mark.parametrize("value", ["true", "True", "yes", "on", "Y"])
+def test_every_opt_in_the_injector_honours_passes_in_ossm2(value: str) -> None:
+    assert mesh.check_sidecar_injection([SMMR, (DEPLOYMENT, pod_with({"sidecar.istio.io/inject": value}))]) == []
+    annotated = pod_with(annotations={"sidecar.istio.io/inject": value})
+    assert mesh.check_sidecar_injection([SMMR, (DEPLOYMENT, annotated)]) == []
+
+
+def test_member_selectors_enrol_the_namespaces_they_select() -> None:
+    """SMMR spec.memberSelectors (../shared/crds/maistra-2.5) makes every matching namespace a member."""
+    roll = (
+        SMMR[0],
+        {**SMMR[1], "spec": {"memberSelectors": [{"matchLabels": {"mesh": "ossm"}}]}},
+    )
+    bare = pod_with()
+    selected = labelled_namespace("tracing", {"mesh": "ossm"})
+    assert [m.split(",")[0] for m in mesh.check_sidecar_injection([roll, selected, (DEPLOYMENT, bare)])] == [
+        'Deployment tracing/w: spec.template.metadata.labels has no sidecar.istio.io/inject: "true" in mesh member '
+        "namespace 'tracing'"
+    ]
+    other = labelled_namespace("tracing", {"mesh": "elsewhere"})
+    assert mesh.check_sidecar_injection([roll, other, (DEPLOYMENT, bare)]) == []
+
+
+def test_a_revision_label_that_istio_injection_overrides_injects_nobody() -> None:
+    """facts-ossm3.md 2.4 (DOC-INJ): when both labels are set, istio-injection wins."""
+    disabled = labelled_namespace("tracing", {"istio.io/rev": "default", "istio-injection": "disabled"})
+    assert mesh.check_sidecar_injection([disabled, (DEPLOYMENT, pod_with())]) == [
+        "Deployment tracing/w: Namespace tracing has the label istio.io/rev but also istio-injection: 'disabled', "
+        "which wins, so no pod there gets a sidecar; remove istio-injection from the namespace (or set it to enabled "
+        "for the default revision)."
+    ]
+    revision = labelled_namespace("tracing", {"istio.io/rev": "default"})
+    assert mesh.check_sidecar_injection([revision, (DEPLOYMENT, pod_with())]) == []
+    out = labelled_namespace("tracing", {"istio-injection": "disabled"})  # out of the mesh, and says so
+    assert mesh.check_sidecar_injection([out, (DEPLOYMENT, pod_with())]) == []
+
+
+def test_namespaces_an_istio_discovers_need_an_injection_label_or_a_pod_opt_in() -> None:
+    istio = (
+        ISTIO,
+        {
+            "kind": "Istio",
+            "metadata": {"name": "default"},
+            "spec": {
+                "namespace": "istio-system",
+                "values": {"meshConfig": {"discoverySelectors": [{"matchLabels": {"istio-discovery": "enabled"}}]}},
+            },
+        },
+    )
+    discovered = labelled_namespace("tracing", {"istio-discovery": "enabled"})
+    assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with())]) == [
+        "Deployment tracing/w: Namespace tracing is in the mesh (an Istio's discoverySelectors select it) but has "
+        "neither istio-injection: enabled nor istio.io/rev, and spec.template.metadata.labels does not opt in; label "
+        "the namespace istio-injection=enabled (or istio.io/rev=<revision>)."
+    ]
+    for pod_labels in ({"sidecar.istio.io/inject": "true"}, {"istio.io/rev": "default"}):
+        assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with(pod_labels))]) == []
+    injected = labelled_namespace("tracing", {"istio-discovery": "enabled", "istio-injection": "enabled"})
+    assert mesh.check_sidecar_injection([istio, injected, (DEPLOYMENT, pod_with())]) == []
+    control_plane = labelled_namespace("istio-system", {"istio-discovery": "enabled"})
+    in_control_plane = workload(DEPLOYMENT, ("spec", "template"), good_pod(), namespace="istio-system")
+    assert mesh.check_sidecar_injection([istio, control_plane, (DEPLOYMENT, in_control_plane)]) == []
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "selected"),
+    [
+        ({}, {}, True),
+        ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+        ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "Near"}]}, {"a": "1"}, False),
+        (None, {"a": "1"}, False),
+    ],
+)
+def test_label_selectors(selector: Any, labels: dict[str, str], selected: bool) -> None:
+    assert common.selects(selector, labels) is selected
