@@ -1,14 +1,21 @@
 """Every policy of the pack, in the order the pack lists them: name, what it asks for, check, config schema.
 
-Resource policies see one object at a time; the two stack policies need more (every
-declared object, or the stack's config files) and are wired in `policies.py`.
+Resource policies see one object at a time; stack policies need more (every declared
+object in STACK_CHECKS, or the stack's config files) and are wired in `policies.py`.
 """
 
 from __future__ import annotations
 
-from .common import ResourceCheck
+from .common import ResourceCheck, StackCheck
 from .images import IMAGES_SCHEMA, check_images_pinned
-from .mesh import SAMPLING_SCHEMA, check_mesh_mtls, check_smcp, check_telemetry_sampling
+from .mesh import (
+    SAMPLING_SCHEMA,
+    check_mesh_mtls,
+    check_sidecar_injection,
+    check_smcp,
+    check_telemetry_sampling,
+    check_tracing_enabled,
+)
 from .operators import SUBSCRIPTIONS_SCHEMA, check_catalog_source, check_subscription_catalog
 from .pods import check_restricted_v2
 from .routes import ROUTES_SCHEMA, check_ui_not_exposed, check_ui_routes_tls
@@ -93,6 +100,17 @@ SIDECAR_DESCRIPTION = (
     "Every pod template in a namespace the stack enrols in the mesh (member roll, member selectors, member, "
     "injection label, discovery selectors) gets its sidecar: OSSM 2 pods opt in, no pod opts out by any value the "
     "injector reads as false, and no namespace label switches injection off."
+)
+TRACING_POLICY = "mesh-tracing-enabled"
+TRACING_DESCRIPTION = (
+    "Tracing stays on from control plane to Telemetry: no SMCP tracer None (or unset on 2.6) without a tracing "
+    "extension provider, no sampling of 0, no OSSM 3 Istio without a tracing extension provider or with "
+    "enableTracing false, no Telemetry that disables span reporting, samples 0 % or names a provider no control "
+    "plane declares, and a mesh-wide Telemetry (or default provider) that switches tracing on."
+)
+STACK_CHECKS: tuple[StackCheck, ...] = (
+    StackCheck(SIDECAR_POLICY, SIDECAR_DESCRIPTION, check_sidecar_injection),
+    StackCheck(TRACING_POLICY, TRACING_DESCRIPTION, check_tracing_enabled),
 )
 STACK_CONFIG_POLICY = "stack-config-secrets-encrypted"
 STACK_CONFIG_DESCRIPTION = (

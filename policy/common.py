@@ -27,6 +27,7 @@ from typing import Any, Final
 Props = Mapping[str, Any]
 Config = Mapping[str, Any]
 Check = Callable[[str, Props, Config], list[str]]
+StackCheckFn = Callable[[Sequence[tuple[str, Props]]], list[str]]
 Schema = Mapping[str, Mapping[str, Any]]
 
 
@@ -48,6 +49,16 @@ class ResourceCheck:
     description: str
     check: Check
     config_schema: Schema = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackCheck:
+    """One stack policy over every declared (type, props): what one object alone cannot tell (which namespaces a
+    member roll enrols, which provider a control plane declares, which pods a Service selects)."""
+
+    name: str
+    description: str
+    check: StackCheckFn
 
 
 def string_list(default: list[str], description: str) -> dict[str, Any]:

@@ -309,3 +309,161 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
                 f"namespace {INJECTION}=enabled (or {REVISION}=<revision>)."
             )
     return problems
+
+
+# --- tracing switched on end to end (a stack policy: the provider a Telemetry names lives on the control plane) ---
+
+# Extension provider kinds that export spans (istio mesh/v1alpha1/config.proto MeshConfig.ExtensionProvider; the
+# Istio CRD in ../shared/crds/sail-ossm-3.4 and the SMCP v2 CRD in ../shared/crds/maistra-2.5 list them).
+TRACING_PROVIDERS = ("opentelemetry", "zipkin", "datadog", "lightstep", "opencensus", "skywalking", "stackdriver")
+# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26): an SMCP
+# without spec.tracing.type on 2.6 (or without a version: the operator creates the newest, 2.6) traces nothing.
+TRACING_OFF_BY_DEFAULT_FROM = (2, 6)
+
+
+def _tracing_providers(props: Props, *mesh_config: str) -> list[str] | None:
+    """Names of the tracing-capable extension providers under `mesh_config`; None while the list is unknown."""
+    providers = get(props, *mesh_config, "extensionProviders")
+    if providers is UNKNOWN:
+        return None
+    return [
+        str(p.get("name"))
+        for _, p in mappings(providers)
+        if isinstance(p.get("name"), str) and any(kind in p for kind in TRACING_PROVIDERS)
+    ]
+
+
+def _smcp_version(props: Props) -> tuple[int, int] | None:
+    version = get(props, "spec", "version")
+    if version is None:
+        return TRACING_OFF_BY_DEFAULT_FROM
+    parts = version.lstrip("v").split(".") if isinstance(version, str) else []
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]) else None
+
+
+def _smcp_tracing(resource_type: str, props: Props, obj: str) -> list[str]:
+    """SMCP v2 spec.tracing (type None, or unset on 2.6; sampling 0), v1 Helm values (tracing.enabled,
+    global.enableTracing)."""
+    if split_type(resource_type)[1] == "v1":
+        problems = []
+        for path in (("tracing", "enabled"), ("global", "enableTracing")):
+            if get(props, "spec", "istio", *path) is False:
+                problems.append(
+                    f"{obj}: spec.istio.{'.'.join(path)} is false, so no span is recorded; remove it (default true)."
+                )
+        return problems
+    problems = []
+    tracer = get(props, "spec", "tracing", "type")
+    providers = _tracing_providers(props, "spec", "meshConfig")
+    if providers == [] and (
+        tracer == "None" or (tracer is None and (_smcp_version(props) or (0, 0)) >= TRACING_OFF_BY_DEFAULT_FROM)
+    ):
+        said = "'None'" if tracer == "None" else "not set (None on OSSM 2.6)"
+        problems.append(
+            f"{obj}: spec.tracing.type is {said} and spec.meshConfig.extensionProviders names no tracing provider, so "
+            "no span reaches a trace store; set spec.tracing.type: Jaeger (ossm:mesh.tracing), or add an "
+            "opentelemetry extension provider and a Telemetry that uses it."
+        )
+    sampling = get(props, "spec", "tracing", "sampling")
+    if whole(sampling) and sampling == 0:
+        problems.append(
+            f"{obj}: spec.tracing.sampling is 0, so no request is traced; set 1 to 10000 "
+            "(ossm:mesh.tracing.sampling; 10000 = 100%)."
+        )
+    return problems
+
+
+def _is_mesh_wide(props: Props, root_namespaces: set[str]) -> bool:
+    """A Telemetry in the root namespace that selects no workload applies to the whole mesh (istio telemetry/v1
+    telemetry.proto: "the root configuration namespace ... applies to all workloads")."""
+    spec = get(props, "spec")
+    return get(props, "metadata", "namespace") in root_namespaces and not any(
+        get(spec, key) for key in ("selector", "targetRef", "targetRefs")
+    )
+
+
+def check_tracing_enabled(resources: Iterable[tuple[str, Props]]) -> list[str]:
+    """Tracing stays switched on from control plane to Telemetry: a tracer set to None, a sampling of 0, a
+    Telemetry that reports no spans or names a provider nobody declares, or an OSSM 3 mesh that nothing tells to
+    trace, each leave the trace UI empty, and `verify` fails only after the whole stack is up."""
+    resources = list(resources)
+    problems: list[str] = []
+    providers: set[str] = set()
+    known = True  # every control plane's provider list is known (else a Telemetry's names cannot be judged)
+    default_tracing = False
+    control_planes: list[tuple[str, str]] = []  # (object, root namespace) of the planes Telemetry must switch on
+    for resource_type, props in resources:
+        obj = describe(resource_type, props)
+        if is_kind(resource_type, "maistra.io", "ServiceMeshControlPlane"):
+            problems += _smcp_tracing(resource_type, props, obj)
+            names = _tracing_providers(props, "spec", "meshConfig")
+            known = known and names is not None
+            providers.update(names or [])
+            namespace = get(props, "metadata", "namespace")
+            if names and get(props, "spec", "tracing", "type") in ("None", None) and isinstance(namespace, str):
+                control_planes.append((obj, namespace))
+        elif is_kind(resource_type, "sailoperator.io", "Istio", "IstioRevision"):
+            mesh_config = ("spec", "values", "meshConfig")
+            names = _tracing_providers(props, *mesh_config)
+            known = known and names is not None
+            providers.update(names or [])
+            if get(props, *mesh_config, "enableTracing") is False:
+                problems.append(
+                    f"{obj}: spec.values.meshConfig.enableTracing is false, so the proxies generate no spans; set it "
+                    "to true (../shared/docs/facts-ossm3.md §5)."
+                )
+            if names == []:
+                problems.append(
+                    f"{obj}: spec.values.meshConfig.extensionProviders has no tracing provider (opentelemetry, "
+                    "zipkin, ...), so no Telemetry can send spans anywhere; add one, e.g. {name: otel, opentelemetry: "
+                    "{service: otel-collector.<namespace>.svc.cluster.local, port: 4317}}."
+                )
+            default = get(props, *mesh_config, "defaultProviders", "tracing")
+            default_tracing = default_tracing or default is UNKNOWN or bool(default)
+            root = get(props, *mesh_config, "rootNamespace")
+            root = root if isinstance(root, str) else get(props, "spec", "namespace")
+            control_planes.append((obj, root if isinstance(root, str) else "istio-system"))
+    roots = {root for _, root in control_planes}
+    wide_tracing = False
+    for resource_type, props in resources:
+        if not is_kind(resource_type, "telemetry.istio.io", "Telemetry"):
+            continue
+        obj = describe(resource_type, props)
+        tracing = get(props, "spec", "tracing")
+        if tracing is UNKNOWN:
+            wide_tracing = True
+            continue
+        for i, entry in mappings(tracing):
+            path = f"spec.tracing[{i}]"
+            if entry.get("disableSpanReporting") is True:
+                problems.append(f"{obj}: {path}.disableSpanReporting is true, so no span is reported; remove it.")
+            percent = entry.get("randomSamplingPercentage")
+            if isinstance(percent, (int, float)) and not isinstance(percent, bool) and percent == 0:
+                problems.append(
+                    f"{obj}: {path}.randomSamplingPercentage is 0, so no request is traced; set a percentage above "
+                    "0 (ossm:mesh.tracing.sampling / 100)."
+                )
+            named = [p.get("name") for _, p in mappings(entry.get("providers"))]
+            unknown = sorted(str(n) for n in named if isinstance(n, str) and n not in providers)
+            if known and control_planes and unknown:
+                problems.append(
+                    f"{obj}: {path}.providers names {', '.join(repr(n) for n in unknown)}, which no control plane "
+                    f"of the stack declares as a tracing extension provider (it declares "
+                    f"{', '.join(repr(n) for n in sorted(providers)) or 'none'}); spans would go nowhere: use one of "
+                    "those names."
+                )
+            if not named and known and control_planes and not default_tracing:
+                problems.append(
+                    f"{obj}: {path}.providers is not set and no control plane sets meshConfig.defaultProviders."
+                    "tracing, so this entry traces nowhere; name a tracing extension provider."
+                )
+            # an entry here is what switches the mesh's tracing on; what is wrong with it is reported above
+            wide_tracing = wide_tracing or _is_mesh_wide(props, roots)
+    if not wide_tracing and not default_tracing:
+        for obj, root in control_planes:
+            problems.append(
+                f"{obj}: no Telemetry in {root} (the root namespace, selecting no workload) turns tracing on and "
+                "meshConfig.defaultProviders.tracing is not set, so the mesh records no span; declare a Telemetry "
+                "there with spec.tracing[].providers naming the tracing extension provider."
+            )
+    return problems

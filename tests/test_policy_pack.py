@@ -151,8 +151,10 @@ def test_config_the_program_accepts_but_the_pack_refuses() -> None:
 def test_the_pack_lists_every_policy_with_its_schema() -> None:
     built = policies.build_policies()
     assert [p.name for p in built] == POLICY_NAMES
-    assert all(isinstance(p, ResourceValidationPolicy) for p in built[:-2])
-    assert all(isinstance(p, StackValidationPolicy) for p in built[-2:])
+    stack = len(catalogue.STACK_CHECKS) + 1  # and the stack-config policy
+    assert all(isinstance(p, ResourceValidationPolicy) for p in built[:-stack])
+    assert all(isinstance(p, StackValidationPolicy) for p in built[-stack:])
+    assert len(built) - stack == len(catalogue.RESOURCE_CHECKS)
     assert all(p.description and p.enforcement_level is None for p in built)  # the pack's MANDATORY applies
     schemas = {p.name: p.config_schema.properties for p in built if p.config_schema}
     assert schemas == {
