@@ -16,7 +16,13 @@ from .mesh import (
     check_telemetry_sampling,
     check_tracing_enabled,
 )
-from .operators import SUBSCRIPTIONS_SCHEMA, check_catalog_source, check_subscription_catalog
+from .operators import (
+    RELEASED_CHANNELS_SCHEMA,
+    SUBSCRIPTIONS_SCHEMA,
+    check_catalog_source,
+    check_released_channels,
+    check_subscription_catalog,
+)
 from .pods import check_restricted_v2
 from .routes import ROUTES_SCHEMA, check_ui_not_exposed, check_ui_routes_tls
 from .secrets import check_configmap_secrets, check_plain_credentials
@@ -76,6 +82,13 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
         "channel.",
         check_subscription_catalog,
         SUBSCRIPTIONS_SCHEMA,
+    ),
+    ResourceCheck(
+        "subscriptions-released-channels",
+        "Subscriptions and ClusterExtensions follow released channels only: no candidate, preview, alpha/beta or "
+        "other pre-release channel, no fast where the package ships stable, no pre-release startingCSV or version.",
+        check_released_channels,
+        RELEASED_CHANNELS_SCHEMA,
     ),
     ResourceCheck(
         "catalog-sources-no-shadowing",

@@ -24,6 +24,7 @@ POLICY_NAMES = [
     "ui-routes-tls",
     "ui-not-exposed",
     "subscriptions-allowed-catalog",
+    "subscriptions-released-channels",
     "catalog-sources-no-shadowing",
     "no-secrets-in-configmaps",
     "no-plain-credentials",

@@ -164,6 +164,7 @@ def test_the_pack_lists_every_policy_with_its_schema() -> None:
         "ui-routes-tls": routes.ROUTES_SCHEMA,
         "ui-not-exposed": routes.ROUTES_SCHEMA,
         "subscriptions-allowed-catalog": operators.SUBSCRIPTIONS_SCHEMA,
+        "subscriptions-released-channels": operators.RELEASED_CHANNELS_SCHEMA,
     }
 
 
