@@ -104,7 +104,8 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
     ResourceCheck(
         "no-plain-credentials",
         "No Kubernetes object carries a kubeconfig, pull secret, key, token or password in a plain field (env "
-        "values, annotations, specs, collector config), plain or base64-encoded.",
+        "values, annotations, specs, collector config) or on a command line (--password=, --token, -u user:pass, "
+        "Authorization headers, sh -c scripts), plain or base64-encoded.",
         check_plain_credentials,
     ),
 )
