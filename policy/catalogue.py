@@ -24,7 +24,7 @@ from .operators import (
     check_subscription_catalog,
 )
 from .pods import check_restricted_v2
-from .routes import ROUTES_SCHEMA, check_ui_not_exposed, check_ui_routes_tls
+from .routes import ROUTES_SCHEMA, check_ui_exposed_by_role, check_ui_not_exposed, check_ui_routes_tls
 from .secrets import check_configmap_secrets, check_plain_credentials
 
 RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
@@ -122,9 +122,16 @@ TRACING_DESCRIPTION = (
     "enableTracing false, no Telemetry that disables span reporting, samples 0 % or names a provider no control "
     "plane declares, and a mesh-wide Telemetry (or default provider) that switches tracing on."
 )
+UI_ROLE_POLICY = "ui-exposed-by-role"
+UI_ROLE_DESCRIPTION = (
+    "A UI under another name is judged by the Service it reaches (selector, app labels, ports 16686/16685/20001): "
+    "no Route to it without TLS, no Ingress, LoadBalancer or NodePort Service, no VirtualService through an "
+    "ingress gateway to it."
+)
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(SIDECAR_POLICY, SIDECAR_DESCRIPTION, check_sidecar_injection),
     StackCheck(TRACING_POLICY, TRACING_DESCRIPTION, check_tracing_enabled),
+    StackCheck(UI_ROLE_POLICY, UI_ROLE_DESCRIPTION, check_ui_exposed_by_role),
 )
 STACK_CONFIG_POLICY = "stack-config-secrets-encrypted"
 STACK_CONFIG_DESCRIPTION = (

@@ -30,6 +30,7 @@ POLICY_NAMES = [
     "no-plain-credentials",
     "mesh-members-injected",
     "mesh-tracing-enabled",
+    "ui-exposed-by-role",
     "stack-config-secrets-encrypted",
 ]
 KUBECONFIG = """apiVersion: v1
