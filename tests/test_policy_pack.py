@@ -522,3 +522,16 @@ def test_nothing_under_policy_imports_the_project() -> None:
             else:
                 continue
             assert {n.split(".")[0] for n in names} <= allowed, f"{path.name}:{node.lineno} imports {names}"
+
+
+def test_the_readme_lists_every_policy_of_the_pack() -> None:
+    """The README's pack table is what a platform team reads before enabling the pack: one row per policy."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Policy pack (`policy/`)", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = [name for row in rows for name in row.split("|")[1].replace("(stack)", "").replace("`", "").split(",")]
+    assert sorted(n.strip() for n in documented) == sorted(POLICY_NAMES)
+    stack = [row.split("|")[1] for row in rows if "(stack)" in row.split("|")[1]]
+    assert sorted(s.replace("(stack)", "").strip(" `") for s in stack) == sorted(
+        [c.name for c in catalogue.STACK_CHECKS] + [catalogue.STACK_CONFIG_POLICY]
+    )
