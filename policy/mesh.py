@@ -1,5 +1,6 @@
-"""The mesh keeps mTLS on and every app pod in it: control planes (OSSM 2 and 3), PeerAuthentication, DestinationRule,
-sampling bounds, and sidecar injection in the namespaces the stack enrols.
+"""The mesh keeps mTLS and tracing on and every app pod in it: control planes (OSSM 2 and 3), PeerAuthentication,
+DestinationRule, sampling bounds, tracing from control plane to Telemetry, and sidecar injection in the namespaces
+the stack enrols.
 
 mTLS can be switched off in more places than the control plane: a PeerAuthentication
 that lets plain text in (PERMISSIVE/DISABLE, also per port), a DestinationRule that

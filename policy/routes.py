@@ -4,8 +4,10 @@ They sit behind OAuth proxies whose cookies must not cross plain HTTP, and they 
 not meant to be reachable around those proxies: a Route under another name that
 targets the UI's Service, an Ingress, a LoadBalancer or NodePort Service, a Tempo
 CR whose Jaeger UI Route is `insecure` or which asks for an Ingress, and a Kiali that
-admits anonymous users are all refused. Other Routes (the demo's plain-HTTP
-`istio-ingressgateway`) are not this module's concern.
+admits anonymous users are all refused. A UI under a neutral name is recognised by
+the Service it reaches (what its selector and ports say it serves), which takes the
+whole stack. Other Routes (the demo's plain-HTTP `istio-ingressgateway`) are not this
+module's concern.
 """
 
 from __future__ import annotations
