@@ -1,17 +1,30 @@
 """Every policy of the pack, in the order the pack lists them: name, what it asks for, check, config schema.
 
-Resource policies see one object at a time; the two stack policies need more (every
-declared object, or the stack's config files) and are wired in `policies.py`.
+Resource policies see one object at a time; stack policies need more (every declared
+object in STACK_CHECKS, or the stack's config files) and are wired in `policies.py`.
 """
 
 from __future__ import annotations
 
-from .common import ResourceCheck
+from .common import ResourceCheck, StackCheck
 from .images import IMAGES_SCHEMA, check_images_pinned
-from .mesh import SAMPLING_SCHEMA, check_mesh_mtls, check_smcp, check_telemetry_sampling
-from .operators import SUBSCRIPTIONS_SCHEMA, check_catalog_source, check_subscription_catalog
+from .mesh import (
+    SAMPLING_SCHEMA,
+    check_mesh_mtls,
+    check_sidecar_injection,
+    check_smcp,
+    check_telemetry_sampling,
+    check_tracing_enabled,
+)
+from .operators import (
+    RELEASED_CHANNELS_SCHEMA,
+    SUBSCRIPTIONS_SCHEMA,
+    check_catalog_source,
+    check_released_channels,
+    check_subscription_catalog,
+)
 from .pods import check_restricted_v2
-from .routes import ROUTES_SCHEMA, check_ui_not_exposed, check_ui_routes_tls
+from .routes import ROUTES_SCHEMA, check_ui_exposed_by_role, check_ui_not_exposed, check_ui_routes_tls
 from .secrets import check_configmap_secrets, check_plain_credentials
 
 RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
@@ -43,8 +56,9 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
     ),
     ResourceCheck(
         "images-pinned",
-        "Container images of every workload kind are pinned by digest (requireDigest) and never use a floating tag "
-        "such as latest.",
+        "Container images of every workload kind are valid references (distribution grammar, no user:password@) "
+        "pinned by digest (requireDigest), never on a floating tag such as latest; image fields of custom "
+        "resources parse too.",
         check_images_pinned,
         IMAGES_SCHEMA,
     ),
@@ -70,6 +84,13 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
         SUBSCRIPTIONS_SCHEMA,
     ),
     ResourceCheck(
+        "subscriptions-released-channels",
+        "Subscriptions and ClusterExtensions follow released channels only: no candidate, preview, alpha/beta or "
+        "other pre-release channel, no fast where the package ships stable, no pre-release startingCSV or version.",
+        check_released_channels,
+        RELEASED_CHANNELS_SCHEMA,
+    ),
+    ResourceCheck(
         "catalog-sources-no-shadowing",
         "No CatalogSource takes the name of a default catalog (redhat-operators, certified-operators, "
         "community-operators, redhat-marketplace).",
@@ -83,14 +104,34 @@ RESOURCE_CHECKS: tuple[ResourceCheck, ...] = (
     ResourceCheck(
         "no-plain-credentials",
         "No Kubernetes object carries a kubeconfig, pull secret, key, token or password in a plain field (env "
-        "values, annotations, specs, collector config), plain or base64-encoded.",
+        "values, annotations, specs, collector config) or on a command line (--password=, --token, -u user:pass, "
+        "Authorization headers, sh -c scripts), plain or base64-encoded.",
         check_plain_credentials,
     ),
 )
 SIDECAR_POLICY = "mesh-members-injected"
 SIDECAR_DESCRIPTION = (
-    "Every pod template in a namespace the stack enrols in the mesh gets its sidecar (OSSM 2: opts in; OSSM 3: "
-    "does not opt out)."
+    "Every pod template in a namespace the stack enrols in the mesh (member roll, member selectors, member, "
+    "injection label, discovery selectors) gets its sidecar: OSSM 2 pods opt in, no pod opts out by any value the "
+    "injector reads as false, and no namespace label switches injection off."
+)
+TRACING_POLICY = "mesh-tracing-enabled"
+TRACING_DESCRIPTION = (
+    "Tracing stays on from control plane to Telemetry: no SMCP tracer None (or unset on 2.6) without a tracing "
+    "extension provider, no sampling of 0, no OSSM 3 Istio without a tracing extension provider or with "
+    "enableTracing false, no Telemetry that disables span reporting, samples 0 % or names a provider no control "
+    "plane declares, and a mesh-wide Telemetry (or default provider) that switches tracing on."
+)
+UI_ROLE_POLICY = "ui-exposed-by-role"
+UI_ROLE_DESCRIPTION = (
+    "A UI under another name is judged by the Service it reaches (selector, app labels, ports 16686/16685/20001): "
+    "no Route to it without TLS, no Ingress, LoadBalancer or NodePort Service, no VirtualService through an "
+    "ingress gateway to it."
+)
+STACK_CHECKS: tuple[StackCheck, ...] = (
+    StackCheck(SIDECAR_POLICY, SIDECAR_DESCRIPTION, check_sidecar_injection),
+    StackCheck(TRACING_POLICY, TRACING_DESCRIPTION, check_tracing_enabled),
+    StackCheck(UI_ROLE_POLICY, UI_ROLE_DESCRIPTION, check_ui_exposed_by_role),
 )
 STACK_CONFIG_POLICY = "stack-config-secrets-encrypted"
 STACK_CONFIG_DESCRIPTION = (

@@ -27,6 +27,7 @@ from typing import Any, Final
 Props = Mapping[str, Any]
 Config = Mapping[str, Any]
 Check = Callable[[str, Props, Config], list[str]]
+StackCheckFn = Callable[[Sequence[tuple[str, Props]]], list[str]]
 Schema = Mapping[str, Mapping[str, Any]]
 
 
@@ -48,6 +49,16 @@ class ResourceCheck:
     description: str
     check: Check
     config_schema: Schema = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackCheck:
+    """One stack policy over every declared (type, props): what one object alone cannot tell (which namespaces a
+    member roll enrols, which provider a control plane declares, which pods a Service selects)."""
+
+    name: str
+    description: str
+    check: StackCheckFn
 
 
 def string_list(default: list[str], description: str) -> dict[str, Any]:
@@ -116,6 +127,30 @@ def whole(value: Any) -> bool:
 
 def has_label(labels: Any, key: str, value: Any) -> bool:
     return isinstance(labels, Mapping) and labels.get(key) == value
+
+
+def selects(selector: Any, labels: Any) -> bool:
+    """Whether a Kubernetes LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) selects
+    `labels`; an empty selector selects everything, an unreadable one nothing (k8s.io/apimachinery
+    pkg/apis/meta/v1/helpers.go LabelSelectorAsSelector)."""
+    if not isinstance(selector, Mapping):
+        return False
+    labels = labels if isinstance(labels, Mapping) else {}
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, Mapping) or any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for _, expression in mappings(selector.get("matchExpressions")):
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = isinstance(key, str) and key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if (operator == "Exists" and not present) or (operator == "DoesNotExist" and present):
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
 
 
 def describe(resource_type: str, props: Props) -> str:

@@ -1,5 +1,6 @@
-"""The mesh keeps mTLS on and every app pod in it: control planes (OSSM 2 and 3), PeerAuthentication, DestinationRule,
-sampling bounds, and sidecar injection in the namespaces the stack enrols.
+"""The mesh keeps mTLS and tracing on and every app pod in it: control planes (OSSM 2 and 3), PeerAuthentication,
+DestinationRule, sampling bounds, tracing from control plane to Telemetry, and sidecar injection in the namespaces
+the stack enrols.
 
 mTLS can be switched off in more places than the control plane: a PeerAuthentication
 that lets plain text in (PERMISSIVE/DISABLE, also per port), a DestinationRule that
@@ -20,10 +21,10 @@ from .common import (
     describe,
     dotted,
     get,
-    has_label,
     is_kind,
     mappings,
     pod_template_path,
+    selects,
     settings,
     show,
     split_type,
@@ -177,34 +178,85 @@ def check_mesh_mtls(resource_type: str, props: Props, config: Config) -> list[st
 
 # --- sidecar injection in the namespaces the stack enrols (a stack policy: it needs every resource at once) -------
 
+# istio/istio pkg/kube/inject/inject.go injectRequired: the pod's label wins over its annotation, the value is
+# lower-cased, and only these opt in; any other non-empty value ("False", "no", "off", "disabled") opts out.
+# The label's precedence holds from Istio 1.10 (OSSM 2.2 and later; the config allows v2.3 to v2.6):
+# tests/rules/test_workloads.py encodes the same rule for the program's own pods.
+OPT_IN = ("y", "yes", "true", "on")
+REVISION = "istio.io/rev"
+INJECTION = "istio-injection"
+
+
+def _namespace_mode(labels: Any) -> str | None:
+    """How an OSSM 3 namespace label enrols a namespace: 'ossm3' (injected unless the pod opts out),
+    'ossm3-disabled' (istio.io/rev, but istio-injection other than enabled wins: nobody is injected) or None.
+
+    facts-ossm3.md 2.4 (DOC-INJ): `istio-injection: enabled` or `istio.io/rev: <revision>`; when both are set,
+    istio-injection wins (the revision webhooks select `istio-injection DoesNotExist`)."""
+    injection = get(labels, INJECTION)
+    if injection == "enabled":
+        return "ossm3"
+    if isinstance(get(labels, REVISION), str):
+        return "ossm3" if injection is None else "ossm3-disabled"
+    return None
+
 
 def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str]:
-    """namespace -> how it joins the mesh: 'ossm2' (member roll or member: pods must opt in) or 'ossm3' (namespace
-    label: pods are injected unless they opt out).
+    """namespace -> how it joins the mesh: 'ossm2' (member roll, its memberSelectors, or member: pods must opt
+    in), 'ossm3' (namespace label: pods are injected unless they opt out), 'ossm3-disabled' (a revision label
+    that istio-injection overrides) or 'ossm3-selected' (picked by an Istio's discoverySelectors without an
+    injection label: pods must opt in themselves).
 
     OSSM 2 injects only pods that carry `sidecar.istio.io/inject: "true"` in a member namespace
     (../shared/docs/facts-ossm.md §4, openshift-docs ossm-automatic-sidecar-injection.adoc); OSSM 3
     injects every pod of a namespace labelled `istio-injection: enabled` or `istio.io/rev` unless
     the pod says "false" (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection").
     """
+    resources = list(resources)
+    namespaces = namespace_labels(resources)
     found: dict[str, str] = {}
+    control_planes: set[str] = set()
+    selectors: list[Any] = []
     for resource_type, props in resources:
         if is_kind(resource_type, "maistra.io", "ServiceMeshMemberRoll"):
             for member in get(props, "spec", "members") or []:
                 if isinstance(member, str):
                     found[member] = "ossm2"
+            for _, selector in mappings(get(props, "spec", "memberSelectors")):
+                found.update({ns: "ossm2" for ns, labels in namespaces.items() if selects(selector, labels)})
         elif is_kind(resource_type, "maistra.io", "ServiceMeshMember"):
             namespace = get(props, "metadata", "namespace")
             if isinstance(namespace, str):
                 found[namespace] = "ossm2"
-        elif is_kind(resource_type, "core", "Namespace"):
-            labels = get(props, "metadata", "labels")
-            name = get(props, "metadata", "name")
-            if isinstance(name, str) and (
-                has_label(labels, "istio-injection", "enabled") or isinstance(get(labels, "istio.io/rev"), str)
-            ):
-                found.setdefault(name, "ossm3")
+        elif is_kind(resource_type, "sailoperator.io", "Istio", "IstioRevision"):
+            # meshConfig.discoverySelectors (istio mesh/v1alpha1/config.proto): the namespaces istiod treats as
+            # the mesh; facts-ossm3.md 2.2 (OD-DS) "label istio-system and every mesh namespace".
+            control_plane = get(props, "spec", "namespace")
+            control_planes.add(control_plane if isinstance(control_plane, str) else "istio-system")
+            selectors += [sel for _, sel in mappings(get(props, "spec", "values", "meshConfig", "discoverySelectors"))]
+    for name, labels in namespaces.items():
+        mode = _namespace_mode(labels)
+        if mode is None and get(labels, INJECTION) is None and name not in control_planes:
+            mode = "ossm3-selected" if any(selects(sel, labels) for sel in selectors) else None
+        if mode is not None:
+            found.setdefault(name, mode)
     return found
+
+
+def namespace_labels(resources: Iterable[tuple[str, Props]]) -> dict[str, Any]:
+    """name -> labels of every Namespace the stack declares."""
+    found: dict[str, Any] = {}
+    for resource_type, props in resources:
+        name = get(props, "metadata", "name")
+        if is_kind(resource_type, "core", "Namespace") and isinstance(name, str):
+            found[name] = get(props, "metadata", "labels")
+    return found
+
+
+def _injection_value(labels: Any, annotations: Any) -> Any:
+    """What the injector reads: the label when present, else the annotation (inject.go injectRequired)."""
+    label = get(labels, INJECT)
+    return label if label is not None else get(annotations, INJECT)
 
 
 def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]:
@@ -223,15 +275,196 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
         if UNKNOWN in (labels, annotations):
             continue
         values = [v for v in (get(labels, INJECT), get(annotations, INJECT)) if v is not None]
+        value = _injection_value(labels, annotations)
+        said = value if isinstance(value, str) else show(value)
+        opted_in = isinstance(value, str) and value.lower() in OPT_IN
+        mode = members[namespace]
         obj = describe(resource_type, props)
         if "false" in values or False in values:
             problems.append(
                 f"{obj}: {meta} sets {INJECT}: \"false\" in mesh member namespace '{namespace}'; remove it, "
                 "so the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
             )
-        elif members[namespace] == "ossm2" and "true" not in values:
+        elif value not in (None, "") and not opted_in:
+            problems.append(
+                f"{obj}: {meta} sets {INJECT}: \"{said}\" in mesh member namespace '{namespace}', which the "
+                f'injector reads as "false" (only {", ".join(OPT_IN)} opt in); remove it, so the pod gets its '
+                "sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
+            )
+        elif mode == "ossm2" and not opted_in:
             problems.append(
                 f"{obj}: {meta}.labels has no {INJECT}: \"true\" in mesh member namespace '{namespace}', and "
                 "OSSM 2 injects only pods that opt in; add it (label or annotation)."
+            )
+        elif mode == "ossm3-disabled":
+            problems.append(
+                f"{obj}: Namespace {namespace} has the label {REVISION} but also {INJECTION}: "
+                f"{show(get(namespace_labels(resources).get(namespace), INJECTION))}, which wins, so no pod there "
+                f"gets a sidecar; remove {INJECTION} from the namespace (or set it to "
+                "enabled for the default revision)."
+            )
+        elif mode == "ossm3-selected" and not opted_in and not isinstance(get(labels, REVISION), str):
+            problems.append(
+                f"{obj}: Namespace {namespace} is in the mesh (an Istio's discoverySelectors select it) but has "
+                f"neither {INJECTION}: enabled nor {REVISION}, and {meta}.labels does not opt in; label the "
+                f"namespace {INJECTION}=enabled (or {REVISION}=<revision>)."
+            )
+    return problems
+
+
+# --- tracing switched on end to end (a stack policy: the provider a Telemetry names lives on the control plane) ---
+
+# Extension provider kinds that export spans (istio mesh/v1alpha1/config.proto MeshConfig.ExtensionProvider; the
+# Istio CRD in ../shared/crds/sail-ossm-3.4 and the SMCP v2 CRD in ../shared/crds/maistra-2.5 list them).
+TRACING_PROVIDERS = ("opentelemetry", "zipkin", "datadog", "lightstep", "opencensus", "skywalking", "stackdriver")
+# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26): an SMCP
+# without spec.tracing.type on 2.6 (or without a version: the operator creates the newest, 2.6) traces nothing.
+TRACING_OFF_BY_DEFAULT_FROM = (2, 6)
+
+
+def _tracing_providers(props: Props, *mesh_config: str) -> list[str] | None:
+    """Names of the tracing-capable extension providers under `mesh_config`; None while the list is unknown."""
+    providers = get(props, *mesh_config, "extensionProviders")
+    if providers is UNKNOWN:
+        return None
+    return [
+        str(p.get("name"))
+        for _, p in mappings(providers)
+        if isinstance(p.get("name"), str) and any(kind in p for kind in TRACING_PROVIDERS)
+    ]
+
+
+def _smcp_version(props: Props) -> tuple[int, int] | None:
+    version = get(props, "spec", "version")
+    if version is None:
+        return TRACING_OFF_BY_DEFAULT_FROM
+    parts = version.lstrip("v").split(".") if isinstance(version, str) else []
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]) else None
+
+
+def _smcp_tracing(resource_type: str, props: Props, obj: str) -> list[str]:
+    """SMCP v2 spec.tracing (type None, or unset on 2.6; sampling 0), v1 Helm values (tracing.enabled,
+    global.enableTracing)."""
+    if split_type(resource_type)[1] == "v1":
+        problems = []
+        for path in (("tracing", "enabled"), ("global", "enableTracing")):
+            if get(props, "spec", "istio", *path) is False:
+                problems.append(
+                    f"{obj}: spec.istio.{'.'.join(path)} is false, so no span is recorded; remove it (default true)."
+                )
+        return problems
+    problems = []
+    tracer = get(props, "spec", "tracing", "type")
+    providers = _tracing_providers(props, "spec", "meshConfig")
+    if providers == [] and (
+        tracer == "None" or (tracer is None and (_smcp_version(props) or (0, 0)) >= TRACING_OFF_BY_DEFAULT_FROM)
+    ):
+        said = "'None'" if tracer == "None" else "not set (None on OSSM 2.6)"
+        problems.append(
+            f"{obj}: spec.tracing.type is {said} and spec.meshConfig.extensionProviders names no tracing provider, so "
+            "no span reaches a trace store; set spec.tracing.type: Jaeger (ossm:mesh.tracing), or add an "
+            "opentelemetry extension provider and a Telemetry that uses it."
+        )
+    sampling = get(props, "spec", "tracing", "sampling")
+    if whole(sampling) and sampling == 0:
+        problems.append(
+            f"{obj}: spec.tracing.sampling is 0, so no request is traced; set 1 to 10000 "
+            "(ossm:mesh.tracing.sampling; 10000 = 100%)."
+        )
+    return problems
+
+
+def _is_mesh_wide(props: Props, root_namespaces: set[str]) -> bool:
+    """A Telemetry in the root namespace that selects no workload applies to the whole mesh (istio telemetry/v1
+    telemetry.proto: "the root configuration namespace ... applies to all workloads")."""
+    spec = get(props, "spec")
+    return get(props, "metadata", "namespace") in root_namespaces and not any(
+        get(spec, key) for key in ("selector", "targetRef", "targetRefs")
+    )
+
+
+def check_tracing_enabled(resources: Iterable[tuple[str, Props]]) -> list[str]:
+    """Tracing stays switched on from control plane to Telemetry: a tracer set to None, a sampling of 0, a
+    Telemetry that reports no spans or names a provider nobody declares, or an OSSM 3 mesh that nothing tells to
+    trace, each leave the trace UI empty, and `verify` fails only after the whole stack is up."""
+    resources = list(resources)
+    problems: list[str] = []
+    providers: set[str] = set()
+    known = True  # every control plane's provider list is known (else a Telemetry's names cannot be judged)
+    default_tracing = False
+    control_planes: list[tuple[str, str]] = []  # (object, root namespace) of the planes Telemetry must switch on
+    for resource_type, props in resources:
+        obj = describe(resource_type, props)
+        if is_kind(resource_type, "maistra.io", "ServiceMeshControlPlane"):
+            problems += _smcp_tracing(resource_type, props, obj)
+            names = _tracing_providers(props, "spec", "meshConfig")
+            known = known and names is not None
+            providers.update(names or [])
+            namespace = get(props, "metadata", "namespace")
+            if names and get(props, "spec", "tracing", "type") in ("None", None) and isinstance(namespace, str):
+                control_planes.append((obj, namespace))
+        elif is_kind(resource_type, "sailoperator.io", "Istio", "IstioRevision"):
+            mesh_config = ("spec", "values", "meshConfig")
+            names = _tracing_providers(props, *mesh_config)
+            known = known and names is not None
+            providers.update(names or [])
+            if get(props, *mesh_config, "enableTracing") is False:
+                problems.append(
+                    f"{obj}: spec.values.meshConfig.enableTracing is false, so the proxies generate no spans; set it "
+                    "to true (../shared/docs/facts-ossm3.md §5)."
+                )
+            if names == []:
+                problems.append(
+                    f"{obj}: spec.values.meshConfig.extensionProviders has no tracing provider (opentelemetry, "
+                    "zipkin, ...), so no Telemetry can send spans anywhere; add one, e.g. {name: otel, opentelemetry: "
+                    "{service: otel-collector.<namespace>.svc.cluster.local, port: 4317}}."
+                )
+            default = get(props, *mesh_config, "defaultProviders", "tracing")
+            default_tracing = default_tracing or default is UNKNOWN or bool(default)
+            root = get(props, *mesh_config, "rootNamespace")
+            root = root if isinstance(root, str) else get(props, "spec", "namespace")
+            control_planes.append((obj, root if isinstance(root, str) else "istio-system"))
+    roots = {root for _, root in control_planes}
+    wide_tracing = False
+    for resource_type, props in resources:
+        if not is_kind(resource_type, "telemetry.istio.io", "Telemetry"):
+            continue
+        obj = describe(resource_type, props)
+        tracing = get(props, "spec", "tracing")
+        if tracing is UNKNOWN:
+            wide_tracing = True
+            continue
+        for i, entry in mappings(tracing):
+            path = f"spec.tracing[{i}]"
+            if entry.get("disableSpanReporting") is True:
+                problems.append(f"{obj}: {path}.disableSpanReporting is true, so no span is reported; remove it.")
+            percent = entry.get("randomSamplingPercentage")
+            if isinstance(percent, (int, float)) and not isinstance(percent, bool) and percent == 0:
+                problems.append(
+                    f"{obj}: {path}.randomSamplingPercentage is 0, so no request is traced; set a percentage above "
+                    "0 (ossm:mesh.tracing.sampling / 100)."
+                )
+            named = [p.get("name") for _, p in mappings(entry.get("providers"))]
+            unknown = sorted(str(n) for n in named if isinstance(n, str) and n not in providers)
+            if known and control_planes and unknown:
+                problems.append(
+                    f"{obj}: {path}.providers names {', '.join(repr(n) for n in unknown)}, which no control plane "
+                    f"of the stack declares as a tracing extension provider (it declares "
+                    f"{', '.join(repr(n) for n in sorted(providers)) or 'none'}); spans would go nowhere: use one of "
+                    "those names."
+                )
+            if not named and known and control_planes and not default_tracing:
+                problems.append(
+                    f"{obj}: {path}.providers is not set and no control plane sets meshConfig.defaultProviders."
+                    "tracing, so this entry traces nowhere; name a tracing extension provider."
+                )
+            # an entry here is what switches the mesh's tracing on; what is wrong with it is reported above
+            wide_tracing = wide_tracing or _is_mesh_wide(props, roots)
+    if not wide_tracing and not default_tracing:
+        for obj, root in control_planes:
+            problems.append(
+                f"{obj}: no Telemetry in {root} (the root namespace, selecting no workload) turns tracing on and "
+                "meshConfig.defaultProviders.tracing is not set, so the mesh records no span; declare a Telemetry "
+                "there with spec.tracing[].providers naming the tracing extension provider."
             )
     return problems

@@ -28,8 +28,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from . import catalogue, mesh, secrets
-from .common import UNKNOWN, ResourceCheck
+from . import catalogue, secrets
+from .common import UNKNOWN, ResourceCheck, StackCheck
 
 PACK_NAME = "ossm"
 PROJECT_DIR_ENV = "OSSM_POLICY_PROJECT_DIR"
@@ -77,17 +77,15 @@ def resource_policy(check: ResourceCheck) -> ResourceValidationPolicy:
     )
 
 
-def sidecar_policy() -> StackValidationPolicy:
-    """Sidecar injection needs the whole stack: which namespaces it enrols and which workloads it puts there."""
+def stack_policy(check: StackCheck) -> StackValidationPolicy:
+    """One StackValidationPolicy over every declared resource: what one object alone cannot tell."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [(r.resource_type, plain(r.props)) for r in args.resources]
-        for message in mesh.check_sidecar_injection(resources):
+        for message in check.check(resources):
             report_violation(message, None)
 
-    return StackValidationPolicy(
-        name=catalogue.SIDECAR_POLICY, description=catalogue.SIDECAR_DESCRIPTION, validate=validate
-    )
+    return StackValidationPolicy(name=check.name, description=check.description, validate=validate)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -205,6 +203,6 @@ def stack_config_policy(root: Path | None = None) -> StackValidationPolicy:
 def build_policies(root: Path | None = None) -> list[Policy]:
     """Every policy of the pack, in the order the catalogue lists them; `root` fixes the project directory."""
     policies: list[Policy] = [resource_policy(check) for check in catalogue.RESOURCE_CHECKS]
-    policies.append(sidecar_policy())
+    policies += [stack_policy(check) for check in catalogue.STACK_CHECKS]
     policies.append(stack_config_policy(root))
     return policies

@@ -4,13 +4,15 @@ They sit behind OAuth proxies whose cookies must not cross plain HTTP, and they 
 not meant to be reachable around those proxies: a Route under another name that
 targets the UI's Service, an Ingress, a LoadBalancer or NodePort Service, a Tempo
 CR whose Jaeger UI Route is `insecure` or which asks for an Ingress, and a Kiali that
-admits anonymous users are all refused. Other Routes (the demo's plain-HTTP
-`istio-ingressgateway`) are not this module's concern.
+admits anonymous users are all refused. A UI under a neutral name is recognised by
+the Service it reaches (what its selector and ports say it serves), which takes the
+whole stack. Other Routes (the demo's plain-HTTP `istio-ingressgateway`) are not this
+module's concern.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .common import (
@@ -196,3 +198,148 @@ def check_ui_not_exposed(resource_type: str, props: Props, config: Config) -> li
             )
         return problems
     return []
+
+
+# --- UIs exposed by their role (a stack policy: a Route names a Service, the Service says what it serves) ---------
+
+# What marks a Service as a UI's, whatever it is called: the pods it selects (selector values) or its own app
+# labels, and its ports. Jaeger's query port 16686 (http-query) and 16685 (grpc-query; jaegertracing/jaeger-operator
+# pkg/service/query.go), Tempo's Jaeger UI port jaeger-ui 16686 (grafana/tempo-operator internal/manifests/
+# monolithic/services.go), Kiali's 20001 (kiali/kiali-operator roles/default/kiali-deploy/templates/kubernetes/
+# service.yaml). The label keys are the ones that name an app, not `part-of` (the demo is part-of observe-jaeger).
+ROLE_LABELS = ("app", "app.kubernetes.io/name", "app.kubernetes.io/component")
+# the default uiNames and Tempo itself (its API serves every trace)
+ROLE_NAMES = ("jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend", "tempo")
+ROLE_PORT_NAMES = frozenset({"http-query", "grpc-query", "jaeger-query", "jaeger-ui", "jaegerui", "http-kiali"})
+ROLE_PORT_NUMBERS = frozenset({16685, 16686, 20001})
+
+
+def _port_role(port: Any) -> str | None:
+    if isinstance(port, str) and port.lower() in ROLE_PORT_NAMES:
+        return f"port '{port}'"
+    if isinstance(port, (int, float)) and not isinstance(port, bool) and port in ROLE_PORT_NUMBERS:
+        return f"port {int(port)}"
+    return None
+
+
+def service_role(props: Props) -> str | None:
+    """Why a Service serves a UI by what it is rather than its name: a selector value or app label naming a UI
+    component, or a UI's port; None otherwise."""
+    selector = get(props, "spec", "selector")
+    for key in sorted(selector) if isinstance(selector, Mapping) else []:
+        if ui_name(selector[key], list(ROLE_NAMES)):
+            return f"it selects pods with {key}={selector[key]}"
+    labels = get(props, "metadata", "labels")
+    for key in ROLE_LABELS:
+        value = get(labels, key)
+        if ui_name(value, list(ROLE_NAMES)):
+            return f"its label {key}={value}"
+    for _, port in mappings(get(props, "spec", "ports")):
+        for field in ("name", "port", "targetPort"):
+            role = _port_role(port.get(field))
+            if role:
+                return f"its {role}"
+    return None
+
+
+def _service_key(host: Any, namespace: Any) -> tuple[str, str] | None:
+    """(namespace, name) of a Service from a mesh host: `name`, `name.ns`, `name.ns.svc[.cluster.local]`."""
+    if not isinstance(host, str) or "*" in host:
+        return None
+    parts = host.split(".")
+    if len(parts) == 1:
+        return (namespace, parts[0]) if isinstance(namespace, str) else None
+    if len(parts) == 2 or parts[2] == "svc":
+        return parts[1], parts[0]
+    return None
+
+
+def _route_tls_problem(props: Props) -> str | None:
+    tls = get(props, "spec", "tls")
+    if tls is UNKNOWN:
+        return None
+    termination = get(tls, "termination")
+    if not isinstance(tls, Mapping) or termination is None:
+        return "spec.tls is not set"
+    if termination is not UNKNOWN and termination not in ROUTE_TERMINATIONS:
+        return f"spec.tls.termination is {show(termination)}"
+    if get(tls, "insecureEdgeTerminationPolicy") == "Allow":
+        return "spec.tls.insecureEdgeTerminationPolicy is 'Allow'"
+    return None
+
+
+def check_ui_exposed_by_role(resources: Iterable[tuple[str, Props]]) -> list[str]:
+    """A UI under another name is still a UI: Routes, Ingresses, exposed Services and VirtualServices bound to a
+    gateway are judged by the Service they reach (its selector, app labels and ports), not only by names.
+
+    What the resource policies already report by name or label (ui-routes-tls, ui-not-exposed) is left to them,
+    so each finding is reported once."""
+    resources = list(resources)
+    s = settings(ROUTES_SCHEMA, {})
+    roles: dict[tuple[str, str], str] = {}
+    for resource_type, props in resources:
+        name, namespace = get(props, "metadata", "name"), get(props, "metadata", "namespace")
+        if is_kind(resource_type, "core", "Service") and isinstance(name, str) and isinstance(namespace, str):
+            role = service_role(props)
+            if role:
+                roles[(namespace, name)] = f"Service {namespace}/{name}: {role}"
+    problems: list[str] = []
+    for resource_type, props in resources:
+        obj = describe(resource_type, props)
+        namespace = get(props, "metadata", "namespace")
+        if is_kind(resource_type, "route.openshift.io", "Route"):
+            if _ui_reason(resource_type, props, s):
+                continue  # ui-routes-tls judges it
+            targets = [get(props, "spec", "to", "name")]
+            targets += [b.get("name") for _, b in mappings(get(props, "spec", "alternateBackends"))]
+            reasons = [roles.get((str(namespace), str(t))) for t in targets]
+            port_role = _port_role(get(props, "spec", "port", "targetPort"))
+            reason = next((r for r in reasons if r), None) or (f"its target {port_role}" if port_role else None)
+            problem = _route_tls_problem(props) if reason else None
+            if problem:
+                problems.append(
+                    f"{obj} serves a UI by its role ({reason}) without TLS: {problem}; set spec.tls.termination: "
+                    "reencrypt (or edge) and spec.tls.insecureEdgeTerminationPolicy: Redirect."
+                )
+        elif _is_ingress(resource_type):
+            if _ui_reason(resource_type, props, s):
+                continue  # ui-not-exposed judges it
+            backends = [get(props, "spec", "defaultBackend"), get(props, "spec", "backend")]
+            for _, rule in mappings(get(props, "spec", "rules")):
+                backends += [path.get("backend") for _, path in mappings(get(rule, "http", "paths"))]
+            names = [get(b, "service", "name") for b in backends] + [get(b, "serviceName") for b in backends]
+            reason = next((roles[(str(namespace), n)] for n in names if (str(namespace), n) in roles), None)
+            if reason:
+                problems.append(
+                    f"{obj} exposes a UI by its role ({reason}) through an Ingress; remove it and {USE_THE_ROUTE}."
+                )
+        elif is_kind(resource_type, "core", "Service"):
+            service_type = get(props, "spec", "type")
+            role = service_role(props) if service_type in EXPOSED_SERVICE_TYPES else None
+            if role and not _ui_reason(resource_type, props, s):
+                problems.append(
+                    f"{obj} exposes a UI by its role ({role}): spec.type is {show(service_type)}; use ClusterIP and "
+                    f"{USE_THE_ROUTE}."
+                )
+        elif is_kind(resource_type, "networking.istio.io", "VirtualService"):
+            gateways = get(props, "spec", "gateways")
+            if not isinstance(gateways, list) or not [g for g in gateways if g != "mesh"]:
+                continue  # inside the mesh only
+            names = [str(n) for n in s["uiNames"]]
+            for kind in ("http", "tls", "tcp"):
+                for i, route in mappings(get(props, "spec", kind)):
+                    for j, destination in mappings(route.get("route")):
+                        host = get(destination, "destination", "host")
+                        key = _service_key(host, namespace)
+                        reason = roles.get(key) if key else None
+                        if reason is None and key and ui_name(key[1], names):
+                            reason = f"the name '{key[1]}'"
+                        port_role = _port_role(get(destination, "destination", "port", "number"))
+                        reason = reason or (f"its {port_role}" if port_role else None)
+                        if reason:
+                            problems.append(
+                                f"{obj}: spec.{kind}[{i}].route[{j}].destination.host {show(host)} is a UI "
+                                f"({reason}), exposed through the gateway {', '.join(map(str, gateways))}; remove "
+                                f"the route and {USE_THE_ROUTE}."
+                            )
+    return problems

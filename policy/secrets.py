@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -194,6 +195,144 @@ def _leaf_key(path: str) -> str | None:
     return match.group(1) if match.group(1) is not None else str(json.loads(match.group(2)))
 
 
+# --- credentials on a command line --------------------------------------------------------------------------------
+
+# Options whose value is `user:password` (curl -u/--user/--proxy-user, and the same spelling in wget, skopeo, oc).
+USER_OPTIONS = frozenset({"-u", "--user", "--proxy-user", "--creds", "--src-creds", "--dest-creds"})
+HEADER_OPTIONS = frozenset({"-H", "--header", "--headers"})
+AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Values that select an authentication mode rather than hold a credential (--auth=basic, --token-type=bearer).
+MODE_VALUES = frozenset(
+    {"basic", "bearer", "digest", "oauth", "oidc", "openshift", "anonymous", "none", "token", "header"}
+)
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+CLI_FIX = (
+    "read it from a file mounted from a Secret, or from an env var set with valueFrom.secretKeyRef and passed as "
+    "$(VAR), instead"
+)
+
+
+def _is_cli_reference(value: str) -> bool:
+    """A command-line value that points at a credential: $(VAR) (expanded by the kubelet), ${VAR}/$VAR or $(cat f)
+    (by a shell), @file (curl), a path, a template placeholder."""
+    value = value.strip().strip("'\"")
+    return _is_reference(value) or value.startswith(("@", "{{", "<")) or value.lower() in MODE_VALUES
+
+
+def _option(token: str) -> tuple[str, str | None]:
+    """(name, inline value) of `--name=value`, `NAME=value` or `--name` (value None)."""
+    name, eq, value = token.partition("=")
+    return (name, value) if eq else (token, None)
+
+
+def _secret_option(name: str) -> bool:
+    bare = name.lstrip("-")
+    return (
+        bool(bare)
+        and not bare.lower().startswith("no-")
+        and re.fullmatch(r"[\w.-]+", bare) is not None
+        and (is_secret_name(bare))
+    )
+
+
+def _header_credential(header: str) -> str | None:
+    """What a `Name: value` header holds: Authorization with a literal credential, or a header named like one."""
+    name, colon, value = header.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not value or not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        return None
+    credential = value.split(None, 1)[-1] if name.lower() in AUTH_HEADERS else value
+    if _is_cli_reference(credential):
+        return None
+    if name.lower() in AUTH_HEADERS or is_secret_name(name):
+        return f"a credential in the header '{name}'"
+    return None
+
+
+def argv_credentials(argv: Sequence[Any], depth: int = 1) -> dict[int, list[str]]:
+    """index -> what credentials an argument list passes on the command line, which anyone who may read the
+    object or list the node's processes (`ps`, /proc/<pid>/cmdline) sees: `--password=x`, `--token x`,
+    `NAME=x` assignments, `-u user:password`, `-H 'Authorization: Basic ...'`; a `sh -c` script is read too."""
+    found: dict[int, list[str]] = {}
+    tokens = [t if isinstance(t, str) else None for t in argv]
+    for i, token in enumerate(tokens):
+        if token is None:
+            continue
+        what: list[str] = []
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        name, value = _option(token)
+        if _secret_option(name) and value is not None and not _is_cli_reference(value):
+            what.append(f"a credential in the option '{name}'")
+        if i > 0 and isinstance(tokens[i - 1], str):
+            previous = str(tokens[i - 1])
+            if (
+                previous.startswith("-")
+                and "=" not in previous
+                and previous not in USER_OPTIONS
+                and _secret_option(previous)
+                and not token.startswith("-")
+                and not _is_cli_reference(token)
+            ):
+                what.append(f"a credential after the option '{previous}'")
+            if previous in USER_OPTIONS and ":" in token and not _is_cli_reference(token.partition(":")[2]):
+                what.append(f"a password after the option '{previous}'")
+            if previous in HEADER_OPTIONS:
+                header = _header_credential(token)
+                what += [header] if header else []
+        if re.match(r"(?i)\s*(?:proxy-)?authorization\s*:", token) and not (i > 0 and tokens[i - 1] in HEADER_OPTIONS):
+            header = _header_credential(token)
+            what += [header] if header else []
+        if depth and following is not None and token == "-c" and i > 0 and _is_shell(tokens[:i]):
+            try:
+                words = shlex.split(following)
+            except ValueError:
+                words = following.split()
+            script = [w for ws in argv_credentials(words, depth - 1).values() for w in ws]
+            if script:
+                found.setdefault(i + 1, []).extend(script)
+        if what:
+            found.setdefault(i, []).extend(dict.fromkeys(what))
+    return found
+
+
+def _is_shell(before: Sequence[str | None]) -> bool:
+    return any(isinstance(t, str) and t.rsplit("/", 1)[-1] in SHELLS for t in before)
+
+
+def _command_lines(value: Any, path: str = "") -> dict[str, list[str]]:
+    """path -> findings for every argument of every `command`/`args` list (containers, probes, lifecycle hooks,
+    custom resources), and for `args` maps of option -> value (OpenTelemetryCollector spec.args)."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            child, item = _child(path, key), value[key]
+            if key in ("command", "args") and isinstance(item, Sequence) and not isinstance(item, str):
+                argv = list(item)
+                if (
+                    key == "args"
+                    and isinstance(value.get("command"), Sequence)
+                    and not isinstance(value["command"], str)
+                ):
+                    argv = [*value["command"], *argv]  # `sh -c` in command, the script in args
+                    offset = len(value["command"])
+                else:
+                    offset = 0
+                for i, what in argv_credentials(argv).items():
+                    if i >= offset:
+                        found[f"{child}[{i - offset}]"] = what
+            elif key == "args" and isinstance(item, Mapping):
+                for option in sorted(item, key=str):
+                    text = item[option]
+                    if isinstance(text, str) and _secret_option(str(option)) and not _is_cli_reference(text):
+                        found[_child(child, option)] = [f"a credential in the option '{option}'"]
+            else:
+                found.update(_command_lines(item, child))
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for i, item in enumerate(value):
+            found.update(_command_lines(item, f"{path}[{i}]"))
+    return found
+
+
 def check_configmap_secrets(resource_type: str, props: Props, config: Config) -> list[str]:
     """No credential in a ConfigMap: anyone who may read ConfigMaps in the namespace reads it in plain text."""
     if not is_kind(resource_type, "core", "ConfigMap"):
@@ -239,7 +378,9 @@ def check_plain_credentials(resource_type: str, props: Props, config: Config) ->
     collector = is_kind(resource_type, "opentelemetry.io", "OpenTelemetryCollector")
     obj = describe(resource_type, props)
     problems: list[str] = []
-    for path, parent, text in _strings({k: v for k, v in props.items() if k not in skip}):
+    plain_fields = {k: v for k, v in props.items() if k not in skip}
+    command_lines = _command_lines(plain_fields)
+    for path, parent, text in _strings(plain_fields):
         in_env = bool(re.search(r"(?:^|\.)env\[\d+\]\.value$", path)) and isinstance(parent, Mapping)
         env_name = parent.get("name") if in_env else None
         if in_env:
@@ -248,12 +389,16 @@ def check_plain_credentials(resource_type: str, props: Props, config: Config) ->
             found = _credentials(text, _leaf_key(path), "key")
         else:
             found = _credentials(text, None, "")
+        on_command_line = path in command_lines
+        if on_command_line:
+            found = found or command_lines[path]
         if found:
-            fix = (
-                "read it from a Secret with valueFrom.secretKeyRef instead"
-                if in_env
-                else "keep it in a Secret and reference that Secret instead"
-            )
+            if in_env:
+                fix = "read it from a Secret with valueFrom.secretKeyRef instead"
+            elif on_command_line:
+                fix = CLI_FIX
+            else:
+                fix = "keep it in a Secret and reference that Secret instead"
             problems.append(f"{obj}: {path} holds {' and '.join(found)} in plain text; {fix}.")
     return problems
 

@@ -24,10 +24,13 @@ POLICY_NAMES = [
     "ui-routes-tls",
     "ui-not-exposed",
     "subscriptions-allowed-catalog",
+    "subscriptions-released-channels",
     "catalog-sources-no-shadowing",
     "no-secrets-in-configmaps",
     "no-plain-credentials",
     "mesh-members-injected",
+    "mesh-tracing-enabled",
+    "ui-exposed-by-role",
     "stack-config-secrets-encrypted",
 ]
 KUBECONFIG = """apiVersion: v1
@@ -114,7 +117,10 @@ def dev_object(ev: Evaluation, kind: str, name: str) -> tuple[str, dict[str, Any
 
 
 def run_all(ev: Evaluation) -> list[str]:
-    return [m for t, props in declared(ev) for c in catalogue.RESOURCE_CHECKS for m in c.check(t, props, {})]
+    """What every resource and stack policy over declared objects reports for the evaluated stack."""
+    objects = declared(ev)
+    found = [m for t, props in objects for c in catalogue.RESOURCE_CHECKS for m in c.check(t, props, {})]
+    return found + [m for c in catalogue.STACK_CHECKS for m in c.check(objects)]
 
 
 def resource_args(

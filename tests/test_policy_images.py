@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from policy import images
@@ -89,3 +91,85 @@ def test_only_gateway_injection_may_leave_the_image_to_istio() -> None:
     assert [m.split("' ", 1)[1] for m in images.check_images_pinned(token, plain, {})] == [
         "has no tag, so it follows 'latest'; pin its digest (image@sha256:<digest>)."
     ]
+
+
+# --- reference grammar (github.com/distribution/reference regexp.go) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "python",
+        "ubi9/python-311:1-77",
+        "registry.local:5000/ubi9/python-311:3.11",
+        "localhost:5000/a/b",
+        "[2001:db8::1]:5000/team/app:1.0",
+        "10.0.0.1:5000/team/app",
+        "Registry.Example.COM/team/app:V1_2",  # the domain and the tag may carry upper case, the path may not
+        "quay.io/a__b/c---d/e.f:1",
+        f"quay.io/x/y@{GOOD_DIGEST}",
+        "a" * 200 + "/" + "b" * 54,  # a name of exactly 255 characters
+        "auto",
+    ],
+)
+def test_references_the_grammar_accepts(image: str) -> None:
+    assert images.reference_problem(image) is None
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("quay.io/Team/App:1.0", "is not a valid image reference (the path is lower case)"),
+        ("quay.io/x/y:", "is not a valid image reference;"),
+        ("quay.io/x/y:-1", "is not a valid image reference;"),
+        ("quay.io/x//y", "is not a valid image reference;"),
+        ("quay.io/x/y:1.0 ", "is not a valid image reference;"),
+        ("docker://quay.io/x/y", "is not a valid image reference;"),
+        ("quay.io/x/-y", "is not a valid image reference;"),
+        ("quay.io/x/y:" + "t" * 129, "is not a valid image reference;"),
+        ("quay.io/x/y_", "is not a valid image reference;"),
+        ("a" * 200 + "/" + "b" * 55, "has a name longer than 255 characters"),
+        ("robot:hunter2@quay.io/x/y:1.0", "holds credentials (user:password@)"),
+        ("https://robot:hunter2@quay.io/x/y", "holds credentials (user:password@)"),
+    ],
+)
+def test_references_the_grammar_refuses(image: str, why: str) -> None:
+    problem = images.reference_problem(image)
+    assert problem is not None and problem.startswith(why)
+    assert "hunter2" not in problem
+
+
+@pytest.mark.parametrize(("token", "where"), WORKLOADS, ids=[t for t, _ in WORKLOADS])
+def test_invalid_references_are_refused_before_pinning(token: str, where: tuple[str, ...]) -> None:
+    """A pinned digest does not make a broken name pullable: the kubelet fails the pod with InvalidImageName."""
+    kind, spec = token.rsplit(":", 1)[-1], ".".join([*where, "spec"])
+    broken = workload(token, where, good_pod(f"quay.io/Team/App:1.0@{GOOD_DIGEST}"))
+    assert images.check_images_pinned(token, broken, {}) == [
+        f"{kind} tracing/w container 'c': {spec}.containers[0].image 'quay.io/Team/App:1.0@{GOOD_DIGEST}' is not a "
+        "valid image reference (the path is lower case); write [registry[:port]/]path[:tag][@sha256:<digest>] "
+        "(distribution/reference grammar)."
+    ]
+    secret = workload(token, where, good_pod(f"robot:hunter2@quay.io/x/y:1.0@{GOOD_DIGEST}"))
+    found = images.check_images_pinned(token, secret, {"requireDigest": False})
+    assert found == [
+        f"{kind} tracing/w container 'c': {spec}.containers[0].image holds credentials (user:password@), which "
+        "anyone who reads the object sees; remove them and pull with a pull secret (imagePullSecrets)."
+    ]
+
+
+def test_image_fields_of_custom_resources_must_parse_too(dev: Evaluation) -> None:
+    collector: dict[str, Any] = {
+        "kind": "OpenTelemetryCollector",
+        "metadata": {"name": "otel", "namespace": "tracing-system"},
+        "spec": {"image": "quay.io/otel/Collector:0.1", "sidecars": [{"image": f"quay.io/x/y@{GOOD_DIGEST}"}]},
+    }
+    token = "kubernetes:opentelemetry.io/v1beta1:OpenTelemetryCollector"
+    assert images.check_images_pinned(token, collector, {}) == [
+        "OpenTelemetryCollector tracing-system/otel: spec.image 'quay.io/otel/Collector:0.1' is not a valid image "
+        "reference (the path is lower case); write [registry[:port]/]path[:tag][@sha256:<digest>] "
+        "(distribution/reference grammar)."
+    ]
+    collector["spec"]["image"] = "quay.io/otel/collector:0.1"  # operands are pinned by their operator: a tag passes
+    assert images.check_images_pinned(token, collector, {}) == []
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    assert images.check_images_pinned(t, smcp, {}) == []

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from policy import common, mesh
-from tests.policy_helpers import WORKLOADS, dev_object, good_pod, workload
-from tools.offline import Evaluation
+from tests.policy_helpers import WORKLOADS, declared, dev_object, good_pod, workload
+from tools.offline import Evaluation, evaluate
 
 # --- ServiceMeshControlPlane ----------------------------------------------------------------------------------------
 
@@ -247,3 +247,234 @@ def test_ossm2_members_need_the_opt_in_and_ossm3_revisions_count() -> None:
     assert len(mesh.check_sidecar_injection([revision, (deployment, opted_out)])) == 1
     unknown = workload(deployment, ("spec", "template"), good_pod(), template_meta={"annotations": common.UNKNOWN})
     assert mesh.check_sidecar_injection([SMMR, (deployment, unknown)]) == []
+
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def pod_with(labels: dict[str, Any] | None = None, annotations: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"labels": {"app": "x", **(labels or {})}}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return workload(DEPLOYMENT, ("spec", "template"), good_pod(), template_meta=meta)
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "said"),
+    [
+        ({"sidecar.istio.io/inject": "False"}, None, "False"),
+        ({"sidecar.istio.io/inject": "no"}, None, "no"),
+        ({}, {"sidecar.istio.io/inject": "off"}, "off"),
+        ({"sidecar.istio.io/inject": "disabled"}, {"sidecar.istio.io/inject": "true"}, "disabled"),  # the label wins
+    ],
+)
+def test_every_value_the_injector_reads_as_false_is_an_opt_out(
+    labels: dict[str, Any], annotations: dict[str, Any] | None, said: str
+) -> None:
+    """istio/istio pkg/kube/inject/inject.go injectRequired: only y, yes, true, on (any case) opt in."""
+    for enrolment in (labelled_namespace("tracing", {"istio-injection": "enabled"}), SMMR):
+        assert mesh.check_sidecar_injection([enrolment, (DEPLOYMENT, pod_with(labels, annotations))]) == [
+            f'Deployment tracing/w: spec.template.metadata sets sidecar.istio.io/inject: "{said}" in mesh member '
+            "namespace 'tracing', which the injector reads as \"false\" (only y, yes, true, on opt in); remove it, so "
+            "the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
+        ]
+
+
+@pytest.mark.parametrize("value", ["true", "True", "yes", "on", "Y"])
+def test_every_opt_in_the_injector_honours_passes_in_ossm2(value: str) -> None:
+    assert mesh.check_sidecar_injection([SMMR, (DEPLOYMENT, pod_with({"sidecar.istio.io/inject": value}))]) == []
+    annotated = pod_with(annotations={"sidecar.istio.io/inject": value})
+    assert mesh.check_sidecar_injection([SMMR, (DEPLOYMENT, annotated)]) == []
+
+
+def test_member_selectors_enrol_the_namespaces_they_select() -> None:
+    """SMMR spec.memberSelectors (../shared/crds/maistra-2.5) makes every matching namespace a member."""
+    roll = (
+        SMMR[0],
+        {**SMMR[1], "spec": {"memberSelectors": [{"matchLabels": {"mesh": "ossm"}}]}},
+    )
+    bare = pod_with()
+    selected = labelled_namespace("tracing", {"mesh": "ossm"})
+    assert [m.split(",")[0] for m in mesh.check_sidecar_injection([roll, selected, (DEPLOYMENT, bare)])] == [
+        'Deployment tracing/w: spec.template.metadata.labels has no sidecar.istio.io/inject: "true" in mesh member '
+        "namespace 'tracing'"
+    ]
+    other = labelled_namespace("tracing", {"mesh": "elsewhere"})
+    assert mesh.check_sidecar_injection([roll, other, (DEPLOYMENT, bare)]) == []
+
+
+def test_a_revision_label_that_istio_injection_overrides_injects_nobody() -> None:
+    """facts-ossm3.md 2.4 (DOC-INJ): when both labels are set, istio-injection wins."""
+    disabled = labelled_namespace("tracing", {"istio.io/rev": "default", "istio-injection": "disabled"})
+    assert mesh.check_sidecar_injection([disabled, (DEPLOYMENT, pod_with())]) == [
+        "Deployment tracing/w: Namespace tracing has the label istio.io/rev but also istio-injection: 'disabled', "
+        "which wins, so no pod there gets a sidecar; remove istio-injection from the namespace (or set it to enabled "
+        "for the default revision)."
+    ]
+    revision = labelled_namespace("tracing", {"istio.io/rev": "default"})
+    assert mesh.check_sidecar_injection([revision, (DEPLOYMENT, pod_with())]) == []
+    out = labelled_namespace("tracing", {"istio-injection": "disabled"})  # out of the mesh, and says so
+    assert mesh.check_sidecar_injection([out, (DEPLOYMENT, pod_with())]) == []
+
+
+def test_namespaces_an_istio_discovers_need_an_injection_label_or_a_pod_opt_in() -> None:
+    istio = (
+        ISTIO,
+        {
+            "kind": "Istio",
+            "metadata": {"name": "default"},
+            "spec": {
+                "namespace": "istio-system",
+                "values": {"meshConfig": {"discoverySelectors": [{"matchLabels": {"istio-discovery": "enabled"}}]}},
+            },
+        },
+    )
+    discovered = labelled_namespace("tracing", {"istio-discovery": "enabled"})
+    assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with())]) == [
+        "Deployment tracing/w: Namespace tracing is in the mesh (an Istio's discoverySelectors select it) but has "
+        "neither istio-injection: enabled nor istio.io/rev, and spec.template.metadata.labels does not opt in; label "
+        "the namespace istio-injection=enabled (or istio.io/rev=<revision>)."
+    ]
+    for pod_labels in ({"sidecar.istio.io/inject": "true"}, {"istio.io/rev": "default"}):
+        assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with(pod_labels))]) == []
+    injected = labelled_namespace("tracing", {"istio-discovery": "enabled", "istio-injection": "enabled"})
+    assert mesh.check_sidecar_injection([istio, injected, (DEPLOYMENT, pod_with())]) == []
+    control_plane = labelled_namespace("istio-system", {"istio-discovery": "enabled"})
+    in_control_plane = workload(DEPLOYMENT, ("spec", "template"), good_pod(), namespace="istio-system")
+    assert mesh.check_sidecar_injection([istio, control_plane, (DEPLOYMENT, in_control_plane)]) == []
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "selected"),
+    [
+        ({}, {}, True),
+        ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+        ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "Near"}]}, {"a": "1"}, False),
+        (None, {"a": "1"}, False),
+    ],
+)
+def test_label_selectors(selector: Any, labels: dict[str, str], selected: bool) -> None:
+    assert common.selects(selector, labels) is selected
+
+
+# --- tracing switched on ------------------------------------------------------------------------------------------
+
+
+def test_the_example_control_planes_trace(dev: Evaluation) -> None:
+    assert mesh.check_tracing_enabled(declared(dev)) == []
+    assert mesh.check_tracing_enabled(declared(evaluate("ossm3"))) == []
+
+
+@pytest.mark.parametrize(
+    ("tracing", "extra", "refused"),
+    [
+        ({"type": "None", "sampling": 100}, {}, ["spec.tracing.type is 'None'"]),
+        ({"sampling": 100}, {}, ["spec.tracing.type is not set (None on OSSM 2.6)"]),
+        ({"sampling": 100}, {"version": "v2.5"}, []),  # Jaeger is the default before 2.6
+        ({"type": "Jaeger", "sampling": 0}, {}, ["spec.tracing.sampling is 0"]),
+        ({"type": "Jaeger", "sampling": 1}, {}, []),
+        ({"type": "Stackdriver", "sampling": 100}, {}, []),
+    ],
+)
+def test_smcp_tracing_switched_off(
+    dev: Evaluation, tracing: dict[str, Any], extra: dict[str, Any], refused: list[str]
+) -> None:
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    smcp["spec"]["tracing"] = tracing
+    smcp["spec"].update(extra)
+    found = mesh.check_tracing_enabled([(t, smcp)])
+    prefix = "ServiceMeshControlPlane istio-system/basic: "
+    assert [m[: len(prefix + r)] for m, r in zip(found, refused, strict=True)] == [prefix + r for r in refused]
+
+
+def test_smcp_tracer_none_with_an_opentelemetry_provider_needs_its_telemetry(dev: Evaluation) -> None:
+    """OSSM 2.6 traces to OpenTelemetry with tracing.type None, an extension provider and a Telemetry (OD-otel)."""
+    t, smcp = dev_object(dev, "ServiceMeshControlPlane", "basic")
+    smcp["spec"]["tracing"] = {"type": "None"}
+    smcp["spec"]["meshConfig"] = {
+        "extensionProviders": [{"name": "otel", "opentelemetry": {"service": "otel.istio-system.svc", "port": 4317}}]
+    }
+    assert mesh.check_tracing_enabled([(t, smcp)]) == [
+        "ServiceMeshControlPlane istio-system/basic: no Telemetry in istio-system (the root namespace, selecting no "
+        "workload) turns tracing on and meshConfig.defaultProviders.tracing is not set, so the mesh records no span; "
+        "declare a Telemetry there with spec.tracing[].providers naming the tracing extension provider."
+    ]
+    assert mesh.check_tracing_enabled([(t, smcp), telemetry({"providers": [{"name": "otel"}]})]) == []
+
+
+TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
+
+
+def telemetry(*entries: dict[str, Any], namespace: str = "istio-system", **spec: Any) -> tuple[str, dict[str, Any]]:
+    body = {"kind": "Telemetry", "metadata": {"name": "mesh-default", "namespace": namespace}}
+    return TELEMETRY, {**body, "spec": {"tracing": list(entries), **spec}}
+
+
+def istio(mesh_config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    spec = {"namespace": "istio-system", "values": {"meshConfig": mesh_config}}
+    return ISTIO, {"kind": "Istio", "metadata": {"name": "default"}, "spec": spec}
+
+
+OTEL = {"name": "otel-tracing", "opentelemetry": {"service": "otel-collector.tracing-system.svc", "port": 4317}}
+TRACED = {"providers": [{"name": "otel-tracing"}], "randomSamplingPercentage": 100}
+
+
+def test_ossm3_tracing_switched_off_anywhere_is_refused() -> None:
+    good = istio({"enableTracing": True, "extensionProviders": [OTEL]})
+    assert mesh.check_tracing_enabled([good, telemetry(TRACED)]) == []
+    no_spans = istio({"enableTracing": False, "extensionProviders": [OTEL]})
+    assert mesh.check_tracing_enabled([no_spans, telemetry(TRACED)]) == [
+        "Istio default: spec.values.meshConfig.enableTracing is false, so the proxies generate no spans; set it to "
+        "true (../shared/docs/facts-ossm3.md §5)."
+    ]
+    prometheus_only = istio({"extensionProviders": [{"name": "prom", "prometheus": {}}]})
+    found = mesh.check_tracing_enabled([prometheus_only, telemetry(TRACED)])
+    assert [m.split(",")[0] for m in found] == [
+        "Istio default: spec.values.meshConfig.extensionProviders has no tracing provider (opentelemetry",
+        "Telemetry istio-system/mesh-default: spec.tracing[0].providers names 'otel-tracing'",
+    ]
+    assert mesh.check_tracing_enabled([good, telemetry({**TRACED, "randomSamplingPercentage": 0})]) == [
+        "Telemetry istio-system/mesh-default: spec.tracing[0].randomSamplingPercentage is 0, so no request is traced; "
+        "set a percentage above 0 (ossm:mesh.tracing.sampling / 100)."
+    ]
+    switched_off = telemetry({**TRACED, "disableSpanReporting": True})
+    assert mesh.check_tracing_enabled([good, switched_off]) == [
+        "Telemetry istio-system/mesh-default: spec.tracing[0].disableSpanReporting is true, so no span is reported; "
+        "remove it."
+    ]
+    misnamed = telemetry({"providers": [{"name": "otel"}], "randomSamplingPercentage": 100})
+    assert mesh.check_tracing_enabled([good, misnamed]) == [
+        "Telemetry istio-system/mesh-default: spec.tracing[0].providers names 'otel', which no control plane of the "
+        "stack declares as a tracing extension provider (it declares 'otel-tracing'); spans would go nowhere: use one "
+        "of those names."
+    ]
+
+
+def test_ossm3_mesh_needs_a_mesh_wide_telemetry_or_a_default_provider() -> None:
+    good = istio({"enableTracing": True, "extensionProviders": [OTEL]})
+    assert [m.split(" turns")[0] for m in mesh.check_tracing_enabled([good])] == [
+        "Istio default: no Telemetry in istio-system (the root namespace, selecting no workload)"
+    ]
+    app_only = telemetry(TRACED, namespace="tracing")
+    assert len(mesh.check_tracing_enabled([good, app_only])) == 1  # one namespace's Telemetry is not the mesh's
+    selected = telemetry(TRACED, selector={"matchLabels": {"app": "servicea"}})
+    assert len(mesh.check_tracing_enabled([good, selected])) == 1
+    by_default = istio({"extensionProviders": [OTEL], "defaultProviders": {"tracing": ["otel-tracing"]}})
+    assert mesh.check_tracing_enabled([by_default]) == []
+    assert mesh.check_tracing_enabled([by_default, telemetry({"randomSamplingPercentage": 10})]) == []
+    unnamed = telemetry({"randomSamplingPercentage": 10})
+    assert [m.split(",")[0] for m in mesh.check_tracing_enabled([good, unnamed])] == [
+        "Telemetry istio-system/mesh-default: spec.tracing[0].providers is not set and no control plane sets "
+        "meshConfig.defaultProviders.tracing"
+    ]
+
+
+def test_tracing_values_unknown_during_preview_are_left_to_up() -> None:
+    unknown = istio({"enableTracing": common.UNKNOWN, "extensionProviders": common.UNKNOWN})
+    later = (TELEMETRY, {"kind": "Telemetry", "spec": {"tracing": common.UNKNOWN}})
+    assert mesh.check_tracing_enabled([unknown, later]) == []

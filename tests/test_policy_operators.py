@@ -97,3 +97,76 @@ def test_catalog_sources_do_not_take_a_default_catalogs_name(name: str, namespac
             "(e.g. 'redhat-operators-mirror') and point ossm:operators.source at it, or disable the default through "
             "OperatorHub (spec.sources[].disabled) if it must go."
         ]
+
+
+# --- released channels ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("package", "channel", "refused"),
+    [
+        ("servicemeshoperator3", "candidates", "names a pre-release stage ('candidates')"),
+        ("kiali-ossm", "candidate", "names a pre-release stage ('candidate')"),
+        ("tempo-product", "stable-preview", "names a pre-release stage ('preview')"),
+        ("opentelemetry-product", "techpreview", "names a pre-release stage ('techpreview')"),
+        ("servicemeshoperator3", "stable-3.5-tp", "names a pre-release stage ('tp')"),
+        ("jaeger-product", "fast", "runs ahead of the package's released channel 'stable' ('jaeger-product' ships "),
+        ("servicemeshoperator3", "fast-3.4", "runs ahead of the package's released channel 'stable'"),
+        ("servicemeshoperator3", "stable", None),
+        ("servicemeshoperator3", "stable-3.3", None),
+        ("some-vendor-operator", "fast", None),  # a package without stable: fast is its released channel
+        ("some-vendor-operator", "release-2.11", None),
+        ("some-vendor-operator", "alpha", "names a pre-release stage ('alpha')"),
+    ],
+)
+def test_pre_release_channels(package: str, channel: str, refused: str | None) -> None:
+    sub = {
+        "kind": "Subscription",
+        "metadata": {"name": package, "namespace": "openshift-operators"},
+        "spec": {"name": package, "channel": channel, "source": "redhat-operators"},
+    }
+    found = operators.check_released_channels(operators.SUBSCRIPTION, sub, {})
+    assert [m.split(f"'{channel}' ", 1)[1][: len(refused or "")] for m in found] == ([refused] if refused else [])
+
+
+def test_pre_release_channels_are_refused_whatever_the_allow_list_admits(dev: Evaluation) -> None:
+    """A pipeline that widens allowedChannels (`*`) still gets no candidate build, unless it says so here."""
+    t, sub = dev_object(dev, "Subscription", "servicemeshoperator")
+    sub["spec"]["channel"] = "candidate"
+    assert operators.check_subscription_catalog(t, sub, {"allowedChannels": ["*"]}) == []
+    assert operators.check_released_channels(t, sub, {}) == [
+        "Subscription openshift-operators/servicemeshoperator: spec.channel 'candidate' names a pre-release stage "
+        "('candidate'); follow stable or stable-<version>, or add it to this policy's allowedPreReleaseChannels "
+        "(ossm:operators.servicemesh.channel)."
+    ]
+    assert operators.check_released_channels(t, sub, {"allowedPreReleaseChannels": ["candid*"]}) == []
+
+
+def test_pre_release_starting_csvs_and_olm_v1_extensions(dev: Evaluation) -> None:
+    t, sub = dev_object(dev, "Subscription", "jaeger-product")
+    sub["spec"]["startingCSV"] = "jaeger-operator.v1.57.0-7"  # a Red Hat respin, released
+    assert operators.check_released_channels(t, sub, {}) == []
+    sub["spec"]["startingCSV"] = "jaeger-operator.v1.58.0-rc.1"
+    assert operators.check_released_channels(t, sub, {}) == [
+        "Subscription openshift-distributed-tracing/jaeger-product: spec.startingCSV 'jaeger-operator.v1.58.0-rc.1' "
+        "is a pre-release build ('rc'); remove it or name a released CSV."
+    ]
+    extension: dict[str, Any] = {
+        "kind": "ClusterExtension",
+        "metadata": {"name": "servicemesh"},
+        "spec": {
+            "namespace": "openshift-operators",
+            "source": {
+                "sourceType": "Catalog",
+                "catalog": {"packageName": "servicemeshoperator3", "channels": ["stable-3.4"], "version": "3.4.2"},
+            },
+        },
+    }
+    assert operators.check_released_channels(operators.CLUSTER_EXTENSION, extension, {}) == []
+    extension["spec"]["source"]["catalog"].update(channels=["stable", "candidates"], version="3.5.0-tp.1")
+    assert operators.check_released_channels(operators.CLUSTER_EXTENSION, extension, {}) == [
+        "ClusterExtension servicemesh: spec.source.catalog.channels[1] 'candidates' names a pre-release stage "
+        "('candidates'); follow stable or stable-<version>, or add it to this policy's allowedPreReleaseChannels.",
+        "ClusterExtension servicemesh: spec.source.catalog.version '3.5.0-tp.1' is a pre-release build ('tp'); name "
+        "a released version.",
+    ]

@@ -151,8 +151,10 @@ def test_config_the_program_accepts_but_the_pack_refuses() -> None:
 def test_the_pack_lists_every_policy_with_its_schema() -> None:
     built = policies.build_policies()
     assert [p.name for p in built] == POLICY_NAMES
-    assert all(isinstance(p, ResourceValidationPolicy) for p in built[:-2])
-    assert all(isinstance(p, StackValidationPolicy) for p in built[-2:])
+    stack = len(catalogue.STACK_CHECKS) + 1  # and the stack-config policy
+    assert all(isinstance(p, ResourceValidationPolicy) for p in built[:-stack])
+    assert all(isinstance(p, StackValidationPolicy) for p in built[-stack:])
+    assert len(built) - stack == len(catalogue.RESOURCE_CHECKS)
     assert all(p.description and p.enforcement_level is None for p in built)  # the pack's MANDATORY applies
     schemas = {p.name: p.config_schema.properties for p in built if p.config_schema}
     assert schemas == {
@@ -162,6 +164,7 @@ def test_the_pack_lists_every_policy_with_its_schema() -> None:
         "ui-routes-tls": routes.ROUTES_SCHEMA,
         "ui-not-exposed": routes.ROUTES_SCHEMA,
         "subscriptions-allowed-catalog": operators.SUBSCRIPTIONS_SCHEMA,
+        "subscriptions-released-channels": operators.RELEASED_CHANNELS_SCHEMA,
     }
 
 
@@ -519,3 +522,16 @@ def test_nothing_under_policy_imports_the_project() -> None:
             else:
                 continue
             assert {n.split(".")[0] for n in names} <= allowed, f"{path.name}:{node.lineno} imports {names}"
+
+
+def test_the_readme_lists_every_policy_of_the_pack() -> None:
+    """The README's pack table is what a platform team reads before enabling the pack: one row per policy."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Policy pack (`policy/`)", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = [name for row in rows for name in row.split("|")[1].replace("(stack)", "").replace("`", "").split(",")]
+    assert sorted(n.strip() for n in documented) == sorted(POLICY_NAMES)
+    stack = [row.split("|")[1] for row in rows if "(stack)" in row.split("|")[1]]
+    assert sorted(s.replace("(stack)", "").strip(" `") for s in stack) == sorted(
+        [c.name for c in catalogue.STACK_CHECKS] + [catalogue.STACK_CONFIG_POLICY]
+    )

@@ -204,3 +204,132 @@ def test_kiali_needs_a_login_and_no_exposed_service() -> None:
         "Kiali istio-system/kiali: spec.auth.strategy is 'anonymous', which gives anyone who reaches Kiali full access",
         "Kiali istio-system/kiali: spec.deployment.service_type is 'LoadBalancer'",
     ]
+
+
+# --- UIs exposed by their role -------------------------------------------------------------------------------------
+
+ROUTE = "kubernetes:route.openshift.io/v1:Route"
+SERVICE = "kubernetes:core/v1:Service"
+VS = "kubernetes:networking.istio.io/v1:VirtualService"
+
+
+def service(
+    name: str, selector: dict[str, str], ports: list[dict[str, Any]], **spec: Any
+) -> tuple[str, dict[str, Any]]:
+    body = {"kind": "Service", "metadata": {"name": name, "namespace": "tracing-system"}}
+    return SERVICE, {**body, "spec": {"selector": selector, "ports": ports, **spec}}
+
+
+def route(to: str, tls: dict[str, Any] | None = None, port: Any = None) -> tuple[str, dict[str, Any]]:
+    spec: dict[str, Any] = {"to": {"kind": "Service", "name": to}}
+    if tls is not None:
+        spec["tls"] = tls
+    if port is not None:
+        spec["port"] = {"targetPort": port}
+    return ROUTE, {"kind": "Route", "metadata": {"name": "traces", "namespace": "tracing-system"}, "spec": spec}
+
+
+# a Service under a neutral name in front of Tempo's monolithic pods (labels: grafana/tempo-operator
+# internal/manifests/manifestutils/constants.go; port jaeger-ui: internal/manifests/monolithic/services.go)
+TRACES = service(
+    "traces",
+    {"app.kubernetes.io/name": "tempo-monolithic", "app.kubernetes.io/instance": "mesh"},
+    [{"name": "jaeger-ui", "port": 16686}],
+)
+
+
+@pytest.mark.parametrize(
+    ("svc", "reason"),
+    [
+        (TRACES, "Service tracing-system/traces: it selects pods with app.kubernetes.io/name=tempo-monolithic"),
+        (service("traces", {"app": "observer"}, [{"name": "http-query", "port": 80}]), "its port 'http-query'"),
+        (service("traces", {"app": "observer"}, [{"name": "web", "port": 80, "targetPort": 20001}]), "its port 20001"),
+    ],
+)
+def test_a_route_to_a_ui_service_under_another_name_needs_tls(svc: tuple[str, dict[str, Any]], reason: str) -> None:
+    found = routes.check_ui_exposed_by_role([svc, route("traces")])
+    assert routes.check_ui_routes_tls(*route("traces"), {}) == []  # what the name-based policy let through
+    assert len(found) == 1 and found[0].startswith("Route tracing-system/traces serves a UI by its role (")
+    assert reason in found[0] and found[0].endswith(
+        "without TLS: spec.tls is not set; set spec.tls.termination: reencrypt (or edge) and "
+        "spec.tls.insecureEdgeTerminationPolicy: Redirect."
+    )
+    allow = route("traces", {"termination": "edge", "insecureEdgeTerminationPolicy": "Allow"})
+    assert [m.split(": ", 2)[-1] for m in routes.check_ui_exposed_by_role([svc, allow])] == [
+        "spec.tls.insecureEdgeTerminationPolicy is 'Allow'; set spec.tls.termination: reencrypt (or edge) and "
+        "spec.tls.insecureEdgeTerminationPolicy: Redirect."
+    ]
+    secure = route("traces", {"termination": "reencrypt", "insecureEdgeTerminationPolicy": "Redirect"})
+    assert routes.check_ui_exposed_by_role([svc, secure]) == []
+
+
+def test_role_is_read_from_what_a_service_serves_not_what_it_is_part_of(dev: Evaluation) -> None:
+    """The demo's Services are part-of observe-jaeger; they are not Jaeger."""
+    demo = [dev_object(dev, "Service", n) for n in ("servicea", "serviceb")]
+    assert [routes.service_role(props) for _, props in demo] == [None, None]
+    assert routes.check_ui_exposed_by_role([*demo, route("servicea")]) == []
+    plain = service("web", {"app": "shop"}, [{"name": "http", "port": 8080}])
+    assert routes.check_ui_exposed_by_role([plain, route("web"), route("unknown", port=8080)]) == []
+    assert [m.split(" (")[1].split(")")[0] for m in routes.check_ui_exposed_by_role([route("x", port=16686)])] == [
+        "its target port 16686"
+    ]
+
+
+def test_ui_services_under_other_names_are_not_exposed_around_their_route() -> None:
+    exposed = service("traces", TRACES[1]["spec"]["selector"], [{"name": "web", "port": 443}], type="LoadBalancer")
+    assert routes.check_ui_not_exposed(*exposed, {}) == []  # the name-based policy let it through
+    assert routes.check_ui_exposed_by_role([exposed]) == [
+        "Service tracing-system/traces exposes a UI by its role (it selects pods with "
+        "app.kubernetes.io/name=tempo-monolithic): spec.type is 'LoadBalancer'; use ClusterIP and reach it through its "
+        "operator's OAuth-protected TLS Route instead."
+    ]
+    ingress = (
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        {
+            "kind": "Ingress",
+            "metadata": {"name": "traces", "namespace": "tracing-system"},
+            "spec": {"rules": [{"http": {"paths": [{"backend": {"service": {"name": "traces"}}}]}}]},
+        },
+    )
+    assert [m.split(" through")[0] for m in routes.check_ui_exposed_by_role([TRACES, ingress])] == [
+        "Ingress tracing-system/traces exposes a UI by its role (Service tracing-system/traces: it selects pods with "
+        "app.kubernetes.io/name=tempo-monolithic)"
+    ]
+
+
+def virtual_service(host: str, gateways: list[str], port: int = 80) -> tuple[str, dict[str, Any]]:
+    destination = {"destination": {"host": host, "port": {"number": port}}}
+    spec = {"hosts": ["*"], "gateways": gateways, "http": [{"route": [destination]}]}
+    return VS, {"kind": "VirtualService", "metadata": {"name": "ui", "namespace": "tracing"}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "reason"),
+    [
+        ("kiali.istio-system.svc.cluster.local", 20001, "the name 'kiali'"),
+        ("tempo-mesh-jaegerui.tracing-system.svc.cluster.local", 80, "the name 'tempo-mesh-jaegerui'"),
+        ("traces.tracing-system", 80, "Service tracing-system/traces: it selects pods with"),
+        ("observer.tracing-system.svc.cluster.local", 16686, "its port 16686"),
+    ],
+)
+def test_a_virtual_service_through_the_ingress_gateway_to_a_ui_is_refused(host: str, port: int, reason: str) -> None:
+    found = routes.check_ui_exposed_by_role([TRACES, virtual_service(host, ["observe-jaeger-gateway"], port)])
+    assert len(found) == 1
+    assert found[0].startswith(f"VirtualService tracing/ui: spec.http[0].route[0].destination.host '{host}' is a UI (")
+    assert reason in found[0] and found[0].endswith(
+        "exposed through the gateway observe-jaeger-gateway; remove the route and reach it through its operator's "
+        "OAuth-protected TLS Route instead."
+    )
+    assert routes.check_ui_exposed_by_role([TRACES, virtual_service(host, ["mesh"], port)]) == []  # inside the mesh
+
+
+def test_the_demo_virtual_service_through_the_gateway_passes(dev: Evaluation) -> None:
+    objects = [
+        dev_object(dev, kind, name)
+        for kind, name in (
+            ("VirtualService", "observe-jaeger-vs"),
+            ("Service", "servicea"),
+            ("Route", "istio-ingressgateway"),
+        )
+    ]
+    assert routes.check_ui_exposed_by_role(objects) == []

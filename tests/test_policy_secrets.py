@@ -294,3 +294,115 @@ def test_collector_config_keeps_credentials_out_of_its_spec() -> None:
         'OpenTelemetryCollector istio-system/otel: spec.config.exporters["otlphttp/tempo"].headers.Authorization '
         "holds a credential (the key 'Authorization' names one)",
     ]
+
+
+# --- credentials on a command line ----------------------------------------------------------------------------------
+
+CLI_FIX = (
+    "read it from a file mounted from a Secret, or from an env var set with valueFrom.secretKeyRef and passed as "
+    "$(VAR), instead"
+)
+
+
+def with_command(dev: Evaluation, command: list[str] | None, args: list[str] | None) -> tuple[str, dict[str, Any]]:
+    t, job = dev_object(dev, "Job", "gate-servicemesh-operator")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container.pop("command", None)
+    container.update({k: v for k, v in (("command", command), ("args", args)) if v is not None})
+    return t, job
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "where", "what"),
+    [
+        (None, ["--token", "hunter2"], "args[1]", "a credential after the option '--token'"),
+        (None, ["--client-secret", "s3cr3t"], "args[1]", "a credential after the option '--client-secret'"),
+        (None, ["--api-key=abc123"], "args[0]", "a credential in the option '--api-key'"),
+        (["curl"], ["-u", "admin:hunter2", "https://x"], "args[1]", "a password after the option '-u'"),
+        (
+            ["curl"],
+            ["-H", "Authorization: Basic YWRtaW46aHVudGVyMg==", "https://x"],
+            "args[1]",
+            "a credential in the header 'Authorization'",
+        ),
+        (["curl", "-H", "X-Api-Key: k3y"], None, "command[2]", "a credential in the header 'X-Api-Key'"),
+        (
+            ["/bin/sh", "-c"],
+            ["PGPASSWORD=hunter2 psql -h db -c 'select 1'"],
+            "args[0]",
+            "a password",
+        ),
+        (
+            ["/bin/bash", "-c", "curl -sf -H 'Authorization: Bearer abc' https://x"],
+            None,
+            "command[2]",
+            "a credential in the header 'Authorization'",
+        ),
+        (["oc", "login", "--token", "sha256~short"], None, "command[3]", "a credential after the option '--token'"),
+        (None, ["--dest-creds", "robot:hunter2"], "args[1]", "a password after the option '--dest-creds'"),
+    ],
+)
+def test_credentials_passed_on_the_command_line(
+    dev: Evaluation, command: list[str] | None, args: list[str] | None, where: str, what: str
+) -> None:
+    """`ps` on the node and `oc get -o yaml` show a process's arguments: a credential there is published."""
+    t, job = with_command(dev, command, args)
+    found = secrets.check_plain_credentials(t, job, {})
+    assert found == [
+        f"Job ossm-gates/gate-servicemesh-operator: spec.template.spec.containers[0].{where} holds {what} in plain "
+        f"text; {CLI_FIX}."
+    ]
+    assert not any(s in found[0] for s in ("hunter2", "s3cr3t", "abc123", "YWRt", "k3y", "short"))
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        (None, ["--token", "$(API_TOKEN)"]),  # the kubelet expands $(VAR) from the env (secretKeyRef)
+        (None, ["--password-file=/etc/db/password", "--token-file", "/var/run/secrets/token"]),
+        (["curl"], ["-u", "admin:$(PASSWORD)", "-H", "Authorization: Bearer $(cat /var/run/secrets/token)"]),
+        (["curl"], ["-H", "Authorization: Bearer ${TOKEN}", "-d", "@/etc/payload.json", "https://x"]),
+        (["/bin/sh", "-c"], ['PGPASSWORD="$DB_PASSWORD" psql -h db']),
+        (None, ["--auth=basic", "--token-type", "bearer", "--user", "admin"]),
+        (None, ["--no-password", "run"]),
+        (["/bin/bash", "/gate/wait-for.sh"], ["--timeout", "600"]),
+    ],
+)
+def test_command_lines_that_only_point_at_credentials_pass(
+    dev: Evaluation, command: list[str] | None, args: list[str] | None
+) -> None:
+    t, job = with_command(dev, command, args)
+    assert secrets.check_plain_credentials(t, job, {}) == []
+
+
+def test_probes_hooks_and_collector_args_are_command_lines_too() -> None:
+    pod = {
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "tracing"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "quay.io/x/y:1",
+                    "readinessProbe": {"exec": {"command": ["check", "--password", "hunter2"]}},
+                    "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "drain --token=hunter2"]}}},
+                }
+            ]
+        },
+    }
+    assert [m.split(" in plain")[0] for m in secrets.check_plain_credentials("kubernetes:core/v1:Pod", pod, {})] == [
+        "Pod tracing/p: spec.containers[0].lifecycle.preStop.exec.command[2] holds a credential in the option "
+        "'--token'",
+        "Pod tracing/p: spec.containers[0].readinessProbe.exec.command[2] holds a credential after the option "
+        "'--password'",
+    ]
+    collector = {
+        "kind": "OpenTelemetryCollector",
+        "metadata": {"name": "otel", "namespace": "tracing-system"},
+        "spec": {"args": {"feature-gates": "+x", "api-key": "k3y"}, "config": {}},
+    }
+    token = "kubernetes:opentelemetry.io/v1beta1:OpenTelemetryCollector"
+    assert secrets.check_plain_credentials(token, collector, {}) == [
+        "OpenTelemetryCollector tracing-system/otel: spec.args.api-key holds a credential in the option 'api-key' in "
+        f"plain text; {CLI_FIX}."
+    ]
