@@ -15,7 +15,7 @@ Source: openshift/cluster-ingress-operator, branches release-4.19/4.20/4.21 and 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
@@ -146,3 +146,73 @@ def test_the_preview_fails_before_anything_is_declared(cluster: Ocp420ApiServer)
             offline=False,
         )
     assert settings.SETTINGS.monitor.records == {}
+
+
+# --- answers the version check must survive ---------------------------------------------------------------
+
+
+def installed(csv: str, **extra: Any) -> dict[str, Any]:
+    sub = ingress_operator_subscription(csv)
+    sub.update(extra)
+    return sub
+
+
+def test_an_unreadable_crd_falls_back_to_the_line_the_csv_names() -> None:
+    cfg = parse({"mesh": {"profile": "ossm3"}})
+
+    def refused(name: str) -> Any:
+        raise RuntimeError("HTTP 403")
+
+    def lookup(ns: str, pkg: str) -> list[Mapping[str, Any]]:
+        return [installed("servicemeshoperator3.v3.3.1")] if pkg == "servicemeshoperator3" else []
+
+    with pytest.raises(InstalledOperatorError, match=r"the stable-3\.3 line allows v1\.28-latest\."):
+        ossm3_operators(cfg, lookup, refused)
+
+
+@pytest.mark.parametrize(
+    "crd",
+    [
+        None,  # not installed
+        {"spec": {"versions": "garbage"}},
+        {"spec": {"versions": [{"name": "v1", "schema": {"openAPIV3Schema": {"properties": "x"}}}]}},
+    ],
+)
+def test_a_crd_without_a_usable_enum_is_judged_by_the_line(crd: Any) -> None:
+    cfg = parse(
+        {
+            "mesh": {"profile": "ossm3", "version": "v1.28-latest"},
+            "operators": {"servicemesh": {"channel": "stable-3.3"}},
+        }
+    )
+    sub = installed("servicemeshoperator3.v3.3.1")
+    specs = ossm3_operators(cfg, lambda ns, pkg: [sub] if pkg == "servicemeshoperator3" else [], lambda name: crd)
+    assert next(s for s in specs if s.key == "servicemesh").existing_subscription == "servicemeshoperator3"
+
+
+def test_hostile_enum_entries_are_dropped_and_a_newer_operator_accepts_the_default() -> None:
+    from tests.fakes_ocp420 import istio_crd
+
+    cfg = parse({"mesh": {"profile": "ossm3"}})  # v1.30-latest on stable-3.4
+    sub = installed("servicemeshoperator3.v3.4.1")
+    crd = istio_crd(("v1.30-latest", "v1.28-latest"))
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["version"]["enum"] += [
+        7, "x" * 500
+    ]  # fmt: skip
+    specs = ossm3_operators(cfg, lambda ns, pkg: [sub] if pkg == "servicemeshoperator3" else [], lambda name: crd)
+    assert any(s.existing_subscription for s in specs)
+    with pytest.raises(InstalledOperatorError) as failed:
+        ossm3_operators(
+            parse({"mesh": {"profile": "ossm3", "version": "v1.27-latest"}}),
+            lambda ns, pkg: [sub] if pkg == "servicemeshoperator3" else [],
+            lambda name: crd,
+        )
+    assert "allows v1.30-latest, v1.28-latest. Set" in str(failed.value)  # nothing of the hostile entries
+
+
+def test_a_subscription_naming_no_operator_yet_is_not_judged() -> None:
+    sub = installed("servicemeshoperator3.v3.3.1")
+    sub["spec"].pop("startingCSV")
+    sub.pop("status")
+    specs = specs_with(sub)  # v1.30-latest: nothing to judge it by, so no failure (a warning)
+    assert next(s for s in specs if s.key == "servicemesh").existing_subscription
