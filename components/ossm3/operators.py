@@ -327,7 +327,8 @@ def operators(cfg: StackConfig) -> list[OperatorSpec]:
     offline = os.environ.get("OSSM_OFFLINE") == "1"
     if offline or cfg.cluster.render_yaml_to is not None or cfg.cluster.ipi is not None:
         return ossm3_operators(cfg)
-    return ossm3_operators(cfg, cluster_subscription_lookup(cfg.cluster), cluster_crd_lookup(cfg.cluster))
+    lookup = cluster_subscription_lookup(cfg.cluster)
+    return ossm3_operators(cfg, lookup, cluster_crd_lookup(cfg.cluster) if lookup is not None else None)
 
 
 def cluster_crd_lookup(cluster: ClusterConfig) -> CrdLookup | None:
