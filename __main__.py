@@ -65,7 +65,7 @@ subscriptions = OperatorSubscriptions(
     ),
     on_cluster,
 )
-mesh = profile.build(cfg, subscriptions.ready, on_cluster, checked)  # control plane, then members
+mesh = profile.build(cfg, subscriptions.ready, on_cluster, checked, gates=gates)  # control plane, then members
 routes = MeshRoutes("routes", MeshRoutesArgs(mesh, gates, live=not rendering), on_cluster)
 app = (
     AppStack(

@@ -49,6 +49,7 @@ class Profile(Protocol):
         operators_ready: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions,
         checked: Any = None,
+        gates: Any = None,  # the shared ReadinessGates, for waits inside the profile
     ) -> Mesh: ...
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "manifests" / "gates" / "wait-for.sh"
@@ -56,7 +57,7 @@ ESTABLISHED = '{.status.conditions[?(@.type=="Established")].status}'
 CA_BUNDLE = "{.webhooks[0].clientConfig.caBundle}"
 SERVICE_NAME = "{.webhooks[0].clientConfig.service.name}"
 SERVICE_NAMESPACE = "{.webhooks[0].clientConfig.service.namespace}"
-ENDPOINT_IPS = "{.subsets[*].addresses[*].ip}"
+READY_ENDPOINT_ADDRESSES = "{.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}"
 ADMITTED = '{.status.ingress[0].conditions[?(@.type=="Admitted")].status}'
 REQUEST_TIMEOUT_FLAG = "--request-timeout=15s"
 CATALOG = "redhat-operators"
@@ -128,7 +129,15 @@ def webhook_key(webhook: str, jsonpath: str) -> str:
 
 
 def endpoints_key(service: str = WEBHOOK_SERVICE, namespace: str = OPERATORS_NS) -> str:
-    return get("endpoints", service, "-n", namespace, jsonpath=ENDPOINT_IPS)
+    """The Service's ready addresses from its discovery.k8s.io/v1 EndpointSlices (never v1 Endpoints)."""
+    return get(
+        "endpointslices.discovery.k8s.io",
+        "-n",
+        namespace,
+        "-l",
+        f"kubernetes.io/service-name={service}",
+        jsonpath=READY_ENDPOINT_ADDRESSES,
+    )
 
 
 def route_key(route: str) -> str:
@@ -406,6 +415,22 @@ def test_webhook_without_ca_bundle_is_named(cluster: FakeCluster) -> None:
 
     assert_timed_out(run, 1, f"{MUTATING} has no CA bundle yet")
     only_asked_for(run, responses)
+
+
+def test_webhook_endpoints_come_from_endpoint_slices_the_gate_may_list(cluster: FakeCluster) -> None:
+    """v1 Endpoints is deprecated from Kubernetes 1.33 (OpenShift 4.20): EndpointSlices, by the service-name
+    label (discovery.k8s.io/v1 LabelServiceName), and the gate's ClusterRole grants exactly that read."""
+    responses = ready_cluster()
+    cluster.respond(responses)
+    run = cluster.run(all_checks(), timeout_seconds=5)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert endpoints_key() in run.calls
+    assert not [c for c in run.calls if c.startswith("get endpoints ")]  # the v1 Endpoints API
+    role = yaml.safe_load((ROOT / "manifests" / "gates" / "cluster-role.yaml").read_text().replace("${name}", "g"))
+    grants = {(group, resource): rule["verbs"] for rule in role["rules"]
+              for group in rule["apiGroups"] for resource in rule["resources"]}  # fmt: skip
+    assert grants[("discovery.k8s.io", "endpointslices")] == ["list"]
+    assert ("", "endpoints") not in grants
 
 
 def test_webhook_service_without_endpoints_is_named(cluster: FakeCluster) -> None:

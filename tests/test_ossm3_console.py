@@ -273,14 +273,16 @@ def test_kiali_reads_metrics_through_its_own_binding() -> None:
 
 
 @pytest.mark.parametrize("storage", ["Memory", "S3"])
-def test_kiali_queries_the_tempo_that_was_deployed_and_waits_for_it(storage: str) -> None:
+def test_kiali_queries_the_tempo_that_was_deployed_without_waiting_for_it(storage: str) -> None:
     cfg = uwm(True, tracing={"storage": storage, "s3": {"region": "eu-west-1"}})
     result = build_console(cfg, answering("enableUserWorkload: true\n"))
     [kiali] = of_kind(result, "Kiali")
     traces = kiali.inputs["spec"]["external_services"]["tracing"]
     assert traces["provider"] == "tempo" and traces["internal_url"] == tempo_query_url(cfg)
+    # Tempo's address is fixed: Kiali waits neither for Tempo Ready nor for the Telemetry behind it
     [telemetry] = of_kind(result, "Telemetry")  # MeshTracing.ready
-    assert telemetry.urn in kiali.dependencies
+    [tempo] = of_kind(result, "TempoStack" if storage == "S3" else "TempoMonolithic")
+    assert telemetry.urn not in kiali.dependencies and tempo.urn not in kiali.dependencies
     assert result.by_name("control-plane-istio").urn in kiali.dependencies
     assert kiali.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Successful"
     assert result.built["console"].route == ("istio-system", "kiali")

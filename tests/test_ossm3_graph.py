@@ -86,6 +86,9 @@ def test_istio_sends_spans_to_the_collector_the_telemetry_names(ossm3: Evaluatio
     telemetry = ossm3.find("Telemetry", "mesh-default", "istio-system").inputs["spec"]["tracing"][0]
     assert [p["name"] for p in providers] == [telemetry["providers"][0]["name"]]
     assert providers[0]["opentelemetry"]["port"] == 4317
+    # The Telemetry selects the provider; istiod reads meshConfig.enableTracing only without one
+    # (istio pilot/pkg/networking/core/tracing.go configureTracingFromTelemetry), so the CR does not set it.
+    assert "enableTracing" not in ossm3.find("Istio", "default").inputs["spec"]["values"]["meshConfig"]
 
 
 def test_members_are_labelled_after_istio_is_ready_and_the_app_waits_for_them(ossm3: Evaluation) -> None:
@@ -136,6 +139,22 @@ def test_network_policies_open_only_what_ossm3_needs(ossm3: Evaluation) -> None:
     assert peer["podSelector"]["matchLabels"] == {"istio": "ingressgateway"}
     gateway = ossm3.find("NetworkPolicy", "allow-router-and-monitoring", "istio-ingress").inputs["spec"]
     assert [p["port"] for p in gateway["ingress"][0]["ports"]] == [8080]
+
+
+def test_kiali_links_to_the_tempo_route_and_waits_for_its_address_not_tempo(ossm3: Evaluation) -> None:
+    kiali = ossm3.find("Kiali", "kiali", "istio-system")
+    route_gate = ossm3.find("Job", "gate-tempo-route", "ossm-gates")
+    env = {e["name"]: e.get("value") for e in route_gate.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (env["ROUTES"], env["ROUTE_NAMESPACE"]) == ("tempo-mesh-jaegerui", "tracing-system")
+    reads = [r for r in ossm3.records.values() if r.read and r.read_id == "tracing-system/tempo-mesh-jaegerui"]
+    assert [r for r in reads if waits_for(ossm3, kiali, r)]  # Kiali is created after the Route is read
+    # The Route's host (as the cluster assigned it), the same one the jaegerUrl output reads
+    external = kiali.inputs["spec"]["external_services"]["tracing"]["external_url"]
+    assert external == ossm3.outputs["jaegerUrl"].value and external.startswith("https://tempo-mesh-jaegerui-")
+    tempo = ossm3.find("TempoMonolithic", "mesh", "tracing-system")
+    assert not waits_for(ossm3, kiali, tempo)  # Tempo Ready is off Kiali's path
+    assert not waits_for(ossm3, route_gate, tempo)  # the gate starts beside the Tempo CR
+    assert waits_for(ossm3, route_gate, gate(ossm3, "tempo"))
 
 
 def test_the_ui_routes_are_the_tempo_and_kiali_ones(ossm3: Evaluation) -> None:

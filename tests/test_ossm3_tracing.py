@@ -101,6 +101,9 @@ def test_memory_storage_is_the_monolithic_demo_with_an_oauth_protected_ui() -> N
     ui = doc["spec"]["jaegerui"]
     assert ui["enabled"] and ui["route"]["enabled"]
     assert ui["authentication"]["enabled"] is True  # the Route gets TLS (reencrypt) and an OpenShift login
+    # The CR says what the operator renders: with authentication on, a reencrypt Route to the oauth-proxy
+    # whatever termination says (tempo-operator internal/manifests/oauthproxy/oauth_proxy.go).
+    assert ui["route"]["termination"] == "reencrypt"
 
 
 def test_s3_storage_reads_the_secret_and_keeps_traces_for_the_retention() -> None:
@@ -108,6 +111,8 @@ def test_s3_storage_reads_the_secret_and_keeps_traces_for_the_retention() -> Non
     doc = tracing.tempo_manifest(cfg)
     assert doc["spec"]["storage"]["secret"] == {"name": tracing.STORAGE_SECRET, "type": "s3"}
     assert doc["spec"]["retention"]["global"]["traces"] == "72h"
+    query = doc["spec"]["template"]["queryFrontend"]["jaegerQuery"]
+    assert query["authentication"]["enabled"] is True and query["ingress"]["route"]["termination"] == "reencrypt"
     assert doc["spec"]["template"]["queryFrontend"]["jaegerQuery"]["ingress"]["type"] == "route"
 
 

@@ -81,6 +81,7 @@ class Record:
     delete_before_replace: bool = False
     deleted_with: str = ""
     ignore_changes: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
     @property
     def kind(self) -> str:
@@ -374,6 +375,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 deleted_with=request.deletedWith,
                 ignore_changes=list(request.ignoreChanges),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             )
         return response
 
@@ -451,16 +453,21 @@ def evaluate(
     root: Path = ROOT,
     cluster: pulumi.runtime.Mocks | None = None,
     secrets: tuple[str, ...] = (),
+    offline: bool = True,
 ) -> Evaluation:
     """Runs the program for `stack` under mocks; a config error propagates as pulumi.RunError.
 
-    `secrets` marks override keys as secret, as `pulumi config set --secret` would.
+    `secrets` marks override keys as secret, as `pulumi config set --secret` would. `offline=False` lets
+    the preview-time reads reach the cluster of the stack's kubeconfig (tests: a stand-in on 127.0.0.1).
     """
     values, secret_keys = stack_config(stack, root, overrides)
     secret_keys = [*secret_keys, *secrets]
     flat = {k: v if isinstance(v, str) else _json(v) for k, v in values.items()}
     pulumi.runtime.set_all_config(flat, secret_keys)
-    os.environ["OSSM_OFFLINE"] = "1"
+    if offline:
+        os.environ["OSSM_OFFLINE"] = "1"
+    else:
+        os.environ.pop("OSSM_OFFLINE", None)
     settings.ROOT.set(None)  # a fresh root Stack per evaluation
     monitor = RecordingMonitor(cluster or ClusterMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

@@ -28,6 +28,7 @@ def build(
     operators_ready: Sequence[pulumi.Resource],
     opts: pulumi.ResourceOptions,
     checked: object = None,
+    gates: object = None,  # the OSSM 3 profile waits on an operator's Route with it; OSSM 2 needs none
 ) -> Mesh:
     """SMCP after every operator gate, then the roll; the app waits for the roll's Ready (its own Ready
     condition covers what OSSM 2 needs: no gate of its own)."""

@@ -18,6 +18,7 @@ from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGat
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider
+from components.shared.readiness_gates import ReadinessGates
 
 # The shared app policies (components/shared/app_stack.py NETWORK_POLICIES) that fit OSSM 3
 OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
@@ -30,9 +31,11 @@ def build(
     operators_ready: Sequence[pulumi.Resource],
     opts: pulumi.ResourceOptions,
     checked: ConfigMapLookup | None = None,
+    gates: ReadinessGates | None = None,
 ) -> Mesh:
     """Operators -> IstioCNI + Istio Ready -> member labels and the gateway -> the app and the Routes;
-    Tempo and the collector start beside the control plane, Kiali after them."""
+    Tempo and the collector start beside the control plane; Kiali once the control plane is up and Tempo's
+    UI Route exists (`gates`: the gate that waits for it)."""
     # No gate of its own: Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
     control_plane = ControlPlane(
         "control-plane", ControlPlaneArgs(cfg.mesh, operators_ready, extension_provider(cfg)), opts
@@ -59,6 +62,7 @@ def build(
             control_plane.istio,
             aws_provider=None,
             span_sources=(*cfg.member_namespaces, GATEWAY_NAMESPACE),
+            gates=gates,
         ),
         opts,
     )

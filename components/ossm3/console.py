@@ -314,12 +314,22 @@ class MeshConsole(pulumi.ComponentResource):
             child,
         )
         timeout = cfg.mesh.ready_timeout_minutes
+        kiali = kiali_manifest(cfg)
+        # Kiali needs Tempo's address, not Tempo Ready: the query Service's name is fixed (internal_url), and
+        # the Jaeger UI Route's host (external_url, Kiali's links into the traces UI) exists once the operator
+        # has created the Route. Kiali reports tracing unavailable until Tempo answers.
+        needs = [args.control_plane, self.reader_binding, *args.operators_ready]
+        if args.tracing.ui_host is not None and args.tracing.ui_route is not None:
+            kiali["spec"]["external_services"]["tracing"]["external_url"] = args.tracing.ui_host.apply(
+                lambda host: f"https://{host}" if host else ""
+            )
+            needs.append(args.tracing.ui_route)
         self.kiali = KubeObject(
             f"{name}-kiali",
-            await_ready(kiali_manifest(cfg), KIALI_READY, timeout * 60),
+            await_ready(kiali, KIALI_READY, timeout * 60),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.control_plane, args.tracing.ready, self.reader_binding, *args.operators_ready],
+                depends_on=needs,
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )

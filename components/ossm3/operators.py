@@ -7,18 +7,35 @@ for the same package in that namespace makes OLM refuse both, and deleting the
 existing one on `pulumi destroy` would break the cluster's Gateway API. So the
 preview looks the package up and, when another owner's Subscription exists,
 reuses it: gated on like ours, never declared, so never changed or deleted.
+
+What the ingress operator does (openshift/cluster-ingress-operator
+`pkg/operator/controller/gatewayclass/subscription.go`, `cmd/ingress-operator/start.go`):
+on 4.19-4.21 it creates that Subscription with the annotation
+`ingress.operator.openshift.io/owned`, channel `stable`, `installPlanApproval:
+Manual` and `startingCSV` servicemeshoperator3.v3.1.0 (4.19) or v3.3.1 (4.20,
+4.21), approves only that CSV's InstallPlan, and rewrites the whole spec of a
+Subscription of that name whenever it differs (`subscriptionChanged`), keeping
+its metadata: one this stack created is taken over without the annotation, but
+with the ingress operator's `spec.config.annotations`. From 4.22 (master) it
+leaves a Subscription without its annotation alone (`findConflictingSubscription`).
+So a reused Subscription pins an operator that may refuse `mesh.version`: the
+preview reads the installed CSV and the Istio CRD's `spec.version` enum and
+names the versions that work.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
 
-from components.config import ClusterConfig, StackConfig
+from components.config import ClusterConfig, ConfigError, StackConfig
+from components.config.mesh import OSSM3_END_OF_LIFE, OSSM3_ISTIO_VERSIONS
 from components.shared.cluster_client import api_client_or_warn
 from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
@@ -31,6 +48,23 @@ SubscriptionLookup = Callable[[str, str], "list[Mapping[str, Any]]"]
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pulumi")
 PULUMI_FIELD_MANAGER = "pulumi-kubernetes"
 MAX_ITEMS = 100  # a namespace holds a handful of Subscriptions; more is not an answer to trust
+# cluster-ingress-operator pkg/operator/controller/names.go IngressOperatorOwnedAnnotation
+INGRESS_OWNED_ANNOTATION = "ingress.operator.openshift.io/owned"
+# What the ingress operator writes into spec.config.annotations of the Subscriptions it owns (subscription.go
+# WorkloadPartitioningManagementAnnotationKey): the mark it leaves on one it took over, metadata untouched.
+INGRESS_SPEC_MARK = "target.workload.openshift.io/management"
+ISTIO_CRD = "istios.sailoperator.io"
+MAX_ENUM = 200  # the 3.4 CRD lists 20 versions
+MAX_CRD_BYTES = 8 * 1024 * 1024  # the Istio CRD is about 1 MiB (its whole values schema)
+CSV_MINOR = re.compile(r"^servicemeshoperator3\.v(\d{1,3})\.(\d{1,3})\.\d{1,4}$")
+# CRD name -> the CRD as the API returns it, None when it is not installed; raises when unreadable.
+CrdLookup = Callable[[str], "Mapping[str, Any] | None"]
+
+
+class InstalledOperatorError(ConfigError):
+    """mesh.version is one the operator behind a reused Subscription refuses."""
+
+    subject = "The Service Mesh operator installed on this cluster shows"
 
 
 def _specs(cfg: StackConfig) -> list[OperatorSpec]:
@@ -104,22 +138,63 @@ def _written_by_pulumi(meta: Mapping[str, Any]) -> bool:
     return any(isinstance(m, str) and (m == ours[0] or m.startswith(ours[1])) for m in managers)
 
 
+def owned_by_ingress_operator(sub: Mapping[str, Any]) -> bool:
+    """Created (annotation) or taken over (its spec mark) by the OpenShift ingress operator."""
+    meta = sub.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+    if isinstance(annotations, Mapping) and INGRESS_OWNED_ANNOTATION in annotations:
+        return True
+    body = sub.get("spec")
+    config = body.get("config") if isinstance(body, Mapping) else None
+    marks = config.get("annotations") if isinstance(config, Mapping) else None
+    return isinstance(marks, Mapping) and INGRESS_SPEC_MARK in marks
+
+
+def _well_formed(found: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [
+        sub
+        for sub in found[:MAX_ITEMS]
+        if isinstance(sub, Mapping)
+        and isinstance(sub.get("metadata"), Mapping)
+        and isinstance(sub["metadata"].get("name"), str)
+    ]
+
+
 def existing_subscription(found: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The first well-formed Subscription that this program did not create, or None."""
-    for sub in found[:MAX_ITEMS]:
-        meta = sub.get("metadata") if isinstance(sub, Mapping) else None
-        if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-            continue
-        if _written_by_pulumi(meta):
+    for sub in _well_formed(found):
+        if _written_by_pulumi(sub["metadata"]):
             continue  # ours from an earlier `pulumi up`: keep declaring it
         return sub
     return None
+
+
+def taken_over_subscription(found: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """One this program created whose spec the ingress operator now rewrites, or None."""
+    for sub in _well_formed(found):
+        if _written_by_pulumi(sub["metadata"]) and owned_by_ingress_operator(sub):
+            return sub
+    return None
+
+
+def reused_subscription(found: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The Subscription whose operator the mesh will run on without this program choosing it, or None."""
+    return existing_subscription(found) or taken_over_subscription(found)
 
 
 def adopt(spec: OperatorSpec, found: Sequence[Mapping[str, Any]]) -> OperatorSpec:
     """`spec` reusing another owner's Subscription when there is one: its name, channel and catalog."""
     sub = existing_subscription(found)
     if sub is None:
+        taken = taken_over_subscription(found)
+        if taken is not None:
+            pulumi.log.warn(
+                f"operators.{spec.key}: Subscription {spec.namespace}/{taken['metadata']['name']}, which this stack "
+                "created, is now owned by the OpenShift ingress operator (Gateway API on OpenShift 4.19-4.21), "
+                "which rewrites its spec. The program no longer changes it and `pulumi destroy` leaves it and its "
+                "operator in place; mesh.version is checked against the operator it installed."
+            )
+            return dataclasses.replace(spec, taken_over=True)
         return spec
     name = str(sub["metadata"]["name"])
     raw_spec = sub.get("spec")
@@ -144,17 +219,107 @@ def adopt(spec: OperatorSpec, found: Sequence[Mapping[str, Any]]) -> OperatorSpe
     if adopted.channel != spec.channel:
         pulumi.log.warn(
             f"operators.{spec.key}.channel: the existing Subscription follows {adopted.channel!r}, not "
-            f"{spec.channel!r}; mesh.version was checked against {spec.channel!r}."
+            f"{spec.channel!r}; mesh.version is checked against the operator it installed."
         )
     return adopted
 
 
-def ossm3_operators(cfg: StackConfig, lookup: SubscriptionLookup | None = None) -> list[OperatorSpec]:
-    """The profile's operators; with a lookup, an existing Subscription in openshift-operators is reused."""
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) and len(value) <= 253 else ""
+
+
+def crd_versions(crd: Mapping[str, Any] | None) -> list[str]:
+    """The Istio CRD's `spec.version` enum (served version `v1`), [] when the answer holds none."""
+    body = crd.get("spec") if isinstance(crd, Mapping) else None
+    served = body.get("versions") if isinstance(body, Mapping) else None
+    for version in served[:10] if isinstance(served, list) else []:
+        if not isinstance(version, Mapping) or version.get("name") != "v1":
+            continue
+        node: Any = version
+        for key in ("schema", "openAPIV3Schema", "properties", "spec", "properties", "version", "enum"):
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, list):
+            return [v for v in node[:MAX_ENUM] if isinstance(v, str) and 0 < len(v) <= 64]
+    return []
+
+
+def _channel_of(csv: str) -> str:
+    """servicemeshoperator3.v3.3.1 -> stable-3.3 (the channel of that operator line)."""
+    match = CSV_MINOR.match(csv)
+    return f"stable-{match.group(1)}.{match.group(2)}" if match else ""
+
+
+def reused_version_problems(
+    cfg: StackConfig, spec: OperatorSpec, sub: Mapping[str, Any], crds: CrdLookup | None
+) -> list[str]:
+    """mesh.version against the operator a reused Subscription runs: the installed CRD's enum, else its line's.
+
+    The CRD is the authority (the API server checks Istio objects against it); before the operator is
+    installed (a Manual InstallPlan not approved yet) the Subscription's startingCSV names the line.
+    """
+    status = sub.get("status")
+    body = sub.get("spec")
+    installed = _text(status.get("installedCSV")) if isinstance(status, Mapping) else ""
+    starting = _text(body.get("startingCSV")) if isinstance(body, Mapping) else ""
+    csv = installed or starting
+    allowed: list[str] = []
+    source = ""
+    if installed and crds is not None:
+        try:
+            allowed = crd_versions(crds(ISTIO_CRD))
+        except Exception as exc:  # unreadable: fall back to the line the CSV names
+            pulumi.log.warn(f"{ISTIO_CRD} not readable ({exc.__class__.__name__}); judging {csv} by its line")
+        source = f"the installed {ISTIO_CRD} CRD's spec.version" if allowed else ""
+    channel = _channel_of(csv)
+    if not allowed and channel in OSSM3_ISTIO_VERSIONS:
+        allowed = list(OSSM3_ISTIO_VERSIONS[channel])
+        source = f"the {channel} line"
+    name = f"{spec.namespace}/{sub['metadata']['name']}"
+    if not allowed:
+        pulumi.log.warn(
+            f"mesh.version not checked against Subscription {name}: it names no operator version this program "
+            "can read yet (status.installedCSV, spec.startingCSV)"
+        )
+        return []
+    version = cfg.mesh.version
+    if version in allowed:
+        return []
+    supported = [v for v in allowed if not v.startswith(OSSM3_END_OF_LIFE)] or allowed
+    owner = " (owned by the OpenShift ingress operator, which pins it)" if owned_by_ingress_operator(sub) else ""
+    hint = f" and operators.servicemesh.channel to {channel!r}" if channel else ""
+    return [
+        f"ossm:mesh.version: {version!r} is not an Istio version the Service Mesh operator on this cluster accepts: "
+        f"Subscription {name}{owner}, which this program reuses and never changes, installs {csv}, and "
+        f"{source} allows {', '.join(supported)}. Set mesh.version to one of them{hint} "
+        '(`pulumi config set --path mesh.version v1.28-latest`, for example); README, "OSSM 3 and the ingress '
+        'operator", says how to move the cluster to a newer operator.'
+    ]
+
+
+def ossm3_operators(
+    cfg: StackConfig, lookup: SubscriptionLookup | None = None, crds: CrdLookup | None = None
+) -> list[OperatorSpec]:
+    """The profile's operators; with a lookup, an existing Subscription in openshift-operators is reused.
+
+    A reused Subscription's operator is checked against mesh.version (InstalledOperatorError).
+    """
     specs = [with_catalog(spec, cfg.operators) for spec in _specs(cfg)]
     if lookup is None:
         return specs
-    return [adopt(s, lookup(s.namespace, s.package)) if not s.needs_namespace else s for s in specs]
+    result: list[OperatorSpec] = []
+    problems: list[str] = []
+    for spec in specs:
+        if spec.needs_namespace:
+            result.append(spec)
+            continue
+        found = lookup(spec.namespace, spec.package)
+        result.append(adopt(spec, found))
+        reused = reused_subscription(found) if spec.key == "servicemesh" else None
+        if reused is not None:
+            problems += reused_version_problems(cfg, spec, reused, crds)
+    if problems:
+        raise InstalledOperatorError(problems)
+    return result
 
 
 def operators(cfg: StackConfig) -> list[OperatorSpec]:
@@ -162,7 +327,35 @@ def operators(cfg: StackConfig) -> list[OperatorSpec]:
     offline = os.environ.get("OSSM_OFFLINE") == "1"
     if offline or cfg.cluster.render_yaml_to is not None or cfg.cluster.ipi is not None:
         return ossm3_operators(cfg)
-    return ossm3_operators(cfg, cluster_subscription_lookup(cfg.cluster))
+    lookup = cluster_subscription_lookup(cfg.cluster)
+    return ossm3_operators(cfg, lookup, cluster_crd_lookup(cfg.cluster) if lookup is not None else None)
+
+
+def cluster_crd_lookup(cluster: ClusterConfig) -> CrdLookup | None:
+    """One CRD by name through the cluster's API (10 s); None when not installed; raises when unreadable."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "installed Istio CRD check")
+    if base is None:
+        return None
+    api = client.ApiextensionsV1Api(base)
+
+    def lookup(name: str) -> Mapping[str, Any] | None:
+        try:
+            # _preload_content=False: the raw JSON, bounded, instead of the client's typed model
+            response = api.read_custom_resource_definition(name, _request_timeout=10, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        raw = response.read(MAX_CRD_BYTES + 1)
+        if len(raw) > MAX_CRD_BYTES:
+            raise ValueError(f"{name} is larger than {MAX_CRD_BYTES} bytes")
+        found = json.loads(raw)
+        return found if isinstance(found, Mapping) else None
+
+    return lookup
 
 
 def cluster_subscription_lookup(cluster: ClusterConfig) -> SubscriptionLookup | None:

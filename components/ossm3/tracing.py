@@ -19,6 +19,7 @@ import pulumi
 
 from components.config import StackConfig
 from components.kube import KubeObject, await_ready, render
+from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 PROVIDER_NAME = "otel-tracing"  # meshConfig.extensionProviders[].name, referenced by the Telemetry
 COLLECTOR_NAME = "otel"
@@ -133,6 +134,8 @@ class MeshTracingArgs:
     aws_provider: pulumi.ProviderResource | None  # for S3 storage; None: one for the bucket's region
     # Namespaces whose proxies send spans (members, gateway); empty: the mesh namespace and the members.
     span_sources: Sequence[str] = ()
+    # Set (and live): a gate waits for the Jaeger UI Route and the Route is read, for links into the UI.
+    gates: ReadinessGates | None = None
 
 
 class MeshTracing(pulumi.ComponentResource):
@@ -140,6 +143,9 @@ class MeshTracing(pulumi.ComponentResource):
 
     `ready` is the Telemetry, which waits for Tempo's Ready condition and the
     collector's ready replica: once it exists every new span has somewhere to go.
+    `ui_host` is the Jaeger UI Route's host, known as soon as the operator has
+    created the Route (with the CR, long before Tempo is Ready), for whoever
+    links to the UI without needing Tempo up (Kiali).
     """
 
     def __init__(self, name: str, args: MeshTracingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -184,4 +190,27 @@ class MeshTracing(pulumi.ComponentResource):
         )
         self.ready: pulumi.Resource = self.telemetry
         self.jaeger_route: tuple[str, str] = (ns, jaeger_route_name(cfg))
+        self.ui_route: pulumi.Resource | None = None
+        self.ui_host: pulumi.Output[str] | None = None
+        if args.gates is not None and args.gates.args.live:
+            route = self.jaeger_route[1]
+            # The operator creates the Route in the same reconcile as the StatefulSet (tempo-operator
+            # internal/manifests/monolithic/build.go, queryfrontend/query_frontend.go): this gate waits for
+            # the Route to be admitted, not for Tempo's pods, so it starts beside the Tempo CR.
+            gate = args.gates.gate(
+                "gate-tempo-route",
+                GateChecks(routes=[route], route_namespace=ns, routes_require_tls=True),
+                parent=self,
+                depends_on=[namespace, *args.operators_ready],
+            )
+            rid = gate.id.apply(lambda _: f"{ns}/{route}")  # unknown on a first preview: the read is skipped
+            read = KubeObject.read(
+                f"{name}-{route}",
+                "route.openshift.io/v1",
+                "Route",
+                rid,
+                pulumi.ResourceOptions(parent=self, depends_on=[gate]),
+            )
+            self.ui_route = read
+            self.ui_host = read.spec.apply(lambda spec: str((spec or {}).get("host") or ""))
         self.register_outputs({"namespace": ns, "jaegerRoute": f"{ns}/{self.jaeger_route[1]}"})

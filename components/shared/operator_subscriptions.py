@@ -74,7 +74,13 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     sourceNamespace=op.source_namespace,
                     approval=args.approval,
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=before),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=before,
+                    # Taken over: no diff, so no write (its owner rewrites any spec we send), and no delete.
+                    ignore_changes=["spec", "metadata"] if op.taken_over else None,
+                    retain_on_delete=True if op.taken_over else None,
+                ),
             )
             self.subscriptions[op.key] = subscription
             self.gates[op.key] = args.gates.gate(
@@ -95,7 +101,7 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     op.namespace,
                     args.remove_csv_with,
                     pulumi.ResourceOptions(parent=self, depends_on=[self.gates[op.key]]),
-                    remove=args.remove_csvs,
+                    remove=args.remove_csvs and not op.taken_over,  # its new owner still runs it
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})
 

@@ -29,6 +29,10 @@ class OperatorSpec:
     # A Subscription for this package that someone else created (e.g. the ingress operator's on OCP 4.19+):
     # reused and gated on, never created, changed or deleted by this program.
     existing_subscription: str = ""
+    # A Subscription this stack created that another owner has since taken over (the ingress operator rewrites
+    # the spec of `openshift-operators/servicemeshoperator3` on OCP 4.19-4.21): still declared, so Pulumi does
+    # not delete it, but never written again and left in place by `pulumi destroy`, its CSV too.
+    taken_over: bool = False
 
     @property
     def needs_namespace(self) -> bool:

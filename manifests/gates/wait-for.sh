@@ -247,7 +247,12 @@ check_webhook() {
     pending="$webhook names a service that is not a valid name: '$(clean "$svc_ns/$svc" 120)'"
     return 1
   fi
-  oc_get "endpoints $svc_ns/$svc" endpoints "$svc" -n "$svc_ns" -o 'jsonpath={.subsets[*].addresses[*].ip}'
+  # discovery.k8s.io/v1 EndpointSlices (v1 Endpoints is deprecated from Kubernetes 1.33, OpenShift 4.20): every
+  # slice of the Service by its kubernetes.io/service-name label, addresses of ready endpoints only. The
+  # EndpointSlice controller always sets conditions.ready (kubernetes pkg/controller/endpointslice
+  # podToEndpoint); an unset one (a hand-made slice) counts as not ready here, which only makes the gate wait.
+  oc_get "endpointslices of service $svc_ns/$svc" endpointslices.discovery.k8s.io -n "$svc_ns" \
+    -l "kubernetes.io/service-name=$svc" -o 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}'
   rc=$?
   [ "$rc" -eq 2 ] && return 1
   if [ "$rc" -ne 0 ] || [ -z "$OUT" ]; then
