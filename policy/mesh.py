@@ -353,8 +353,13 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
 # Extension provider kinds that export spans (istio mesh/v1alpha1/config.proto MeshConfig.ExtensionProvider; the
 # Istio CRD in ../shared/crds/sail-ossm-3.4 and the SMCP v2 CRD in ../shared/crds/maistra-2.5 list them).
 TRACING_PROVIDERS = ("opentelemetry", "zipkin", "datadog", "lightstep", "opencensus", "skywalking", "stackdriver")
-# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26): an SMCP
-# without spec.tracing.type on 2.6 (or without a version: the operator creates the newest, 2.6) traces nothing.
+# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26). How:
+# maistra/istio-operator 7252a427 (maistra-2.6, OSSM-6391 "Disable the OSSM operator's Jaeger and ES installation by
+# default") pkg/controller/servicemesh/webhooks/mutation/controlplane.go: on create, a maistra.io/v2 SMCP whose
+# spec.version, or when empty the operator's default (versions.DefaultVersion, the newest: v2.6), is v2.6 or later
+# and whose spec.tracing.type is empty is patched to tracing.type None. On update the webhook leaves it alone and the
+# v2.6 `base` profile (resources/smcp-templates/v2.6/base @50c4306e: tracing.type Jaeger) fills it in, so an SMCP
+# moved to v2.6 in place keeps Jaeger; the program creates its SMCP, so the create case is the one judged here.
 TRACING_OFF_BY_DEFAULT_FROM = (2, 6)
 
 
@@ -395,7 +400,7 @@ def _smcp_tracing(resource_type: str, props: Props, obj: str) -> list[str]:
     if providers == [] and (
         tracer == "None" or (tracer is None and (_smcp_version(props) or (0, 0)) >= TRACING_OFF_BY_DEFAULT_FROM)
     ):
-        said = "'None'" if tracer == "None" else "not set (None on OSSM 2.6)"
+        said = "'None'" if tracer == "None" else "not set (the operator sets None on a new v2.6 SMCP)"
         problems.append(
             f"{obj}: spec.tracing.type is {said} and spec.meshConfig.extensionProviders names no tracing provider, so "
             "no span reaches a trace store; set spec.tracing.type: Jaeger (ossm:mesh.tracing), or add an "

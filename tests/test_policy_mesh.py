@@ -425,8 +425,9 @@ def test_the_example_control_planes_trace(dev: Evaluation) -> None:
     ("tracing", "extra", "refused"),
     [
         ({"type": "None", "sampling": 100}, {}, ["spec.tracing.type is 'None'"]),
-        ({"sampling": 100}, {}, ["spec.tracing.type is not set (None on OSSM 2.6)"]),
+        ({"sampling": 100}, {}, ["spec.tracing.type is not set (the operator sets None on a new v2.6 SMCP)"]),
         ({"sampling": 100}, {"version": "v2.5"}, []),  # Jaeger is the default before 2.6
+        ({"sampling": 100}, {"version": None}, ["spec.tracing.type is not set"]),  # the webhook's default: v2.6
         ({"type": "Jaeger", "sampling": 0}, {}, ["spec.tracing.sampling is 0"]),
         ({"type": "Jaeger", "sampling": 1}, {}, []),
         ({"type": "Stackdriver", "sampling": 100}, {}, []),
