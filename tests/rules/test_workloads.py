@@ -90,9 +90,10 @@ def test_the_token_rule_fails_on_what_issue_11_found() -> None:
 def ossm2_injects(version: str, member: bool, labels: dict[str, str], annotations: dict[str, str]) -> bool:
     """OSSM 2: the webhook only sees member namespaces (namespaceSelector maistra.io/member-of,
     maistra/istio-operator resources/helm/v2.6/istio-control/istio-discovery/templates/mutatingwebhook.yaml)
-    and `autoInject` is off, so the pod opts in. istio/istio pkg/kube/inject/inject.go injectRequired reads the
-    annotation and the label, which wins (assumed from upstream: label support arrived after Istio 1.9, the
-    base of OSSM 2.1; OSSM 2.2 ships Istio 1.12; the config allows v2.3-v2.6 only)."""
+    and `autoInject` is off, so the pod opts in. maistra/istio pkg/kube/inject/inject.go injectRequired reads the
+    annotation and the label, which wins, from branch maistra-2.2 on (maistra-2.1 @d2b97f03 reads the annotation
+    only; maistra-2.2 @2816da2e to maistra-2.6 @c24a29f2 read both); the value is lower-cased and only
+    y/yes/true/on opt in."""
     if not member:
         return False
     value = annotations.get(INJECT)
