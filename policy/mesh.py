@@ -218,7 +218,7 @@ def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str
     OSSM 2 injects only pods that carry `sidecar.istio.io/inject: "true"` in a member namespace
     (../shared/docs/facts-ossm.md §4, openshift-docs ossm-automatic-sidecar-injection.adoc); OSSM 3
     injects every pod of a namespace labelled `istio-injection: enabled` or `istio.io/rev` unless
-    the pod says "false" (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection").
+    the pod opts out (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection"; which values opt out: OPT_IN).
     """
     resources = list(resources)
     namespaces = namespace_labels(resources)
