@@ -207,7 +207,7 @@ def check_ui_not_exposed(resource_type: str, props: Props, config: Config) -> li
 # labels, and its ports. What the operators make (read at the commits named):
 # - Jaeger, jaegertracing/jaeger-operator @87d8ae04 pkg/service/query.go: Service <jaeger>-query, port `http-query`
 #   16686, or `https-query` 443 -> 8443 behind the OAuth proxy (ingress.security oauth-proxy, which OSSM 2 sets:
-#   maistra/istio-operator maistra-2.5 resources/helm/v2.5/istio-telemetry/tracing/templates/jaeger-all-in-one.yaml),
+#   maistra/istio-operator @08c043ff resources/helm/v2.6/istio-telemetry/tracing/templates/jaeger-all-in-one.yaml),
 #   `grpc-query` 16685; labels and selector from pkg/util/util.go Labels: `app: jaeger`.
 # - Tempo, grafana/tempo-operator @049c8f24 internal/manifests/manifestutils/constants.go: ports `jaeger-grpc` 16685,
 #   `jaeger-ui` 16686 (`jaeger-metrics` 16687 and `oauth-proxy` 8443 are not UI-specific). TempoMonolithic
