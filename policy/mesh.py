@@ -178,11 +178,19 @@ def check_mesh_mtls(resource_type: str, props: Props, config: Config) -> list[st
 
 # --- sidecar injection in the namespaces the stack enrols (a stack policy: it needs every resource at once) -------
 
-# istio/istio pkg/kube/inject/inject.go injectRequired: the pod's label wins over its annotation, the value is
-# lower-cased, and only these opt in; any other non-empty value ("False", "no", "off", "disabled") opts out.
-# The label's precedence holds from Istio 1.10 (OSSM 2.2 and later; the config allows v2.3 to v2.6):
-# tests/rules/test_workloads.py encodes the same rule for the program's own pods.
+# What the injector (pkg/kube/inject/inject.go injectRequired) makes of the pod's sidecar.istio.io/inject: the
+# label wins over the annotation ("if both are present we prefer the label"), and the value is judged by one of two
+# rules, depending on the Istio it runs:
+# - up to Istio 1.26 (maistra/istio maistra-2.2 ... maistra-2.6 @c24a29f2, so every OSSM 2 the config allows;
+#   istio/istio tag 1.26.0, so OSSM 3.0 and 3.1): the value is lower-cased, only y/yes/true/on opt in (not
+#   strconv.ParseBool: "1" and "t" opt out), "" leaves the namespace's default, anything else opts out;
+# - from Istio 1.27 (istio/istio 331d32e3 "ensure consistency in inject label validation", first in tag 1.27.0;
+#   OSSM 3.2 and later): only "true" and "false", case-sensitive; any other value is logged as invalid and falls
+#   back to the namespace's default, which injects in a namespace labelled for injection.
+# OSSM 3's Istio builds are taken to follow upstream here (assumed: openshift-service-mesh/istio was not read).
+# tests/rules/test_workloads.py encodes the same rules for the program's own pods.
 OPT_IN = ("y", "yes", "true", "on")
+STRICT_VALUES_FROM = (1, 27)
 REVISION = "istio.io/rev"
 INJECTION = "istio-injection"
 
@@ -210,7 +218,7 @@ def enrolled_namespaces(resources: Iterable[tuple[str, Props]]) -> dict[str, str
     OSSM 2 injects only pods that carry `sidecar.istio.io/inject: "true"` in a member namespace
     (../shared/docs/facts-ossm.md §4, openshift-docs ossm-automatic-sidecar-injection.adoc); OSSM 3
     injects every pod of a namespace labelled `istio-injection: enabled` or `istio.io/rev` unless
-    the pod says "false" (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection").
+    the pod opts out (facts-ossm3.md §2, Red Hat OSSM 3 docs "Sidecar injection"; which values opt out: OPT_IN).
     """
     resources = list(resources)
     namespaces = namespace_labels(resources)
@@ -259,11 +267,36 @@ def _injection_value(labels: Any, annotations: Any) -> Any:
     return label if label is not None else get(annotations, INJECT)
 
 
+def _istio_minor(props: Props) -> tuple[int, int] | None:
+    """(1, 30) from an Istio's spec.version `v1.30-latest` or `v1.30.3`; None when unset or unreadable."""
+    version = get(props, "spec", "version")
+    parts = version.lstrip("v").split("-")[0].split(".") if isinstance(version, str) else []
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]) else None
+
+
+def _ossm3_value_rule(resources: list[tuple[str, Props]]) -> str:
+    """Which value rule OSSM 3's injectors apply: 'strict' (every Istio of the stack is 1.27 or later), 'lenient'
+    (every one is 1.26 or older) or 'either' (none declared, a version unknown, or both kinds)."""
+    minors = [_istio_minor(p) for t, p in resources if is_kind(t, "sailoperator.io", "Istio", "IstioRevision")]
+    if minors and all(m is not None and m >= STRICT_VALUES_FROM for m in minors):
+        return "strict"
+    if minors and all(m is not None and m < STRICT_VALUES_FROM for m in minors):
+        return "lenient"
+    return "either"
+
+
 def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]:
     """Every pod template in an enrolled namespace gets its sidecar: a pod without one sends plain text and
-    leaves no span, so the trace breaks at it."""
+    leaves no span, so the trace breaks at it.
+
+    Only the value the injector reads counts (the label when present, else the annotation): a label "true"
+    beside an annotation "false" is injected. In a namespace an Istio only discovers, the webhook is called only
+    for pods whose label is exactly "true" (istio/istio manifests/charts/istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml, tags 1.24.0 to 1.30.3: objectSelector `sidecar.istio.io/inject In ["true"]`, labels
+    only), so an annotation or "yes" there is no opt-in."""
     resources = list(resources)
     members = enrolled_namespaces(resources)
+    rule = _ossm3_value_rule(resources)
     problems: list[str] = []
     for resource_type, props in resources:
         where = pod_template_path(resource_type)
@@ -274,27 +307,16 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
         labels, annotations = get(props, *where, "metadata", "labels"), get(props, *where, "metadata", "annotations")
         if UNKNOWN in (labels, annotations):
             continue
-        values = [v for v in (get(labels, INJECT), get(annotations, INJECT)) if v is not None]
         value = _injection_value(labels, annotations)
         said = value if isinstance(value, str) else show(value)
         opted_in = isinstance(value, str) and value.lower() in OPT_IN
         mode = members[namespace]
         obj = describe(resource_type, props)
-        if "false" in values or False in values:
+        lenient = mode == "ossm2" or (mode == "ossm3" and rule != "strict")
+        if value == "false" or value is False:
             problems.append(
                 f"{obj}: {meta} sets {INJECT}: \"false\" in mesh member namespace '{namespace}'; remove it, "
                 "so the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
-            )
-        elif value not in (None, "") and not opted_in:
-            problems.append(
-                f"{obj}: {meta} sets {INJECT}: \"{said}\" in mesh member namespace '{namespace}', which the "
-                f'injector reads as "false" (only {", ".join(OPT_IN)} opt in); remove it, so the pod gets its '
-                "sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
-            )
-        elif mode == "ossm2" and not opted_in:
-            problems.append(
-                f"{obj}: {meta}.labels has no {INJECT}: \"true\" in mesh member namespace '{namespace}', and "
-                "OSSM 2 injects only pods that opt in; add it (label or annotation)."
             )
         elif mode == "ossm3-disabled":
             problems.append(
@@ -303,11 +325,25 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
                 f"gets a sidecar; remove {INJECTION} from the namespace (or set it to "
                 "enabled for the default revision)."
             )
-        elif mode == "ossm3-selected" and not opted_in and not isinstance(get(labels, REVISION), str):
+        elif mode == "ossm3-selected":
+            if get(labels, INJECT) != "true" and not isinstance(get(labels, REVISION), str):
+                problems.append(
+                    f"{obj}: Namespace {namespace} is in the mesh (an Istio's discoverySelectors select it) but has "
+                    f"neither {INJECTION}: enabled nor {REVISION}, and {meta}.labels does not opt in (only the "
+                    f'label {INJECT}: "true" does); label the namespace {INJECTION}=enabled (or '
+                    f"{REVISION}=<revision>)."
+                )
+        elif lenient and value not in (None, "") and not opted_in:
+            reader = "the injector reads" if mode == "ossm2" or rule == "lenient" else "Istio 1.26 and older read"
             problems.append(
-                f"{obj}: Namespace {namespace} is in the mesh (an Istio's discoverySelectors select it) but has "
-                f"neither {INJECTION}: enabled nor {REVISION}, and {meta}.labels does not opt in; label the "
-                f"namespace {INJECTION}=enabled (or {REVISION}=<revision>)."
+                f"{obj}: {meta} sets {INJECT}: \"{said}\" in mesh member namespace '{namespace}', which "
+                f'{reader} as "false" (only {", ".join(OPT_IN)} opt in); remove it, so the pod gets its '
+                "sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
+            )
+        elif mode == "ossm2" and not opted_in:
+            problems.append(
+                f"{obj}: {meta}.labels has no {INJECT}: \"true\" in mesh member namespace '{namespace}', and "
+                "OSSM 2 injects only pods that opt in; add it (label or annotation)."
             )
     return problems
 
@@ -317,8 +353,13 @@ def check_sidecar_injection(resources: Iterable[tuple[str, Props]]) -> list[str]
 # Extension provider kinds that export spans (istio mesh/v1alpha1/config.proto MeshConfig.ExtensionProvider; the
 # Istio CRD in ../shared/crds/sail-ossm-3.4 and the SMCP v2 CRD in ../shared/crds/maistra-2.5 list them).
 TRACING_PROVIDERS = ("opentelemetry", "zipkin", "datadog", "lightstep", "opencensus", "skywalking", "stackdriver")
-# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26): an SMCP
-# without spec.tracing.type on 2.6 (or without a version: the operator creates the newest, 2.6) traces nothing.
+# OSSM 2.6 "disabled by default" the Jaeger tracer (../shared/docs/facts-ossm.md §2, DOC-jref, BLOG-26). How:
+# maistra/istio-operator 7252a427 (maistra-2.6, OSSM-6391 "Disable the OSSM operator's Jaeger and ES installation by
+# default") pkg/controller/servicemesh/webhooks/mutation/controlplane.go: on create, a maistra.io/v2 SMCP whose
+# spec.version, or when empty the operator's default (versions.DefaultVersion, the newest: v2.6), is v2.6 or later
+# and whose spec.tracing.type is empty is patched to tracing.type None. On update the webhook leaves it alone and the
+# v2.6 `base` profile (resources/smcp-templates/v2.6/base @50c4306e: tracing.type Jaeger) fills it in, so an SMCP
+# moved to v2.6 in place keeps Jaeger; the program creates its SMCP, so the create case is the one judged here.
 TRACING_OFF_BY_DEFAULT_FROM = (2, 6)
 
 
@@ -359,7 +400,7 @@ def _smcp_tracing(resource_type: str, props: Props, obj: str) -> list[str]:
     if providers == [] and (
         tracer == "None" or (tracer is None and (_smcp_version(props) or (0, 0)) >= TRACING_OFF_BY_DEFAULT_FROM)
     ):
-        said = "'None'" if tracer == "None" else "not set (None on OSSM 2.6)"
+        said = "'None'" if tracer == "None" else "not set (the operator sets None on a new v2.6 SMCP)"
         problems.append(
             f"{obj}: spec.tracing.type is {said} and spec.meshConfig.extensionProviders names no tracing provider, so "
             "no span reaches a trace store; set spec.tracing.type: Jaeger (ossm:mesh.tracing), or add an "

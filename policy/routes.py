@@ -36,8 +36,9 @@ EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 USE_THE_ROUTE = "reach it through its operator's OAuth-protected TLS Route instead"
 
 ROUTES_SCHEMA: Schema = {
-    # jaegerui and query-frontend: the Services of Tempo's Jaeger UI (tempo-<name>-jaegerui,
-    # tempo-<name>-query-frontend; grafana/tempo-operator internal/manifests/naming)
+    # jaegerui and query-frontend: the Services of Tempo's Jaeger UI, tempo-<name>-jaegerui for a TempoMonolithic
+    # and tempo-<name>-query-frontend for a TempoStack (grafana/tempo-operator @049c8f24 internal/manifests/naming,
+    # monolithic/services.go, queryfrontend/query_frontend.go)
     "uiNames": string_list(
         ["jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend"],
         "A Route, Ingress or Service whose name or target Service is one of these (alone, or as a "
@@ -203,14 +204,28 @@ def check_ui_not_exposed(resource_type: str, props: Props, config: Config) -> li
 # --- UIs exposed by their role (a stack policy: a Route names a Service, the Service says what it serves) ---------
 
 # What marks a Service as a UI's, whatever it is called: the pods it selects (selector values) or its own app
-# labels, and its ports. Jaeger's query port 16686 (http-query) and 16685 (grpc-query; jaegertracing/jaeger-operator
-# pkg/service/query.go), Tempo's Jaeger UI port jaeger-ui 16686 (grafana/tempo-operator internal/manifests/
-# monolithic/services.go), Kiali's 20001 (kiali/kiali-operator roles/default/kiali-deploy/templates/kubernetes/
-# service.yaml). The label keys are the ones that name an app, not `part-of` (the demo is part-of observe-jaeger).
+# labels, and its ports. What the operators make (read at the commits named):
+# - Jaeger, jaegertracing/jaeger-operator @87d8ae04 pkg/service/query.go: Service <jaeger>-query, port `http-query`
+#   16686, or `https-query` 443 -> 8443 behind the OAuth proxy (ingress.security oauth-proxy, which OSSM 2 sets:
+#   maistra/istio-operator @08c043ff resources/helm/v2.6/istio-telemetry/tracing/templates/jaeger-all-in-one.yaml),
+#   `grpc-query` 16685; labels and selector from pkg/util/util.go Labels: `app: jaeger`.
+# - Tempo, grafana/tempo-operator @049c8f24 internal/manifests/manifestutils/constants.go: ports `jaeger-grpc` 16685,
+#   `jaeger-ui` 16686 (`jaeger-metrics` 16687 and `oauth-proxy` 8443 are not UI-specific). TempoMonolithic
+#   (monolithic/services.go, labels.go): Service tempo-<name>-jaegerui, labels app.kubernetes.io/name
+#   tempo-monolithic and component jaegerui, selector component tempo. TempoStack (queryfrontend/query_frontend.go,
+#   manifestutils/labels.go): no jaegerui Service; tempo-<name>-query-frontend carries the Jaeger ports when
+#   jaegerQuery is enabled, labels app.kubernetes.io/name tempo and component query-frontend, and its Route targets
+#   port jaeger-ui.
+# - Kiali, kiali/kiali-operator @f64e75eb roles/default/kiali-deploy/templates/{kubernetes,openshift}/service.yaml:
+#   port `http` (`tcp` with a serving certificate, as on OpenShift), too generic to mean Kiali, on server.port 20001
+#   (defaults/main.yml); selector app.kubernetes.io/name kiali; labels app and app.kubernetes.io/name kiali
+#   (tasks/main.yml). `http-kiali` 20001 is the Istio 1.x chart's port (istio/istio 1.4.0 install/kubernetes/helm/
+#   istio/charts/kiali/templates/service.yaml).
+# The label keys are the ones that name an app, not `part-of` (the demo is part-of observe-jaeger).
 ROLE_LABELS = ("app", "app.kubernetes.io/name", "app.kubernetes.io/component")
 # the default uiNames and Tempo itself (its API serves every trace)
 ROLE_NAMES = ("jaeger", "jaegerui", "kiali", "grafana", "prometheus", "query-frontend", "tempo")
-ROLE_PORT_NAMES = frozenset({"http-query", "grpc-query", "jaeger-query", "jaeger-ui", "jaegerui", "http-kiali"})
+ROLE_PORT_NAMES = frozenset({"http-query", "https-query", "grpc-query", "jaeger-ui", "jaeger-grpc", "http-kiali"})
 ROLE_PORT_NUMBERS = frozenset({16685, 16686, 20001})
 
 

@@ -271,13 +271,54 @@ def pod_with(labels: dict[str, Any] | None = None, annotations: dict[str, Any] |
 def test_every_value_the_injector_reads_as_false_is_an_opt_out(
     labels: dict[str, Any], annotations: dict[str, Any] | None, said: str
 ) -> None:
-    """istio/istio pkg/kube/inject/inject.go injectRequired: only y, yes, true, on (any case) opt in."""
-    for enrolment in (labelled_namespace("tracing", {"istio-injection": "enabled"}), SMMR):
-        assert mesh.check_sidecar_injection([enrolment, (DEPLOYMENT, pod_with(labels, annotations))]) == [
+    """pkg/kube/inject/inject.go injectRequired up to Istio 1.26 (maistra/istio maistra-2.6 @c24a29f2, istio/istio
+    tag 1.26.0): only y, yes, true, on (any case) opt in. An OSSM 3 stack that declares no Istio version may run
+    either rule, so it is judged by the stricter outcome."""
+    enrolments = [
+        ([SMMR], "the injector reads"),
+        (
+            [labelled_namespace("tracing", {"istio-injection": "enabled"}), istio_at("v1.26-latest")],
+            "the injector reads",
+        ),
+        ([labelled_namespace("tracing", {"istio-injection": "enabled"})], "Istio 1.26 and older read"),
+    ]
+    for enrolment, reader in enrolments:
+        assert mesh.check_sidecar_injection([*enrolment, (DEPLOYMENT, pod_with(labels, annotations))]) == [
             f'Deployment tracing/w: spec.template.metadata sets sidecar.istio.io/inject: "{said}" in mesh member '
-            "namespace 'tracing', which the injector reads as \"false\" (only y, yes, true, on opt in); remove it, so "
+            f"namespace 'tracing', which {reader} as \"false\" (only y, yes, true, on opt in); remove it, so "
             "the pod gets its sidecar (mTLS and spans), or run the pod in a namespace outside the mesh."
         ]
+
+
+def istio_at(version: str) -> tuple[str, dict[str, Any]]:
+    return ISTIO, {"kind": "Istio", "metadata": {"name": "default"}, "spec": {"version": version}}
+
+
+@pytest.mark.parametrize("value", ["False", "no", "off", "disabled", "yes", "1"])
+def test_istio_1_27_and_later_inject_every_value_but_false_in_an_injected_namespace(value: str) -> None:
+    """istio/istio 331d32e3 (first in tag 1.27.0) pkg/kube/inject/inject.go injectRequired: only "true" and "false"
+    count; any other value falls back to the namespace's default, which injects (the webhook's objectSelector
+    `NotIn ["false"]` is case-sensitive, so "False" reaches the injector)."""
+    enrolled = labelled_namespace("tracing", {"istio-injection": "enabled"})
+    for version in ("v1.27-latest", "v1.30.3"):
+        for meta in (
+            {"labels": {"sidecar.istio.io/inject": value}},
+            {"annotations": {"sidecar.istio.io/inject": value}},
+        ):
+            pod = pod_with(meta.get("labels"), meta.get("annotations"))
+            assert mesh.check_sidecar_injection([istio_at(version), enrolled, (DEPLOYMENT, pod)]) == []
+        opted_out = pod_with({"sidecar.istio.io/inject": "false"})
+        assert len(mesh.check_sidecar_injection([istio_at(version), enrolled, (DEPLOYMENT, opted_out)])) == 1
+    mixed = [istio_at("v1.30-latest"), (ISTIO, {**istio_at("v1.26-latest")[1], "metadata": {"name": "old"}})]
+    pod = pod_with({"sidecar.istio.io/inject": value})
+    assert len(mesh.check_sidecar_injection([*mixed, enrolled, (DEPLOYMENT, pod)])) == (value != "yes")
+
+
+def test_the_label_wins_over_an_annotation_that_says_false() -> None:
+    """inject.go injectRequired: "if both are present we prefer the label" (maistra-2.2 to 2.6, istio/istio)."""
+    pod = pod_with({"sidecar.istio.io/inject": "true"}, {"sidecar.istio.io/inject": "false"})
+    for enrolment in (SMMR, labelled_namespace("tracing", {"istio-injection": "enabled"})):
+        assert mesh.check_sidecar_injection([enrolment, (DEPLOYMENT, pod)]) == []
 
 
 @pytest.mark.parametrize("value", ["true", "True", "yes", "on", "Y"])
@@ -332,11 +373,21 @@ def test_namespaces_an_istio_discovers_need_an_injection_label_or_a_pod_opt_in()
     discovered = labelled_namespace("tracing", {"istio-discovery": "enabled"})
     assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with())]) == [
         "Deployment tracing/w: Namespace tracing is in the mesh (an Istio's discoverySelectors select it) but has "
-        "neither istio-injection: enabled nor istio.io/rev, and spec.template.metadata.labels does not opt in; label "
-        "the namespace istio-injection=enabled (or istio.io/rev=<revision>)."
+        "neither istio-injection: enabled nor istio.io/rev, and spec.template.metadata.labels does not opt in (only "
+        'the label sidecar.istio.io/inject: "true" does); label the namespace istio-injection=enabled (or '
+        "istio.io/rev=<revision>)."
     ]
     for pod_labels in ({"sidecar.istio.io/inject": "true"}, {"istio.io/rev": "default"}):
         assert mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with(pod_labels))]) == []
+    # the webhook's objectSelector (istio-discovery templates/mutatingwebhook.yaml: `In ["true"]`) reads labels only
+    # and matches exactly, so neither an annotation nor "yes" or "True" reaches the injector
+    for pod_labels, pod_annotations in (
+        ({}, {"sidecar.istio.io/inject": "true"}),
+        ({"sidecar.istio.io/inject": "yes"}, None),
+        ({"sidecar.istio.io/inject": "True"}, None),
+    ):
+        found = mesh.check_sidecar_injection([istio, discovered, (DEPLOYMENT, pod_with(pod_labels, pod_annotations))])
+        assert len(found) == 1 and "is in the mesh (an Istio's discoverySelectors select it)" in found[0]
     injected = labelled_namespace("tracing", {"istio-discovery": "enabled", "istio-injection": "enabled"})
     assert mesh.check_sidecar_injection([istio, injected, (DEPLOYMENT, pod_with())]) == []
     control_plane = labelled_namespace("istio-system", {"istio-discovery": "enabled"})
@@ -374,8 +425,9 @@ def test_the_example_control_planes_trace(dev: Evaluation) -> None:
     ("tracing", "extra", "refused"),
     [
         ({"type": "None", "sampling": 100}, {}, ["spec.tracing.type is 'None'"]),
-        ({"sampling": 100}, {}, ["spec.tracing.type is not set (None on OSSM 2.6)"]),
+        ({"sampling": 100}, {}, ["spec.tracing.type is not set (the operator sets None on a new v2.6 SMCP)"]),
         ({"sampling": 100}, {"version": "v2.5"}, []),  # Jaeger is the default before 2.6
+        ({"sampling": 100}, {"version": None}, ["spec.tracing.type is not set"]),  # the webhook's default: v2.6
         ({"type": "Jaeger", "sampling": 0}, {}, ["spec.tracing.sampling is 0"]),
         ({"type": "Jaeger", "sampling": 1}, {}, []),
         ({"type": "Stackdriver", "sampling": 100}, {}, []),

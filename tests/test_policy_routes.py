@@ -229,8 +229,9 @@ def route(to: str, tls: dict[str, Any] | None = None, port: Any = None) -> tuple
     return ROUTE, {"kind": "Route", "metadata": {"name": "traces", "namespace": "tracing-system"}, "spec": spec}
 
 
-# a Service under a neutral name in front of Tempo's monolithic pods (labels: grafana/tempo-operator
-# internal/manifests/manifestutils/constants.go; port jaeger-ui: internal/manifests/monolithic/services.go)
+# a Service under a neutral name in front of Tempo's monolithic pods (grafana/tempo-operator @049c8f24: label
+# app.kubernetes.io/name tempo-monolithic, internal/manifests/monolithic/labels.go; port jaeger-ui 16686,
+# internal/manifests/manifestutils/constants.go and monolithic/services.go)
 TRACES = service(
     "traces",
     {"app.kubernetes.io/name": "tempo-monolithic", "app.kubernetes.io/instance": "mesh"},
@@ -261,6 +262,53 @@ def test_a_route_to_a_ui_service_under_another_name_needs_tls(svc: tuple[str, di
     ]
     secure = route("traces", {"termination": "reencrypt", "insecureEdgeTerminationPolicy": "Redirect"})
     assert routes.check_ui_exposed_by_role([svc, secure]) == []
+
+
+# The UI Services the operators make, copied under a neutral name (selector, labels and ports as the operators
+# set them; sources at the commits named in policy/routes.py).
+OPERATOR_UI_SERVICES = {
+    # grafana/tempo-operator queryfrontend/query_frontend.go: TempoStack query-frontend with jaegerQuery enabled
+    "tempostack": service(
+        "traces",
+        {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/component": "query-frontend"},
+        [
+            {"name": "http", "port": 3200, "targetPort": "http"},
+            {"name": "grpc", "port": 9095, "targetPort": "grpc"},
+            {"name": "jaeger-grpc", "port": 16685, "targetPort": "jaeger-grpc"},
+            {"name": "jaeger-ui", "port": 16686, "targetPort": "jaeger-ui"},
+        ],
+    ),
+    # jaegertracing/jaeger-operator pkg/service/query.go behind the OAuth proxy (OSSM 2's Jaeger)
+    "jaeger": service(
+        "traces",
+        {"app": "jaeger", "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one"},
+        [{"name": "https-query", "port": 443, "targetPort": 8443}, {"name": "grpc-query", "port": 16685}],
+    ),
+    # kiali/kiali-operator roles/default/kiali-deploy/templates/openshift/service.yaml
+    "kiali": service(
+        "traces",
+        {"app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali"},
+        [{"name": "tcp", "port": 20001}, {"name": "tcp-metrics", "port": 9090}],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OPERATOR_UI_SERVICES))
+def test_each_operators_ui_service_is_recognised_under_another_name(kind: str) -> None:
+    svc = OPERATOR_UI_SERVICES[kind]
+    found = routes.check_ui_exposed_by_role([svc, route("traces")])
+    assert len(found) == 1 and found[0].startswith("Route tracing-system/traces serves a UI by its role (")
+    props = svc[1]
+    unlabelled = {**props, "spec": {**props["spec"], "selector": {"app": "observer"}}}
+    assert routes.service_role(unlabelled) is not None, "its ports alone mark it"
+
+
+@pytest.mark.parametrize(("port", "reason"), [("jaeger-grpc", "its port 'jaeger-grpc'"), (16685, "its port 16685")])
+def test_tempos_jaeger_grpc_port_marks_a_ui(port: Any, reason: str) -> None:
+    """grafana/tempo-operator manifestutils/constants.go: JaegerGRPCQuery = "jaeger-grpc", 16685."""
+    field = "name" if isinstance(port, str) else "port"
+    svc = service("traces", {"app": "observer"}, [{field: port, **({"port": 80} if field == "name" else {})}])
+    assert routes.service_role(svc[1]) == reason
 
 
 def test_role_is_read_from_what_a_service_serves_not_what_it_is_part_of(dev: Evaluation) -> None:

@@ -90,9 +90,10 @@ def test_the_token_rule_fails_on_what_issue_11_found() -> None:
 def ossm2_injects(version: str, member: bool, labels: dict[str, str], annotations: dict[str, str]) -> bool:
     """OSSM 2: the webhook only sees member namespaces (namespaceSelector maistra.io/member-of,
     maistra/istio-operator resources/helm/v2.6/istio-control/istio-discovery/templates/mutatingwebhook.yaml)
-    and `autoInject` is off, so the pod opts in. istio/istio pkg/kube/inject/inject.go injectRequired reads the
-    annotation and the label, which wins (assumed from upstream: label support arrived after Istio 1.9, the
-    base of OSSM 2.1; OSSM 2.2 ships Istio 1.12; the config allows v2.3-v2.6 only)."""
+    and `autoInject` is off, so the pod opts in. maistra/istio pkg/kube/inject/inject.go injectRequired reads the
+    annotation and the label, which wins, from branch maistra-2.2 on (maistra-2.1 @d2b97f03 reads the annotation
+    only; maistra-2.2 @2816da2e to maistra-2.6 @c24a29f2 read both); the value is lower-cased and only
+    y/yes/true/on opt in."""
     if not member:
         return False
     value = annotations.get(INJECT)
@@ -101,18 +102,47 @@ def ossm2_injects(version: str, member: bool, labels: dict[str, str], annotation
     return (value or "").lower() in ("y", "yes", "true", "on")
 
 
-def ossm3_injects(ns_labels: dict[str, str], pod_labels: dict[str, str], revisions: set[str]) -> bool:
-    """OSSM 3 (docs.redhat.com OSSM 3.3 "Sidecar injection"; istio/istio injection webhooks): namespace
-    `istio-injection: enabled` (revision `default`) or `istio.io/rev: <rev>`; the pod label
-    `sidecar.istio.io/inject` overrides, pod `istio.io/rev` selects a revision."""
+def injector_value_injects(value: str, istio_minor: tuple[int, int] | None) -> bool:
+    """pkg/kube/inject/inject.go injectRequired, with the injector's policy `enabled` (istio/istio
+    manifests/charts/istio-control/istio-discovery values.yaml global.proxy.autoInject: enabled, tags 1.26.0 and
+    1.30.0). Up to Istio 1.26 (istio/istio tag 1.26.0) the value is lower-cased and y/yes/true/on inject, ""
+    leaves the default (inject) and anything else opts out. istio/istio 331d32e3 (first in tag 1.27.0) accepts only
+    "true" and "false"; any other value is logged as invalid and falls back to the default (inject). An unknown
+    version gets the older rule, whose opt-outs include every newer one."""
+    if istio_minor is not None and istio_minor >= (1, 27):
+        return value != "false"
+    return value == "" or value.lower() in ("y", "yes", "true", "on")
+
+
+def ossm3_injects(
+    ns_labels: dict[str, str],
+    pod_labels: dict[str, str],
+    revisions: set[str],
+    pod_annotations: dict[str, str] | None = None,
+    istio_minor: tuple[int, int] | None = None,
+) -> bool:
+    """OSSM 3 (docs.redhat.com OSSM 3.3 "Sidecar injection"; istio/istio manifests/charts/istio-control/
+    istio-discovery/templates/mutatingwebhook.yaml, tags 1.24.0 to 1.30.3): namespace `istio-injection: enabled`
+    (revision `default`) or `istio.io/rev: <rev>`, pod `istio.io/rev` selects a revision; those webhooks skip a pod
+    whose label `sidecar.istio.io/inject` is exactly "false" (`NotIn ["false"]`). In an unlabelled namespace only
+    the label value "true" calls the webhook (`In ["true"]`). A called injector reads the label, else the
+    annotation (inject.go: "if both are present we prefer the label")."""
     if pod_labels.get(INJECT) == "false" or ns_labels.get("istio-injection") == "disabled":
         return False
     if ns_labels.get("istio-injection") == "enabled":
-        return "default" in revisions
-    rev = pod_labels.get("istio.io/rev") or ns_labels.get("istio.io/rev")
-    if rev:
-        return rev in revisions
-    return pod_labels.get(INJECT) == "true" and "default" in revisions
+        called = "default" in revisions
+    elif rev := pod_labels.get("istio.io/rev") or ns_labels.get("istio.io/rev"):
+        called = rev in revisions
+    else:
+        called = pod_labels.get(INJECT) == "true" and "default" in revisions
+    value = pod_labels.get(INJECT, (pod_annotations or {}).get(INJECT, ""))
+    return called and injector_value_injects(value, istio_minor)
+
+
+def istio_minor(version: Any) -> tuple[int, int] | None:
+    """(1, 30) from an Istio's spec.version `v1.30-latest` or `v1.30.3`."""
+    parts = str(version or "").lstrip("v").split("-")[0].split(".")
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and all(p.isdigit() for p in parts[:2]) else None
 
 
 @pytest.mark.parametrize("stack_name", EXAMPLE_STACKS)
@@ -139,8 +169,13 @@ def test_demo_pods_opt_in_to_injection_in_a_form_the_control_plane_honours(stack
                 ),
                 {},
             )
-            revisions = {str(i["metadata"]["name"]) for i in stack.of_kind("Istio")}  # InPlace: revision = Istio name
-            assert ossm3_injects(ns_labels, labels, revisions), f"{ns}/{deployment['metadata']['name']} gets no sidecar"
+            istios = stack.of_kind("Istio")
+            revisions = {str(i["metadata"]["name"]) for i in istios}  # InPlace: revision = Istio name
+            minors = {istio_minor((i.get("spec") or {}).get("version")) for i in istios}
+            minor = min(minors, key=lambda m: m or (0, 0)) if minors else None
+            assert ossm3_injects(ns_labels, labels, revisions, annotations, minor), (
+                f"{ns}/{deployment['metadata']['name']} gets no sidecar"
+            )
         else:
             pytest.skip("no control plane in this stack")
 
@@ -156,3 +191,14 @@ def test_the_injection_rules_refuse_what_the_webhooks_ignore() -> None:
     assert ossm3_injects({"istio.io/rev": "prod"}, {}, {"prod"})
     assert not ossm3_injects({}, {}, {"default"})
     assert not ossm3_injects({"istio-injection": "enabled"}, {INJECT: "false"}, {"default"})
+    enabled = {"istio-injection": "enabled"}
+    for value in ("False", "no", "off", "0"):  # Istio 1.26 and older read these as false, 1.27 and later ignore them
+        assert not ossm3_injects(enabled, {INJECT: value}, {"default"}, istio_minor=(1, 26))
+        assert not ossm3_injects(enabled, {}, {"default"}, {INJECT: value}, (1, 26))
+        assert not ossm3_injects(enabled, {INJECT: value}, {"default"})  # unknown version: the older rule
+        assert ossm3_injects(enabled, {INJECT: value}, {"default"}, istio_minor=(1, 30))
+    assert not ossm3_injects(enabled, {}, {"default"}, {INJECT: "false"}, (1, 30)), "the annotation opts out too"
+    assert ossm3_injects(enabled, {INJECT: "true"}, {"default"}, {INJECT: "false"}, (1, 26)), "the label wins"
+    assert not ossm3_injects({}, {}, {"default"}, {INJECT: "true"}), "an annotation never calls the webhook"
+    assert not ossm3_injects({}, {INJECT: "yes"}, {"default"}), "only the label value 'true' calls it"
+    assert istio_minor("v1.30-latest") == (1, 30) and istio_minor("v1.28.10") == (1, 28) and istio_minor(None) is None
