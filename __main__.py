@@ -40,12 +40,7 @@ except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
-access = ClusterAccess(
-    "cluster",
-    ClusterAccessArgs(
-        kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to, cluster_owned_by_stack=installed is not None
-    ),
-)
+access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(

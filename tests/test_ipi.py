@@ -133,7 +133,9 @@ def test_dev_install_config_follows_the_typed_config(example: Evaluation) -> Non
     ]
     assert doc["networking"]["networkType"] == "OVNKubernetes"
     assert doc["networking"]["machineNetwork"] == [{"cidr": "10.0.0.0/16"}]
-    assert doc["platform"] == {"aws": {"region": "us-east-2", "userTags": {"owner": "platform-team"}}}
+    # the user's tags, plus the stack's name: how a later preview finds this stack's cluster in the account
+    tags = {"owner": "platform-team", "ossm-pulumi-stack": "organization/ossm/ipi-example"}
+    assert doc["platform"] == {"aws": {"region": "us-east-2", "userTags": tags}}
     assert doc["publish"] == "External" and json.loads(doc["pullSecret"])["auths"]
     assert install_config.problems(doc) == []
 

@@ -36,20 +36,11 @@ SCRIPT = "components/installer/openshift_install.py"
 CREATE_TIMEOUT = "180m"
 DELETE_TIMEOUT = "90m"
 NAME = "openshift"  # the component; its installer resource is `openshift-install`
-INSTALLER_URN_END = f"OpenShiftCluster$command:local:Command::{NAME}-install"  # how account checks find it in state
 
 
 def api_server(result: dict[str, Any]) -> str:
     """The API URL of the installer's admin kubeconfig in the script's result."""
     return str(yaml.safe_load(result["kubeconfig"])["clusters"][0]["cluster"]["server"])
-
-
-def installed_api_url(resource: Any) -> str | None:
-    """The API URL an installer resource's state records (one entry of readStackResourceOutputs); None: none."""
-    try:
-        return api_server(json.loads(resource["outputs"]["stdout"]))
-    except (TypeError, KeyError, IndexError, AttributeError, ValueError, yaml.YAMLError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -128,14 +119,6 @@ def delete_with(cluster: pulumi.Resource) -> None:
     pulumi.runtime.register_stack_transformation(transform)
 
 
-def legacy_trigger(installer: dict[str, Any] | None) -> bool:
-    """The recorded installer's triggers hold no identity digest: it was created before they existed."""
-    triggers = (installer or {}).get("triggers")
-    if installer is None or not isinstance(triggers, list):
-        return False
-    return not any(isinstance(t, str) and t.startswith(install_config.IDENTITY_PREFIX) for t in triggers)
-
-
 def provision(
     ipi: IpiConfig, elasticsearch_nodes: int | None, opts: pulumi.ResourceOptions | None = None
 ) -> OpenShiftCluster:
@@ -144,7 +127,14 @@ def provision(
     Raises ConfigError (PreflightError) before the cluster is declared when the
     account or the install config would make the installer fail.
     """
-    from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError, record_dir
+    from components.ocp_aws.account_checks import (
+        ADOPTED_TAG,
+        AwsPrerequisites,
+        AwsPrerequisitesArgs,
+        PreflightError,
+        record_dir,
+        stack_name,
+    )
     from components.ocp_aws.network import ClusterNetwork, ClusterNetworkArgs
 
     checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
@@ -159,7 +149,7 @@ def provision(
     if ipi.network.create:
         network = ClusterNetwork("network", ClusterNetworkArgs(ipi, tuple(zones), checks.provider, "aws", checks), opts)
         subnets, prerequisites = network.subnet_ids, [checks, network]
-    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones))
+    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones, stack_name()))
     plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
     cluster = OpenShiftCluster(
         NAME,
@@ -174,15 +164,15 @@ def provision(
             ),
             record_dir(ipi),
             prerequisites,
-            legacy := legacy_trigger(checks.recorded_installer),
+            legacy := checks.presence.adopted,
         ),
         opts,
     )
     if legacy:
         pulumi.log.warn(
-            "the installer resource in this stack's state predates identity triggers: its trigger is kept, so no "
-            "update replaces the cluster; to change its name, base domain, region, networking or zones, destroy "
-            "the cluster and install anew (`pulumi state unprotect`, see README)."
+            f"this stack's cluster was adopted ({ADOPTED_TAG} tag): its installer resource may predate identity "
+            "triggers, so its trigger is kept and no update replaces the cluster; to change its name, base domain, "
+            "region, networking or zones, destroy the cluster and install anew (see README, Tearing down)."
         )
     delete_with(cluster.install)
     return cluster
