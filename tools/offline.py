@@ -81,6 +81,7 @@ class Record:
     delete_before_replace: bool = False
     deleted_with: str = ""
     ignore_changes: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
     @property
     def kind(self) -> str:
@@ -412,6 +413,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 deleted_with=request.deletedWith,
                 ignore_changes=list(request.ignoreChanges),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         return response
 

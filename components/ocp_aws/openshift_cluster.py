@@ -9,8 +9,9 @@ Day 2 (issue 14):
   (name, base domain, region, networking, zones, subnets: `install_config.identity`);
   any other change runs its `update`, which keeps the recorded cluster and
   says what it cannot apply (see the installer script);
-- it is protected: `pulumi destroy` stops at it until
-  `pulumi state unprotect '<urn of openshift-install>'` (printed by `pulumi stack --show-urns`);
+- it is protected, and so is the TeardownGuard that every in-cluster object precedes:
+  `pulumi destroy` stops at the guard before anything is deleted or dropped, until both are
+  unprotected (`pulumi state unprotect`, URNs from `pulumi stack --show-urns`; README);
 - every Kubernetes object gets `deleted_with` the installer Command: when the
   cluster is destroyed, its objects go with it instead of being deleted one by one.
 """
@@ -99,24 +100,53 @@ class OpenShiftCluster(pulumi.ComponentResource):
             result.apply(lambda r: str(r["metadata"]["infraID"]))
         )
         self.console_url = f"https://console-openshift-console.apps.{ipi.cluster_domain}"
+        self.in_cluster: list[pulumi.Resource] = []  # every Kubernetes object, deleted with the cluster
         self.register_outputs({"apiUrl": self.api_url, "consoleUrl": self.console_url, "infraId": self.infra_id})
 
 
-def delete_with(cluster: pulumi.Resource) -> None:
+def delete_with(cluster: pulumi.Resource) -> list[pulumi.Resource]:
     """Every Kubernetes object declared from now on is deleted with `cluster`, not one by one before it.
 
     Pulumi's `deleted_with` skips an object's delete when the named resource is deleted in the
     same operation (a destroy of the cluster); removing an object on day 2 still deletes it.
     Resource options are not inherited by a component's children, hence a stack transformation.
+    Returns the list those objects are added to, for the TeardownGuard.
     """
+    objects: list[pulumi.Resource] = []
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if not args.type_.startswith("kubernetes:") or args.opts.deleted_with is not None:
             return None
+        objects.append(args.resource)
         opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
         return pulumi.ResourceTransformationResult(args.props, opts)
 
     pulumi.runtime.register_stack_transformation(transform)
+    return objects
+
+
+class TeardownGuard(pulumi.ComponentResource):
+    """Protected, and a dependent of every in-cluster object: the first thing `pulumi destroy` meets.
+
+    Why (pulumi/pulumi pkg/resource/deploy, read at 1b594989): `GenerateDeletes` marks every
+    resource of a destroy in `sg.deletes` when it plans, the protected installer included;
+    `ScheduleDeletes` runs dependents first; `DeleteStep.Apply` (step.go) then skips the
+    delete of an object whose `DeletedWith` is in that map, dropping it from state, long
+    before the installer's own step fails with "cannot be deleted because it is protected".
+    So without this guard `pulumi destroy --skip-preview` (or the Automation API's destroy,
+    which does not preview) silently drops every in-cluster object from state and leaves the
+    cluster running; the next `up` then fails on AlreadyExists. The guard's delete is
+    scheduled before theirs and fails on its protection; the executor then skips every
+    transitive dependency of the failed step (deployment_executor.go `erroredDeps`): the
+    objects, the provider, the installer, the AWS prerequisites. A previewed destroy fails at
+    the guard too (the protection check comes before the dry-run return), so nothing runs.
+    A deliberate teardown unprotects both the guard and the installer (README, Tearing down).
+    """
+
+    def __init__(self, name: str, objects: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None) -> None:
+        guarded = pulumi.ResourceOptions(protect=True, depends_on=list(objects))
+        super().__init__("ossm:index:TeardownGuard", name, None, pulumi.ResourceOptions.merge(opts, guarded))
+        self.register_outputs({})
 
 
 def provision(
@@ -174,5 +204,5 @@ def provision(
             "triggers, so its trigger is kept and no update replaces the cluster; to change its name, base domain, "
             "region, networking or zones, destroy the cluster and install anew (see README, Tearing down)."
         )
-    delete_with(cluster.install)
+    cluster.in_cluster = delete_with(cluster.install)
     return cluster
