@@ -32,9 +32,13 @@ from components.ocp_aws import install_config
 # Relative, and kept at this path whatever the layout: stacks store these commands in their state
 # (`pulumi destroy` runs the stored `delete`). components/installer/ forwards to components/ocp_aws/installer/.
 SCRIPT = "components/installer/openshift_install.py"
-# openshift/installer waits: 20 min for the API, 30 for bootstrap, 40 for install-complete, plus
-# infrastructure (CAPI: up to 15 min) and one more `wait-for install-complete` (40) on exit codes 6/7.
-CREATE_TIMEOUT = "180m"
+# One `create cluster` waits up to about 20 min for the API, 45 for bootstrap, 40 for install and 30
+# for operator stability, after infrastructure (CAPI: up to 15); the extra `wait-for install-complete`
+# on exit 6/7 about 72 more. At the deadline the engine kills the script (pulumi-command cancels its
+# context: SIGKILL), so the script gets the same budget (INSTALL_TIMEOUT_MINUTES) and skips that wait
+# when it would not leave room for a destroy. 240 fits the 300-minute `up` job (.github/workflows/up.yml).
+CREATE_MINUTES = 240
+CREATE_TIMEOUT = f"{CREATE_MINUTES}m"
 DELETE_TIMEOUT = "90m"
 NAME = "openshift"  # the component; its installer resource is `openshift-install`
 
@@ -72,6 +76,7 @@ class OpenShiftCluster(pulumi.ComponentResource):
                 "OPENSHIFT_INSTALL": ipi.installer_path,
                 "AWS_REGION": ipi.region,
                 "OSSM_INSTALL_RECORD": args.record_dir,
+                "INSTALL_TIMEOUT_MINUTES": str(CREATE_MINUTES),
             },
             add_previous_output_in_env=True,  # update and delete read the recorded result from the create's stdout
             logging=command.local.Logging.STDERR,  # stdout carries the credentials: never print it
