@@ -207,8 +207,11 @@ class Runner:
         """Installer output, line by line, into the log without the secrets."""
         assert child.stdout is not None
         for raw in iter(child.stdout.readline, b""):
-            out.write(redact(raw.decode(errors="replace"), self.secrets))
-            out.flush()
+            try:  # keep draining whatever happens to the log: a full pipe would stall the installer
+                out.write(redact(raw.decode(errors="replace"), self.secrets))
+                out.flush()
+            except (OSError, ValueError):
+                pass
 
     def _wait(self, child: subprocess.Popen[bytes]) -> int:
         while True:
