@@ -183,6 +183,16 @@ def test_in_cluster_objects_are_deleted_with_the_cluster(first: Evaluation) -> N
     assert k8s_provider.deleted_with == ""  # the provider is needed to skip them; it is not an object
 
 
+def test_a_brief_outage_cannot_empty_the_state(first: Evaluation) -> None:
+    """`deleteUnreachable` makes pulumi-kubernetes take any client-config or discovery failure for "cluster
+    gone" and drop every object from state on refresh or delete (provider/pkg/provider/provider.go); the
+    user says so once with PULUMI_K8S_DELETE_UNREACHABLE=true (the provider schema's env default)."""
+    (k8s_provider,) = of_type(first, "pulumi:providers:kubernetes")
+    assert "deleteUnreachable" not in k8s_provider.inputs
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh" in readme
+
+
 def test_the_installers_cluster_tags_stay_out_of_the_aws_diff(first: Evaluation) -> None:
     (provider,) = [p for p in of_type(first, "pulumi:providers:aws") if "AwsPrerequisites" in p.urn]
     ignore = provider.inputs["ignoreTags"]

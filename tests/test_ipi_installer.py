@@ -324,7 +324,9 @@ def test_a_settled_install_prints_the_password_only_in_the_result_and_last(stub:
 
 @pytest.mark.parametrize("keep", ["", "1"])
 def test_a_failed_install_names_its_cause_without_the_password(stub: Stub, keep: str) -> None:
-    """pulumi-command puts a failed command's combined output in its error: stdout empty, stderr clean."""
+    """pulumi-command puts a failed command's combined output in its error whatever `logging` says
+    (provider/pkg/provider/local/commandOutputs.go: `running %q:\\n%s` with stdouterrbuf): stdout empty,
+    stderr clean."""
     done = stub.run("create", PASSWORD=CANARY, CREATE_EXIT="6", WAIT_EXIT="6", KEEP_FAILED_INSTALL=keep)
     assert done.returncode == 6 and done.stdout == ""
     assert "install failed (exit 6)" in done.stderr and "<redacted>" in done.stderr  # the tail, filtered

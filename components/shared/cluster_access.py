@@ -26,7 +26,10 @@ class ClusterAccess(pulumi.ComponentResource):
     failure (a VPN drop, a `publish: Internal` cluster seen from outside) for "cluster gone"
     and drops every object from state on refresh or delete (pulumi-kubernetes
     provider/pkg/provider/provider.go). A cluster deleted outside Pulumi is the user's call:
-    `PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh` (README, Tearing down).
+    `PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh` (README, day 2; Configure falls back to
+    that variable when the provider's config does not set it). Dropping the input from stacks
+    that had it is a provider update, not a replacement: DiffConfig replaces only when the
+    kubeconfig's active cluster changes.
     """
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
