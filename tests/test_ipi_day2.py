@@ -112,6 +112,17 @@ def test_the_installer_tags_what_it_creates_with_the_stack(example_doc: dict[str
     assert "ec2:instance" not in CLUSTER_RESOURCE_TYPES  # terminated instances linger in the Tagging API
 
 
+def test_the_stack_tag_counts_against_the_installers_tag_limit() -> None:
+    """openshift/installer pkg/types/aws/validation/platform.go: more than userTagLimit (25) userTags fail
+    `create ignition-configs`; with the stack tag, 25 of the user's are one too many."""
+    tags = {f"team-{i:02}": "x" for i in range(24)}
+    run(userTags=tags)  # 24 + the stack tag: accepted
+    with pytest.raises(pulumi.RunError) as caught:
+        run(userTags={**tags, "team-24": "x"})
+    assert "userTags holds 26 tags, this program's ossm-pulumi-stack included" in str(caught.value)
+    assert "Drop 1 from cluster.userTags" in str(caught.value)
+
+
 @pytest.fixture(scope="module")
 def example_doc() -> dict[str, Any]:
     return rendered_install_config(run())

@@ -59,7 +59,8 @@ INSTALLER_TAG_PREFIXES = ["kubernetes.io/cluster/"]
 ADOPTED_TAG = "ossm-pulumi-adopted"  # set by hand on a cluster installed before STACK_TAG (README "Day 2")
 # Installer-made resources that carry userTags and go when the installer destroys the cluster (terminated
 # instances linger in the Tagging API for a while, so they are left out). Assumed from openshift/installer
-# pkg/infrastructure/aws/clusterapi (security groups, load balancers, the private hosted zone take userTags).
+# pkg/infrastructure/aws/clusterapi (security groups, load balancers, the private hosted zone take userTags);
+# the Tagging API lists the global hosted zones in us-east-1 only, so elsewhere the regional ones decide.
 CLUSTER_RESOURCE_TYPES = ["ec2:security-group", "elasticloadbalancing:loadbalancer", "route53:hostedzone"]
 INFRA_ID_BASE = 21  # generateInfraID: the name cut to 27 - 6 characters, then "-" and 5 random ones
 

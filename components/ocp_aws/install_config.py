@@ -34,6 +34,7 @@ PLACEHOLDER_SUBNET = "subnet-00000000000000000"  # stands for a subnet the progr
 # userTags key naming the stack (org/project/stack) on everything the installer creates: how a later
 # preview finds this stack's cluster in the account (account_checks.find_cluster). Not a user setting.
 STACK_TAG = "ossm-pulumi-stack"
+USER_TAG_LIMIT = 25  # openshift/installer pkg/types/aws/validation/platform.go validateUserTags: userTagLimit
 
 
 def vpc_subnets_form(version: str) -> bool:
@@ -118,6 +119,13 @@ def problems(doc: dict[str, Any]) -> list[str]:
         found.append("install-config: controlPlane.replicas must be 3 (or 1 for a single-node cluster)")
     if cp == 1 and workers:
         found.append("install-config: a single-node cluster (controlPlane.replicas 1) takes compute.replicas 0")
+    tags = doc.get("platform", {}).get("aws", {}).get("userTags", {})
+    if len(tags) > USER_TAG_LIMIT:
+        found.append(
+            f"install-config: platform.aws.userTags holds {len(tags)} tags, this program's {STACK_TAG} included "
+            f"(how a later preview finds this stack's cluster); openshift-install takes {USER_TAG_LIMIT}. Drop "
+            f"{len(tags) - USER_TAG_LIMIT} from cluster.userTags."
+        )
     if doc.get("publish") == "Internal" and not subnet_ids(doc):
         found.append("install-config: publish Internal needs platform.aws.vpc.subnets (an existing VPC)")
     if "vpc" in doc.get("platform", {}).get("aws", {}):

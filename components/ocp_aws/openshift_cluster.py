@@ -176,7 +176,7 @@ def provision(
     # Pin the zones (three by default) unless the given subnets decide them.
     zones = list(ipi.zones) if ipi.network.subnets else list(checks.zones)
     placeholder = [install_config.PLACEHOLDER_SUBNET] if ipi.network.create else list(ipi.network.subnets)
-    found = install_config.problems(install_config.render(ipi, placeholder, zones))
+    found = install_config.problems(install_config.render(ipi, placeholder, zones, stack_name()))
     if found:
         raise PreflightError(found)
     subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(list(ipi.network.subnets))
