@@ -15,7 +15,7 @@ import pulumi
 from components import config as stack_config
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
-from components.ocp_aws import OpenShiftCluster, provision
+from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
@@ -40,12 +40,7 @@ except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
-access = ClusterAccess(
-    "cluster",
-    ClusterAccessArgs(
-        kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to, cluster_owned_by_stack=installed is not None
-    ),
-)
+access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
@@ -127,3 +122,6 @@ if cfg.verify.enabled and app is not None and app.gateway_url is not None and ro
         kubeconfig=kubeconfig,  # the token is asked of this stack's cluster (contents or path)
         kube_context=cfg.cluster.context,
     )
+
+if installed is not None:  # after every in-cluster object: `pulumi destroy` stops here first (README, Tearing down)
+    TeardownGuard("cluster-teardown-guard", installed.in_cluster)

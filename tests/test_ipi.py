@@ -133,7 +133,9 @@ def test_dev_install_config_follows_the_typed_config(example: Evaluation) -> Non
     ]
     assert doc["networking"]["networkType"] == "OVNKubernetes"
     assert doc["networking"]["machineNetwork"] == [{"cidr": "10.0.0.0/16"}]
-    assert doc["platform"] == {"aws": {"region": "us-east-2", "userTags": {"owner": "platform-team"}}}
+    # the user's tags, plus the stack's name: how a later preview finds this stack's cluster in the account
+    tags = {"owner": "platform-team", "ossm-pulumi-stack": "organization/ossm/ipi-example"}
+    assert doc["platform"] == {"aws": {"region": "us-east-2", "userTags": tags}}
     assert doc["publish"] == "External" and json.loads(doc["pullSecret"])["auths"]
     assert install_config.problems(doc) == []
 
@@ -343,8 +345,10 @@ def test_checks_come_before_the_cluster_and_the_cluster_before_every_kubernetes_
     assert install.urn in k8s_provider.dependencies  # the kubeconfig comes from the install
     subscription = example.find("Subscription", "servicemeshoperator3")
     assert subscription.provider.startswith(k8s_provider.urn)
-    # the installer's own waits add up to ~140 minutes, plus one `wait-for install-complete` on exit 6/7
-    assert install.custom_timeouts == {"create": "180m", "update": "10m", "delete": "90m"}
+    # the installer's own waits add up to ~150 minutes, plus one `wait-for install-complete` (~72) on exit 6/7;
+    # the script knows the same budget, so it skips that wait rather than be killed by the engine's deadline
+    assert install.custom_timeouts == {"create": "240m", "update": "10m", "delete": "90m"}
+    assert install.inputs["environment"]["INSTALL_TIMEOUT_MINUTES"] == "240"
 
 
 def test_created_network_is_an_input_of_the_install() -> None:

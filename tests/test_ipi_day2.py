@@ -8,14 +8,14 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
-from components.ocp_aws.openshift_cluster import installed_api_url
-from tests.test_ipi import PULL_SECRET, of_type, rendered_install_config, run
+from components.ocp_aws import install_config
+from components.ocp_aws.account_checks import ADOPTED_TAG, CLUSTER_RESOURCE_TYPES, infra_id_of
+from tests.test_ipi import PULL_SECRET, ipi, of_type, rendered_install_config, run
 from tools import offline
-from tools.offline import AwsAccount, Evaluation, Record
+from tools.offline import AwsAccount, ClusterMocks, Evaluation, Record, evaluate
 
-API_URL = "https://api.mesh-demo.mesh.example.com:6443"
+STACK = "organization/ossm/ipi-example"  # org/project/stack, as a self-managed backend names it
 
 
 def second_run_account(**changes: Any) -> AwsAccount:
@@ -24,7 +24,7 @@ def second_run_account(**changes: Any) -> AwsAccount:
         "records": ("api.mesh-demo.mesh.example.com.", "\\052.apps.mesh-demo.mesh.example.com."),
         "eips_in_use": 10,  # the quota: the cluster's three NAT EIPs fill it
         "vpcs_in_use": 5,  # the quota: the cluster's VPC fills it
-        "installed": API_URL,  # the stack's state holds this cluster's installer resource
+        "installed_by": STACK,  # the installer tagged this cluster's resources for this stack (userTags)
     }
     values.update(changes)
     return AwsAccount(**values)
@@ -43,27 +43,89 @@ def test_second_run_passes_its_own_preflight() -> None:
 
 
 @pytest.mark.parametrize(
-    ("installed", "expected"),
+    ("installed_by", "expected"),
     [
         (None, "the zone already has records under 'mesh-demo.mesh.example.com'"),  # a first install
-        ("https://api.other.mesh.example.com:6443", "this cluster needs 3 Elastic IPs"),  # not ours
+        ("organization/ossm/other-stack", "this cluster needs 3 Elastic IPs"),  # another stack's cluster
     ],
 )
-def test_the_same_account_fails_a_stack_that_did_not_install_it(installed: str | None, expected: str) -> None:
+def test_the_same_account_fails_a_stack_that_did_not_install_it(installed_by: str | None, expected: str) -> None:
     with pytest.raises(pulumi.RunError) as caught:
-        run(second_run_account(installed=installed))
+        run(second_run_account(installed_by=installed_by))
     assert expected in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [{}, {"outputs": None}, {"outputs": {"stdout": "not json"}}, {"outputs": {"stdout": '{"kubeconfig": "- a"}'}}],
-)
-def test_an_installer_state_without_a_kubeconfig_is_no_install(entry: Any) -> None:
-    """The engine's answer is read defensively: anything but the recorded kubeconfig means a first install."""
-    assert installed_api_url(entry) is None
-    kubeconfig = yaml.safe_dump({"clusters": [{"cluster": {"server": API_URL}}]})
-    assert installed_api_url({"outputs": {"stdout": json.dumps({"kubeconfig": kubeconfig})}}) == API_URL
+def test_a_tagged_cluster_of_another_name_is_not_this_one() -> None:
+    """After a rename the old cluster still carries the stack tag; the new name is checked as a first install."""
+    with pytest.raises(pulumi.RunError) as caught:
+        run(second_run_account(installed_name="mesh-old"))
+    assert "the zone already has records under 'mesh-demo.mesh.example.com'" in str(caught.value)
+    assert infra_id_of({"kubernetes.io/cluster/mesh-demo-x7k2p": "owned"}, "mesh-demo") == "mesh-demo-x7k2p"
+    assert infra_id_of({"kubernetes.io/cluster/mesh-demo-two-x7k2p": "owned"}, "mesh-demo") is None
+    long_name = "a-very-long-cluster-name-indeed"  # generateInfraID keeps 21 characters of it
+    assert infra_id_of({"kubernetes.io/cluster/a-very-long-cluster-n-x7k2p": "owned"}, long_name) is not None
+    assert infra_id_of({"kubernetes.io/cluster/a-very-long-cluster-name-x7k2p": "owned"}, long_name) is None
+
+
+def preview(account: AwsAccount) -> tuple[Evaluation, ClusterMocks]:
+    """`pulumi preview` of the ipi example (the SDK's dry run) against `account`."""
+    mocks = ClusterMocks(account)
+    overrides = {"ossm:cluster": ipi()}
+    ev = evaluate("ipi-example", overrides, cluster=mocks, secrets=("ossm:cluster",), preview=True)
+    return ev, mocks
+
+
+def test_a_first_preview_asks_the_account_not_the_engine() -> None:
+    """No `pulumi:pulumi:readStack*` builtin: undocumented, and on a self-managed backend a stack without a
+    snapshot makes pulumi/pulumi pkg/backend/backend.go GetStackResourceOutputs range over a nil snapshot,
+    which kills the CLI (the resource monitor has no panic recovery). The mock refuses those tokens."""
+    ev, _ = preview(AwsAccount())
+    assert not [t for t in ev.invokes if t.startswith("pulumi:pulumi:")]
+    tagging = "aws:resourcegroupstaggingapi/getResources:getResources"
+    assert tagging in ev.invokes
+    assert ev.invokes.index(tagging) < ev.invokes.index("aws:route53/getRecords:getRecords")  # decided first
+    assert of_type(ev, "command:local:Command")  # the install is planned
+
+
+def test_a_second_preview_of_the_installed_cluster_passes() -> None:
+    ev, _ = preview(second_run_account())
+    assert not [t for t in ev.invokes if t.startswith("pulumi:pulumi:")]
+    assert ev.find("Subscription", "servicemeshoperator3")
+
+
+def test_an_error_while_deciding_is_a_hard_failure_with_its_cause() -> None:
+    """A failed lookup never counts as "first install": that would check the account against the cluster."""
+    denied = "AccessDeniedException: User is not authorized to perform: tag:GetResources"
+    with pytest.raises(pulumi.RunError) as caught:
+        preview(second_run_account(tagging_error=denied))
+    message = str(caught.value)
+    assert "could not tell whether this stack's cluster already exists" in message
+    assert "tag:GetResources" in message and "AccessDenied" in message
+    assert "Traceback" not in message
+
+
+def test_the_installer_tags_what_it_creates_with_the_stack(example_doc: dict[str, Any]) -> None:
+    tags = example_doc["platform"]["aws"]["userTags"]
+    assert tags[install_config.STACK_TAG] == STACK
+    # not a setting: a stack installed before the tag existed is not refused on its next update
+    assert install_config.STACK_TAG not in install_config.settings(example_doc)["userTags"]
+    assert "ec2:instance" not in CLUSTER_RESOURCE_TYPES  # terminated instances linger in the Tagging API
+
+
+def test_the_stack_tag_counts_against_the_installers_tag_limit() -> None:
+    """openshift/installer pkg/types/aws/validation/platform.go: more than userTagLimit (25) userTags fail
+    `create ignition-configs`; with the stack tag, 25 of the user's are one too many."""
+    tags = {f"team-{i:02}": "x" for i in range(24)}
+    run(userTags=tags)  # 24 + the stack tag: accepted
+    with pytest.raises(pulumi.RunError) as caught:
+        run(userTags={**tags, "team-24": "x"})
+    assert "userTags holds 26 tags, this program's ossm-pulumi-stack included" in str(caught.value)
+    assert "Drop 1 from cluster.userTags" in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def example_doc() -> dict[str, Any]:
+    return rendered_install_config(run())
 
 
 def test_an_unfinished_install_recorded_here_is_this_stacks_own(tmp_path: Path, monkeypatch: Any) -> None:
@@ -72,7 +134,7 @@ def test_an_unfinished_install_recorded_here_is_this_stacks_own(tmp_path: Path, 
     record.mkdir(parents=True)
     (record / "metadata.json").write_text(json.dumps({"infraID": "mesh-demo-x7k2p"}))
     monkeypatch.chdir(tmp_path)
-    ev = run(second_run_account(installed=None))
+    ev = run(second_run_account(installed_by=None))
     assert install(ev).inputs["environment"]["OSSM_INSTALL_RECORD"] == ".ossm-installs/ipi-example/mesh-demo"
 
 
@@ -103,18 +165,18 @@ def test_changes_short_of_a_new_cluster_do_not_replace_it(first: Evaluation, cha
 
 
 @pytest.mark.parametrize(
-    ("changes", "installed"),
+    ("changes", "installed_by"),
     [
         ({"name": "mesh-two"}, None),
         ({"region": "us-west-2"}, None),
-        ({"zones": ["us-east-2a", "us-east-2b"]}, API_URL),
-        ({"network": {"cidr": "10.1.0.0/16"}}, API_URL),
+        ({"zones": ["us-east-2a", "us-east-2b"]}, STACK),
+        ({"network": {"cidr": "10.1.0.0/16"}}, STACK),
     ],
 )
 def test_what_needs_a_new_cluster_changes_the_trigger(
-    first: Evaluation, changes: dict[str, Any], installed: str | None
+    first: Evaluation, changes: dict[str, Any], installed_by: str | None
 ) -> None:
-    ev = run(second_run_account(records=(), eips_in_use=0, vpcs_in_use=1, installed=installed), **changes)
+    ev = run(second_run_account(records=(), eips_in_use=0, vpcs_in_use=1, installed_by=installed_by), **changes)
     assert _triggers(ev) != _triggers(first)
 
 
@@ -130,6 +192,16 @@ def test_in_cluster_objects_are_deleted_with_the_cluster(first: Evaluation) -> N
     assert objects and all(r.deleted_with == command.urn for r in objects)
     (k8s_provider,) = of_type(first, "pulumi:providers:kubernetes")
     assert k8s_provider.deleted_with == ""  # the provider is needed to skip them; it is not an object
+
+
+def test_a_brief_outage_cannot_empty_the_state(first: Evaluation) -> None:
+    """`deleteUnreachable` makes pulumi-kubernetes take any client-config or discovery failure for "cluster
+    gone" and drop every object from state on refresh or delete (provider/pkg/provider/provider.go); the
+    user says so once with PULUMI_K8S_DELETE_UNREACHABLE=true (the provider schema's env default)."""
+    (k8s_provider,) = of_type(first, "pulumi:providers:kubernetes")
+    assert "deleteUnreachable" not in k8s_provider.inputs
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh" in readme
 
 
 def test_the_installers_cluster_tags_stay_out_of_the_aws_diff(first: Evaluation) -> None:
@@ -177,11 +249,13 @@ def test_network_resources_alias_their_old_parent(monkeypatch: Any) -> None:
 
 
 def test_an_installer_recorded_before_identity_triggers_is_never_replaced_by_the_new_format() -> None:
-    """Its state is not protected yet and its trigger is a digest of the whole install config: a changed
-    trigger would replace (reinstall) the cluster, so the program keeps the recorded one."""
-    legacy = install(run(second_run_account(installed_triggers=["0f3a9c"])))
-    assert legacy.ignore_changes == ["triggers"]
-    assert legacy.inputs["triggers"][0].startswith("identity:")  # what new stacks record
-    current = install(run(second_run_account(installed_triggers=list(_triggers(run(second_run_account()))))))
-    assert current.ignore_changes == []  # a stack already on identity triggers replaces on identity changes
+    """A cluster installed before the stack tag is adopted by hand (ADOPTED_TAG); its state may predate identity
+    triggers and protection (the engine refuses a replacement only when old and new are protected, pulumi/pulumi
+    pkg/resource/deploy/step_generator.go `new.Protect && old.Protect`), so its trigger is kept."""
+    adopted = install(run(second_run_account(installed_by=None, adopted_by=STACK)))
+    assert adopted.ignore_changes == ["triggers"]
+    assert adopted.inputs["triggers"][0].startswith("identity:")  # what new stacks record
+    current = install(run(second_run_account()))
+    assert current.ignore_changes == []  # a stack that tagged its own cluster replaces on identity changes
     assert install(run()).ignore_changes == []  # a first install
+    assert ADOPTED_TAG == "ossm-pulumi-adopted"  # the README's adoption command sets this key

@@ -43,12 +43,12 @@ if args[:2] == ["create", "ignition-configs"]:
     (work / "metadata.json").write_text(json.dumps({"infraID": "demo-x7k2p", "aws": {"region": "us-east-2"}}))
     (work / "auth").mkdir()
     (work / "auth" / "kubeconfig").write_text("apiVersion: v1\\nclusters: []\\n")
-    (work / "auth" / "kubeadmin-password").write_text("pw-123\\n")
+    (work / "auth" / "kubeadmin-password").write_text(env("PASSWORD", "pw-123") + "\\n")
     (work / ".openshift_install.log").write_text("level=debug msg=assets\\n")
 elif args[:2] == ["create", "cluster"]:
     assert (work / "metadata.json").exists(), "create cluster before the record exists"
-    if "--skip-password-print" not in args:
-        print("INFO Login to the console with user: kubeadmin, and password: pw-123")
+    if "--skip-password-print" not in args or env("LEAK_IN_CREATE"):
+        print("INFO Login to the console with user: kubeadmin, and password: " + env("PASSWORD", "pw-123"))
     if env("HANG"):
         def stop(signum, frame):
             note("installer got " + signal.Signals(signum).name)
@@ -61,6 +61,14 @@ elif args[:2] == ["create", "cluster"]:
     print("level=info msg=Install chatter " + "x" * 200)
     sys.exit(int(env("CREATE_EXIT", "0")))
 elif args[:2] == ["wait-for", "install-complete"]:
+    # openshift/installer cmd/openshift-install logComplete: the password, to the console and its own log
+    password = (work / "auth" / "kubeadmin-password").read_text().strip()
+    quote = chr(92) + '"'
+    line = 'level=info msg="Login to the console with user: ' + quote + 'kubeadmin' + quote + ', and password: '
+    line += quote + password + quote + '"'
+    print(line)
+    with open(work / ".openshift_install.log", "a") as own:
+        own.write(line + "\\n")
     sys.exit(int(env("WAIT_EXIT", "0")))
 elif args[:2] == ["destroy", "cluster"]:
     note("destroyed " + json.loads((work / "metadata.json").read_text())["infraID"])
@@ -290,3 +298,64 @@ def test_sigint_is_forwarded_and_leaves_no_installer_running(stub: Stub) -> None
     assert code == 128 + signal.SIGINT and "interrupted by SIGINT" in err
     assert "installer was never stopped" not in stub.calls
     assert gone(installer_pid(stub)), "the installer outlived the wrapper"
+
+
+# --- the kubeadmin password in no log, error or output; the create timeout's budget ---------------------
+
+CANARY = "CANARY-kubeadmin-Zq9x-7Yw2-Lp4v"
+
+
+def everything_but_the_result(stub: Stub, done: subprocess.CompletedProcess[str]) -> str:
+    """stderr (pulumi-command keeps it in state and puts it in a failed command's error) and every log file."""
+    logs = [p.read_text(errors="replace") for p in stub.record.parent.rglob("*") if p.is_file() and p.suffix == ".log"]
+    own = [p.read_text(errors="replace") for p in stub.record.parent.rglob(".openshift_install.log")]
+    return "\n".join([done.stderr, *logs, *own])
+
+
+def test_a_settled_install_prints_the_password_only_in_the_result_and_last(stub: Stub) -> None:
+    done = stub.run("create", PASSWORD=CANARY, CREATE_EXIT="6", LEAK_IN_CREATE="1")
+    assert done.returncode == 0, done.stderr
+    assert "wait-for install-complete" in " ".join(stub.calls)  # logComplete printed it
+    assert CANARY not in everything_but_the_result(stub, done)
+    assert 'password: \\"<redacted>\\"' in stub.record.with_name("demo-install.log").read_text()
+    (line,) = done.stdout.splitlines()  # one document, the last thing printed
+    assert json.loads(line)["kubeadminPassword"] == CANARY
+
+
+@pytest.mark.parametrize("keep", ["", "1"])
+def test_a_failed_install_names_its_cause_without_the_password(stub: Stub, keep: str) -> None:
+    """pulumi-command puts a failed command's combined output in its error whatever `logging` says
+    (provider/pkg/provider/local/commandOutputs.go: `running %q:\\n%s` with stdouterrbuf): stdout empty,
+    stderr clean."""
+    done = stub.run("create", PASSWORD=CANARY, CREATE_EXIT="6", WAIT_EXIT="6", KEEP_FAILED_INSTALL=keep)
+    assert done.returncode == 6 and done.stdout == ""
+    assert "install failed (exit 6)" in done.stderr and "<redacted>" in done.stderr  # the tail, filtered
+    assert CANARY not in everything_but_the_result(stub, done)
+    assert (stub.record / "metadata.json").is_file() == bool(keep)
+
+
+def test_the_extra_wait_is_skipped_when_it_would_leave_no_time_to_destroy(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="6", INSTALL_TIMEOUT_MINUTES="100")  # < 75 wait + 30 destroy
+    assert done.returncode == 6
+    assert not [c for c in stub.calls if c.startswith("wait-for")] and "destroyed demo-x7k2p" in stub.calls
+    assert "too few to wait for it" in done.stderr and not stub.record.exists()
+
+
+def test_with_no_time_to_destroy_the_record_is_kept_for_the_next_up(stub: Stub) -> None:
+    done = stub.run("create", CREATE_EXIT="6", INSTALL_TIMEOUT_MINUTES="10")
+    assert done.returncode == 6 and "destroyed demo-x7k2p" not in stub.calls
+    assert (stub.record / "metadata.json").is_file() and "next `pulumi up` destroys it" in done.stderr
+    again = stub.run("create")
+    assert again.returncode == 0 and "destroyed demo-x7k2p" in stub.calls
+
+
+def test_a_killed_wrapper_leaves_the_record_and_no_installer(stub: Stub) -> None:
+    """The engine's deadline (or a cancel) kills the script outright: nothing runs in it any more. The
+    record stays, PR_SET_PDEATHSIG stops the installer, and the next create destroys the record first."""
+    code, _, _ = interrupted(stub, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert gone(installer_pid(stub)), "the installer outlived the killed wrapper"
+    assert (stub.record / "metadata.json").is_file()
+    again = stub.run("create")
+    assert again.returncode == 0, again.stderr
+    assert "destroyed demo-x7k2p" in stub.calls

@@ -278,7 +278,29 @@ def test_bucket_is_created_in_the_configured_region_with_its_own_provider() -> N
     assert [p.inputs.get("region") for p in providers] == ["eu-west-1"]
     bucket = aws(result, "aws:s3/bucket:Bucket")
     assert bucket.provider.startswith(providers[0].urn)
-    assert bucket.inputs["forceDestroy"] is True  # the program's own bucket: destroy leaves nothing behind
+    assert bucket.inputs["forceDestroy"] is False  # traces are data: see the retention test below
+
+
+def test_destroy_keeps_the_traces_and_their_key_unless_deleting_them_was_asked_for() -> None:
+    """`retain_on_delete`: the engine's DeleteStep skips the provider's Delete for such a resource and drops it
+    from state (pulumi/pulumi pkg/resource/deploy/step.go `s.old.RetainOnDelete`); no force_destroy, so even a
+    deliberate delete of the bucket would not empty it by accident. `deleteOnDestroy: true` is the choice."""
+    kept = build_tracing(ossm3_config(**S3))
+    on_aws = [r for r in kept.records() if r.type.startswith("aws:")]
+    expected = {
+        "aws:s3/bucket:Bucket",
+        "aws:iam/user:User",
+        "aws:iam/userPolicy:UserPolicy",
+        "aws:iam/accessKey:AccessKey",
+    }
+    assert expected <= {r.type for r in on_aws}
+    assert {r.urn for r in on_aws} <= kept.retained  # the bucket's guards too: a kept bucket stays private
+    assert not [r for r in kept.records() if r.type.startswith("kubernetes:") and r.urn in kept.retained]
+    s3: dict[str, Any] = {"region": "eu-west-1", "retentionDays": 7, "deleteOnDestroy": True}
+    deleting = {"tracing": {"storage": "S3", "s3": s3}}
+    gone = build_tracing(ossm3_config(**deleting))
+    assert not [r for r in gone.records() if r.type.startswith("aws:") and r.urn in gone.retained]
+    assert aws(gone, "aws:s3/bucket:Bucket").inputs["forceDestroy"] is True
 
 
 def test_memory_storage_creates_nothing_on_aws() -> None:

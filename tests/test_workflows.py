@@ -25,6 +25,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.test_ipi import run as run_ipi
+from tools.offline import evaluate
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent  # the venv's bin: the pinned tools live beside its python
@@ -40,7 +43,7 @@ PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 QUALIFIED_STACK = re.compile(r"^\$\{\{ vars\.PULUMI_ORG \}\}/" + re.escape(PROJECT) + r"/(?P<stack>[\w.${}\s-]+)$")
 ORG_STEP = "Require the Pulumi organization"
 GUARD_STEP = "Refuse a preview stack that holds secrets"
-INSTALL_MINUTES = 240  # the installer's waits add up to ~140 minutes, its create timeout is 180 (README, ipi)
+INSTALL_MINUTES = 240  # the installer resource's create timeout (README, ipi)
 GITHUB_MAX_MINUTES = 360  # GitHub-hosted runners end a job after 6 hours
 # The inputs of pulumi/actions v7.0.0 (its action.yml at the pinned SHA); a typo such as
 # `policy-packs` would otherwise be silently ignored by the runner.
@@ -718,3 +721,41 @@ def test_the_timeout_check_catches_a_short_up_job_and_an_unbounded_one() -> None
         "up.yml/test: no timeout-minutes",
         f"up.yml/up: timeout-minutes 90 cannot fit an install ({INSTALL_MINUTES}-{GITHUB_MAX_MINUTES})",
     ]
+
+
+IPI_STEP = "Refuse an ipi stack"
+SECRET_OUTPUTS = ("kubeconfig", "kubeadminPassword")  # what an ipi stack exports as secrets
+
+
+@pytest.mark.parametrize(
+    ("stack_file", "refused"),
+    [
+        ("ossm:cluster:\n  mode: ipi\n", True),
+        ("ossm:cluster:\n    mode: 'ipi'\n", True),
+        ("ossm:cluster:\n  mode: existing\n", False),
+        (None, False),  # the committed Pulumi.dev.yaml
+    ],
+)
+def test_up_refuses_an_ipi_stack_before_pulumi_runs(
+    workflows: dict[str, dict[str, Any]], tmp_path: Path, stack_file: str | None, refused: bool
+) -> None:
+    """pulumi/actions turns every stack output into a step output, and the up job has no AWS credentials
+    or installer: an ipi stack (outputs kubeconfig, kubeadminPassword) must never reach it."""
+    steps = workflows["up.yml"]["jobs"]["up"]["steps"]
+    step = named_step(workflows["up.yml"], "up", IPI_STEP)
+    first_pulumi = next(i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(PULUMI_ACTION))
+    assert steps.index(step) < first_pulumi
+    text = stack_file if stack_file is not None else (ROOT / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    result = run_step(step, {}, tmp_path)
+    assert (result.returncode == 1) is refused, result.stdout + result.stderr
+    if refused:
+        assert result.stdout.startswith("::error title=ipi stack in the up workflow::")
+
+
+@pytest.mark.parametrize("example", ["dev", "ossm3"])
+def test_the_stacks_workflows_run_export_no_cluster_credentials(example: str) -> None:
+    """The up job runs dev; the previews run copies of dev and ossm3: none exports the ipi credentials."""
+    outputs = evaluate(example).outputs
+    assert outputs and not set(SECRET_OUTPUTS) & set(outputs)
+    assert set(SECRET_OUTPUTS) <= set(run_ipi().outputs)  # the check would see them if they were there

@@ -107,6 +107,7 @@ class StackOutput:
 class Evaluation:
     records: dict[str, Record]
     outputs: dict[str, StackOutput]
+    invokes: list[str] = field(default_factory=list)  # the invoke tokens the program called, in order
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> Record:
         hits = [
@@ -182,10 +183,13 @@ class AwsAccount:
     instance_types: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(INSTANCE_TYPES))
     not_offered_in: dict[str, tuple[str, ...]] = field(default_factory=dict)  # instance type -> zone suffixes
     subnets: dict[str, tuple[str, str]] = field(default_factory=dict)  # subnet ID -> (CIDR, zone suffix)
-    # Day 2: the API URL of the cluster whose installer resource the stack's own state holds
-    # (what `pulumi:pulumi:readStackResourceOutputs` answers); None: a first install.
-    installed: str | None = None
-    installed_triggers: list[str] | None = None  # the recorded installer's triggers (None: not in its outputs)
+    # Day 2: the stack (org/project/stack) whose ossm-pulumi-stack tag the installer put on this cluster's
+    # resources, as the Resource Groups Tagging API answers; None: no cluster tagged (a first install).
+    installed_by: str | None = None
+    adopted_by: str | None = None  # the ossm-pulumi-adopted tag a user set on an older cluster
+    installed_name: str = "mesh-demo"  # the cluster name in the tagged resources' infra ID
+    tagging_error: str | None = None  # the Tagging API refuses (e.g. AccessDenied): the lookup fails
+    vpc_subnets: dict[str, dict[str, str]] = field(default_factory=dict)  # other subnets of the VPC -> tags
 
 
 def _plain(value: Any) -> Any:
@@ -200,6 +204,7 @@ class ClusterMocks(pulumi.runtime.Mocks):
     def __init__(self, aws: AwsAccount | None = None) -> None:
         self.aws = aws or AwsAccount()
         self.region = "us-east-1"
+        self.invokes: list[str] = []  # every invoke token, in order
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -257,10 +262,35 @@ class ClusterMocks(pulumi.runtime.Mocks):
             }
         )
 
+    def _tagged(self, a: dict[str, Any]) -> list[dict[str, Any]]:
+        """The installer-made resources of the tagged cluster that match the lookup's tag filter and types."""
+        aws = self.aws
+        tags = {f"kubernetes.io/cluster/{aws.installed_name[:21]}-x7k2p": "owned", "Name": aws.installed_name}
+        if aws.installed_by:
+            tags["ossm-pulumi-stack"] = aws.installed_by
+        if aws.adopted_by:
+            tags["ossm-pulumi-adopted"] = aws.adopted_by
+        wanted = [(f.get("key"), f.get("values") or []) for f in a.get("tagFilters") or []]
+        if not (aws.installed_by or aws.adopted_by) or not all(tags.get(k) in v for k, v in wanted):
+            return []
+        arns = {
+            "ec2:security-group": "arn:aws:ec2:{r}:111111111111:security-group/sg-0mock",
+            "elasticloadbalancing:loadbalancer": "arn:aws:elasticloadbalancing:{r}:111111111111:loadbalancer/net/x",
+            "route53:hostedzone": "arn:aws:route53:::hostedzone/ZMOCK",
+            "ec2:instance": "arn:aws:ec2:{r}:111111111111:instance/i-0mock",
+        }
+        types = a.get("resourceTypeFilters") or list(arns)
+        return [
+            {"resourceArn": arns[t].format(r=self.region), "tags": tags, "complianceDetails": []}
+            for t in types
+            if t in arns
+        ]
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Invokes as the AWS provider answers them; "not found" comes back as a failure, as it does for real."""
         aws, a = self.aws, args.args
         token = args.token
+        self.invokes.append(token)
         if token == "aws:route53/getZone:getZone":
             name = str(a.get("name", "")).rstrip(".")
             if name not in aws.public_zones or a.get("privateZone"):
@@ -308,24 +338,32 @@ class ClusterMocks(pulumi.runtime.Mocks):
                 "locationTypes": ["availability-zone"] * len(pairs),
             }, []
         if token == "aws:ec2/getSubnet:getSubnet":
-            found = aws.subnets.get(str(a.get("id")))
+            subnet_id = str(a.get("id"))
+            if subnet_id in aws.vpc_subnets:  # another subnet of the VPC, with its tags
+                return {"id": subnet_id, "vpcId": "vpc-0byo", "tags": aws.vpc_subnets[subnet_id]}, []
+            found = aws.subnets.get(subnet_id)
             if found is None:
                 return {}, [("id", f"no matching EC2 Subnet found for {a.get('id')}")]
             cidr, suffix = found
-            return {"id": a["id"], "cidrBlock": cidr, "availabilityZone": f"{self.region}{suffix}"}, []
-        if token == "pulumi:pulumi:readStackResourceOutputs":  # urn -> {type, outputs}, as the engine answers
-            resources: dict[str, Any] = {}
-            if aws.installed:
-                urn = f"urn:pulumi:{pulumi.get_stack()}::{PROJECT}::ossm:index:OpenShiftCluster$command:local:Command"
-                kubeconfig = yaml.safe_dump({"clusters": [{"cluster": {"server": aws.installed}}]})
-                resources[f"{urn}::openshift-install"] = {
-                    "type": "command:local:Command",
-                    "outputs": {
-                        "stdout": json.dumps({"kubeconfig": kubeconfig}),
-                        **({"triggers": aws.installed_triggers} if aws.installed_triggers is not None else {}),
-                    },
-                }
-            return {"name": a.get("stackName"), "outputs": resources}, []
+            return {
+                "id": subnet_id,
+                "cidrBlock": cidr,
+                "availabilityZone": f"{self.region}{suffix}",
+                "vpcId": "vpc-0byo",
+                "tags": {"kubernetes.io/role/internal-elb": "1"},
+            }, []
+        if token == "aws:ec2/getSubnets:getSubnets":
+            vpcs = [v for f in a.get("filters") or [] if f.get("name") == "vpc-id" for v in f.get("values") or []]
+            ids = sorted([*aws.subnets, *aws.vpc_subnets]) if vpcs == ["vpc-0byo"] else []
+            return {"id": self.region, "ids": ids}, []
+        if token.startswith("pulumi:pulumi:readStack"):
+            # Undocumented engine builtins: on a self-managed backend a stack without a snapshot makes
+            # the CLI die (pkg/backend/backend.go), so no answer here either.
+            return {}, [("stackName", f"{token} is not answered offline: the program must not depend on it")]
+        if token == "aws:resourcegroupstaggingapi/getResources:getResources":
+            if aws.tagging_error is not None:
+                return {}, [("tagFilters", aws.tagging_error)]  # the SDK raises it as the invoke's error
+            return {"id": self.region, "resourceTagMappingLists": self._tagged(a)}, []
         if token == "aws:ec2/getEips:getEips":
             ids = [f"eipalloc-{i}" for i in range(aws.eips_in_use)]
             return {"id": self.region, "allocationIds": ids, "publicIps": []}, []
@@ -375,7 +413,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 deleted_with=request.deletedWith,
                 ignore_changes=list(request.ignoreChanges),
-                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         return response
 
@@ -454,11 +492,13 @@ def evaluate(
     cluster: pulumi.runtime.Mocks | None = None,
     secrets: tuple[str, ...] = (),
     offline: bool = True,
+    preview: bool = False,
 ) -> Evaluation:
     """Runs the program for `stack` under mocks; a config error propagates as pulumi.RunError.
 
     `secrets` marks override keys as secret, as `pulumi config set --secret` would. `offline=False` lets
-    the preview-time reads reach the cluster of the stack's kubeconfig (tests: a stand-in on 127.0.0.1).
+    the preview-time reads reach the cluster of the stack's kubeconfig (tests: a stand-in on 127.0.0.1);
+    `preview` runs it as `pulumi preview` does (the SDK's dry run).
     """
     values, secret_keys = stack_config(stack, root, overrides)
     secret_keys = [*secret_keys, *secrets]
@@ -470,7 +510,10 @@ def evaluate(
         os.environ.pop("OSSM_OFFLINE", None)
     settings.ROOT.set(None)  # a fresh root Stack per evaluation
     monitor = RecordingMonitor(cluster or ClusterMocks())
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # "organization": what `pulumi.get_organization()` answers on a self-managed backend
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, organization="organization"
+    )
     outputs: dict[str, StackOutput] = {}
 
     async def collect() -> None:
@@ -484,7 +527,8 @@ def evaluate(
         return asyncio.ensure_future(collect())
 
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
-    return Evaluation(records=monitor.records, outputs=outputs)
+    invokes = list(getattr(monitor.mocks, "invokes", []))
+    return Evaluation(records=monitor.records, outputs=outputs, invokes=invokes)
 
 
 def _json(value: Any) -> str:

@@ -47,6 +47,7 @@ class S3StorageConfig:
     region: str | None = None  # unset: the ipi cluster's region
     retention_days: int = 7
     bucket_name: str | None = None  # unset: derived from the stack
+    delete_on_destroy: bool = False  # destroy deletes the bucket, its traces, IAM user and key (else retained)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ TRACING_KEYS = ("sampling", "storage", "elasticsearchNodes", "namespace", "s3")
 
 def _s3(r: Reader, raw: Any) -> S3StorageConfig:
     d = S3StorageConfig()
-    s = r.section(raw, "mesh.tracing.s3", ("region", "retentionDays", "bucketName"))
+    s = r.section(raw, "mesh.tracing.s3", ("region", "retentionDays", "bucketName", "deleteOnDestroy"))
     bucket = r.string(s, "bucketName", "mesh.tracing.s3", d.bucket_name)
     if bucket is not None and (len(bucket) < 3 or len(bucket) > 63 or not _is_bucket_name(bucket)):
         r.problem(
@@ -112,6 +113,7 @@ def _s3(r: Reader, raw: Any) -> S3StorageConfig:
         region=r.string(s, "region", "mesh.tracing.s3", d.region),
         retention_days=r.integer(s, "retentionDays", "mesh.tracing.s3", d.retention_days, 1, 3650),
         bucket_name=bucket,
+        delete_on_destroy=r.boolean(s, "deleteOnDestroy", "mesh.tracing.s3", d.delete_on_destroy),
     )
 
 

@@ -6,20 +6,33 @@ provider (invokes), runs the rules in `preflight_rules`, and raises
 `PreflightError` before the cluster is declared when the install would fail.
 The VPC the program builds is `network.ClusterNetwork` (apart since issue 10).
 
-Day 2: whether this stack's cluster exists is read from the stack's own state
-(the installer resource of this very cluster domain, through the engine's
-`pulumi:pulumi:readStackResourceOutputs`, what StackReference.get_resource_outputs
-uses; pulumi/pulumi pkg/resource/deploy/builtins.go + pkg/backend backendClient:
-the last persisted checkpoint) or from a local record of an interrupted install
-(`.ossm-installs/`). Not the stack's `apiUrl` output: root-stack outputs are
-only written when an update completes, so a first `pulumi up` that installed
-the cluster and then failed in-cluster would leave the next one refused for
-the cluster's own records. AWS tags cannot tell this stack's cluster from
-another one of the same name.
+Day 2: whether this stack's cluster exists is decided from what every backend
+shares, never from the engine's state (`pulumi:pulumi:readStack*` builtins are
+undocumented, and on a self-managed backend a stack without a snapshot makes
+pulumi/pulumi pkg/backend/backend.go `GetStackResourceOutputs` range over a nil
+snapshot and the CLI die before the program can catch anything):
+- AWS: the installer puts install-config `platform.aws.userTags` on what it
+  creates; `install_config.render` adds STACK_TAG = `<org>/<project>/<stack>`,
+  found here with the Resource Groups Tagging API (tag:GetResources, which
+  `openshift-install destroy cluster` needs too), on resource types the
+  installer tags and that vanish when it destroys them (CLUSTER_RESOURCE_TYPES);
+  only resources of this cluster's name count (the infra ID tag
+  `kubernetes.io/cluster/<infraID>`, infraID = the name's first 21 characters,
+  `-` and 5 random ones: openshift/installer pkg/asset/installconfig/clusterid.go
+  generateInfraID, assumed unchanged);
+- the local record of an unfinished install (`.ossm-installs/`, the installer
+  script's), for a run killed before the installer tagged anything.
+A cluster installed before STACK_TAG existed carries ADOPTED_TAG once its owner
+tags it by hand (README "Day 2"); its installer resource may predate identity
+triggers, so the cluster keeps its recorded trigger. An error while deciding is
+a PreflightError naming its cause: a wrong "first install" would run the
+account checks against the cluster itself.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +41,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import ConfigError, IpiConfig
+from components.ocp_aws.install_config import STACK_TAG, vpc_subnets_form
 from components.ocp_aws.network import subnet_plan
-from components.ocp_aws.openshift_cluster import INSTALLER_URN_END, installed_api_url
 from components.ocp_aws.preflight_rules import (
     QUOTAS,
     AwsFacts,
@@ -43,8 +56,25 @@ from components.ocp_aws.preflight_rules import (
 RECORDS_DIR = ".ossm-installs"  # relative to the project: the installer script's records of unfinished installs
 # The installer's own tags on what it creates (and on BYO subnets it shares): not the provider's to diff.
 INSTALLER_TAG_PREFIXES = ["kubernetes.io/cluster/"]
+ADOPTED_TAG = "ossm-pulumi-adopted"  # set by hand on a cluster installed before STACK_TAG (README "Day 2")
+# Installer-made resources that carry userTags and go when the installer destroys the cluster (terminated
+# instances linger in the Tagging API for a while, so they are left out). Assumed from openshift/installer
+# pkg/infrastructure/aws/clusterapi (security groups, load balancers, the private hosted zone take userTags);
+# the Tagging API lists the global hosted zones in us-east-1 only, so elsewhere the regional ones decide.
+CLUSTER_RESOURCE_TYPES = ["ec2:security-group", "elasticloadbalancing:loadbalancer", "route53:hostedzone"]
+INFRA_ID_BASE = 21  # generateInfraID: the name cut to 27 - 6 characters, then "-" and 5 random ones
 
-__all__ = ["AwsPrerequisites", "AwsPrerequisitesArgs", "PreflightError", "read_facts", "record_dir", "subnet_plan"]
+__all__ = [
+    "AwsPrerequisites",
+    "AwsPrerequisitesArgs",
+    "ClusterPresence",
+    "PreflightError",
+    "find_cluster",
+    "read_facts",
+    "record_dir",
+    "stack_name",
+    "subnet_plan",
+]
 
 
 class PreflightError(ConfigError):
@@ -72,28 +102,89 @@ def record_dir(ipi: IpiConfig) -> str:
     return f"{RECORDS_DIR}/{pulumi.get_stack()}/{ipi.name}"
 
 
-def recorded_installer(ipi: IpiConfig) -> dict[str, Any] | None:
-    """The outputs of this cluster's installer resource in the stack's state, if it has one."""
-    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    try:  # the builtin provider's invoke; synchronous, so no Output to wait for
-        result = pulumi.runtime.invoke("pulumi:pulumi:readStackResourceOutputs", {"stackName": stack})
-    except Exception:  # a backend or CLI that cannot answer: take it as a first install (all checks run)
-        return None
-    answer: Any = result.value if isinstance(result.value, dict) else {}
-    resources: Any = answer.get("outputs")
-    if not isinstance(resources, dict):
-        return None
-    wanted = f"https://api.{ipi.cluster_domain}:6443"
-    for urn, res in resources.items():
-        if isinstance(urn, str) and urn.endswith(INSTALLER_URN_END) and installed_api_url(res) == wanted:
-            outputs = res.get("outputs")
-            return dict(outputs) if isinstance(outputs, dict) else None
+def stack_name() -> str:
+    """The fully qualified stack name: the value of STACK_TAG on what this stack's installer creates."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+@dataclass(frozen=True)
+class ClusterPresence:
+    """What the account and this machine say about this stack's cluster."""
+
+    installed: bool  # it exists (tagged for this stack) or an unfinished install is recorded here
+    adopted: bool = False  # found by ADOPTED_TAG only: installed before STACK_TAG existed
+    infra_id: str | None = None
+
+
+def infra_id_of(tags: Mapping[str, str], name: str) -> str | None:
+    """The infra ID in an installer-made resource's tags, when it is this cluster name's."""
+    base = re.sub("-{2,}", "-", re.sub("[^A-Za-z0-9-]", "-", name))[:INFRA_ID_BASE].rstrip("-")
+    for key in tags:
+        if key.startswith(INSTALLER_TAG_PREFIXES[0]):
+            infra_id = key[len(INSTALLER_TAG_PREFIXES[0]) :]
+            prefix, _, suffix = infra_id.rpartition("-")
+            if prefix == base and len(suffix) == 5:
+                return infra_id
     return None
 
 
-def recorded_install(ipi: IpiConfig, installer: dict[str, Any] | None) -> bool:
-    """This stack's state holds the installer resource of this cluster, or an unfinished install is recorded here."""
-    return installer is not None or (Path(record_dir(ipi)) / "metadata.json").is_file()
+def _undecided(cause: str) -> PreflightError:
+    return PreflightError(
+        [
+            f"could not tell whether this stack's cluster already exists: {cause}. Nothing was declared: a wrong "
+            "guess would check the account against the cluster itself. Fix the cause (the AWS credentials need "
+            "tag:GetResources, which `openshift-install destroy cluster` needs too) and run again."
+        ]
+    )
+
+
+def find_cluster(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> ClusterPresence:
+    """This stack's cluster, from the AWS Tagging API and the local record; an error is raised, never guessed."""
+    record = Path(record_dir(ipi)) / "metadata.json"
+    try:
+        unfinished = record.is_file()
+    except OSError as error:
+        raise _undecided(f"{record} cannot be read ({error})") from None
+    found: dict[str, str | None] = {}
+    for key in (STACK_TAG, ADOPTED_TAG):
+        try:
+            answer = aws.resourcegroupstaggingapi.get_resources(
+                tag_filters=[{"key": key, "values": [stack_name()]}],
+                resource_type_filters=CLUSTER_RESOURCE_TYPES,
+                opts=invoke,
+            )
+        except Exception as error:  # the invoke's own message names the AWS error
+            raise _undecided(
+                f"the Resource Groups Tagging API lookup of {key}={stack_name()} failed: {error}"
+            ) from None
+        for mapping in answer.resource_tag_mapping_lists or []:
+            infra_id = infra_id_of(dict(mapping.tags or {}), ipi.name)
+            if infra_id is not None:
+                found.setdefault(key, infra_id)
+    if STACK_TAG in found:
+        return ClusterPresence(True, False, found[STACK_TAG])
+    if ADOPTED_TAG in found:
+        return ClusterPresence(True, True, found[ADOPTED_TAG])
+    return ClusterPresence(unfinished)
+
+
+def untagged_vpc_subnets(ipi: IpiConfig, vpcs: list[str], invoke: pulumi.InvokeOptions) -> tuple[str, ...]:
+    """The VPC's other subnets without a `kubernetes.io/cluster/` tag key, which `platform.aws.vpc.subnets`
+    without roles makes the installer refuse (openshift/installer pkg/asset/installconfig/aws/validation.go
+    validateUntaggedSubnets; see tests/rules/test_installer_subnets.py)."""
+    found: list[str] = []
+    try:
+        for vpc_id in vpcs:
+            listed = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc_id]}], opts=invoke)
+            for other in sorted(set(listed.ids or []) - set(ipi.network.subnets)):
+                tags = aws.ec2.get_subnet(id=other, opts=invoke).tags or {}
+                if not any(key.startswith(INSTALLER_TAG_PREFIXES[0]) for key in tags):
+                    found.append(other)
+    except Exception as error:  # the invoke's message names the AWS error
+        raise PreflightError(
+            [f"ossm:cluster.network.subnets: the other subnets of VPC {', '.join(vpcs)} could not be read: {error}"]
+        ) from None
+    return tuple(found)
 
 
 def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = False) -> AwsFacts:
@@ -130,9 +221,13 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = F
         pairs = list(zip(offerings.instance_types, offerings.locations, strict=False))
         offered = {kind: tuple(sorted({zone for k, zone in pairs if k == kind})) for kind in types}
     subnets: dict[str, SubnetFacts | None] = {}
+    vpcs: set[str] = set()
     for subnet_id in ipi.network.subnets:
         subnet = _invoke_or_none(aws.ec2.get_subnet, id=subnet_id, opts=invoke)
         subnets[subnet_id] = SubnetFacts(str(subnet.cidr_block), str(subnet.availability_zone)) if subnet else None
+        if subnet is not None and subnet.vpc_id:
+            vpcs.add(str(subnet.vpc_id))
+    untagged = untagged_vpc_subnets(ipi, sorted(vpcs), invoke) if vpc_subnets_form(ipi.openshift_version) else ()
     in_use = {
         "eip": len(aws.ec2.get_eips(opts=invoke).allocation_ids),
         "vpc": len(aws.ec2.get_vpcs(opts=invoke).ids),
@@ -151,6 +246,7 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = F
         offered_zones=offered,
         subnets=subnets,
         installed=installed,
+        untagged_vpc_subnets=untagged,
     )
 
 
@@ -170,13 +266,10 @@ class AwsPrerequisites(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        # Read once: the account checks leave out what this cluster owns, and the cluster keeps old triggers.
-        self.recorded_installer = recorded_installer(ipi)
-        facts = read_facts(
-            ipi,
-            pulumi.InvokeOptions(provider=self.provider, parent=self),
-            recorded_install(ipi, self.recorded_installer),
-        )
+        invoke = pulumi.InvokeOptions(provider=self.provider, parent=self)
+        # Read once: the account checks leave out what this cluster owns; an adopted cluster keeps its trigger.
+        self.presence = find_cluster(ipi, invoke)
+        facts = read_facts(ipi, invoke, self.presence.installed)
         found = problems(ipi, facts, args.elasticsearch_nodes)
         if found:
             raise PreflightError(found)

@@ -31,6 +31,10 @@ HOST_PREFIX = 23
 SERVICE_NETWORK = "172.30.0.0/16"
 SUBNET_ID = re.compile(r"^subnet-[0-9A-Za-z]{17}$")  # AWSSubnetID: 24 characters (4.19+ schema)
 PLACEHOLDER_SUBNET = "subnet-00000000000000000"  # stands for a subnet the program has not built yet
+# userTags key naming the stack (org/project/stack) on everything the installer creates: how a later
+# preview finds this stack's cluster in the account (account_checks.find_cluster). Not a user setting.
+STACK_TAG = "ossm-pulumi-stack"
+USER_TAG_LIMIT = 25  # openshift/installer pkg/types/aws/validation/platform.go validateUserTags: userTagLimit
 
 
 def vpc_subnets_form(version: str) -> bool:
@@ -47,8 +51,10 @@ def subnet_ids(doc: dict[str, Any]) -> list[str]:
     return [str(s) for s in aws.get("subnets", [])]
 
 
-def render(ipi: IpiConfig, subnet_ids: Sequence[str] = (), zones: Sequence[str] = ()) -> dict[str, Any]:
-    """The install config as a dict; `zones` pins both machine pools when the user chose zones."""
+def render(
+    ipi: IpiConfig, subnet_ids: Sequence[str] = (), zones: Sequence[str] = (), stack: str | None = None
+) -> dict[str, Any]:
+    """The install config as a dict; `zones` pins both machine pools; `stack` goes into userTags (STACK_TAG)."""
 
     def pool(name: str, replicas: int, kind: str) -> dict[str, Any]:
         aws: dict[str, Any] = {"type": kind}
@@ -64,8 +70,9 @@ def render(ipi: IpiConfig, subnet_ids: Sequence[str] = (), zones: Sequence[str] 
         platform["vpc"] = {"subnets": [{"id": s} for s in subnet_ids]}
     elif subnet_ids:
         platform["subnets"] = list(subnet_ids)
-    if ipi.user_tags:
-        platform["userTags"] = dict(ipi.user_tags)
+    tags = {**ipi.user_tags, **({STACK_TAG: stack} if stack else {})}
+    if tags:
+        platform["userTags"] = tags
     doc: dict[str, Any] = {
         "apiVersion": "v1",
         "baseDomain": ipi.base_domain,
@@ -112,6 +119,13 @@ def problems(doc: dict[str, Any]) -> list[str]:
         found.append("install-config: controlPlane.replicas must be 3 (or 1 for a single-node cluster)")
     if cp == 1 and workers:
         found.append("install-config: a single-node cluster (controlPlane.replicas 1) takes compute.replicas 0")
+    tags = doc.get("platform", {}).get("aws", {}).get("userTags", {})
+    if len(tags) > USER_TAG_LIMIT:
+        found.append(
+            f"install-config: platform.aws.userTags holds {len(tags)} tags, this program's {STACK_TAG} included "
+            f"(how a later preview finds this stack's cluster); openshift-install takes {USER_TAG_LIMIT}. Drop "
+            f"{len(tags) - USER_TAG_LIMIT} from cluster.userTags."
+        )
     if doc.get("publish") == "Internal" and not subnet_ids(doc):
         found.append("install-config: publish Internal needs platform.aws.vpc.subnets (an existing VPC)")
     if "vpc" in doc.get("platform", {}).get("aws", {}):
@@ -158,7 +172,8 @@ def settings(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "pullSecret": _digest(doc.get("pullSecret")),
         "sshKey": _digest(doc.get("sshKey")),
-        "userTags": aws.get("userTags", {}),
+        # the stack tag is the program's, not a setting: stacks installed before it existed keep theirs
+        "userTags": {k: v for k, v in aws.get("userTags", {}).items() if k != STACK_TAG},
         "pools": [
             {
                 "name": p.get("name"),

@@ -9,8 +9,9 @@ Day 2 (issue 14):
   (name, base domain, region, networking, zones, subnets: `install_config.identity`);
   any other change runs its `update`, which keeps the recorded cluster and
   says what it cannot apply (see the installer script);
-- it is protected: `pulumi destroy` stops at it until
-  `pulumi state unprotect '<urn of openshift-install>'` (printed by `pulumi stack --show-urns`);
+- it is protected, and so is the TeardownGuard that every in-cluster object precedes:
+  `pulumi destroy` stops at the guard before anything is deleted or dropped, until both are
+  unprotected (`pulumi state unprotect`, URNs from `pulumi stack --show-urns`; README);
 - every Kubernetes object gets `deleted_with` the installer Command: when the
   cluster is destroyed, its objects go with it instead of being deleted one by one.
 """
@@ -31,25 +32,20 @@ from components.ocp_aws import install_config
 # Relative, and kept at this path whatever the layout: stacks store these commands in their state
 # (`pulumi destroy` runs the stored `delete`). components/installer/ forwards to components/ocp_aws/installer/.
 SCRIPT = "components/installer/openshift_install.py"
-# openshift/installer waits: 20 min for the API, 30 for bootstrap, 40 for install-complete, plus
-# infrastructure (CAPI: up to 15 min) and one more `wait-for install-complete` (40) on exit codes 6/7.
-CREATE_TIMEOUT = "180m"
+# One `create cluster` waits up to about 20 min for the API, 45 for bootstrap, 40 for install and 30
+# for operator stability, after infrastructure (CAPI: up to 15); the extra `wait-for install-complete`
+# on exit 6/7 about 72 more. At the deadline the engine kills the script (pulumi-command cancels its
+# context: SIGKILL), so the script gets the same budget (INSTALL_TIMEOUT_MINUTES) and skips that wait
+# when it would not leave room for a destroy. 240 fits the 300-minute `up` job (.github/workflows/up.yml).
+CREATE_MINUTES = 240
+CREATE_TIMEOUT = f"{CREATE_MINUTES}m"
 DELETE_TIMEOUT = "90m"
 NAME = "openshift"  # the component; its installer resource is `openshift-install`
-INSTALLER_URN_END = f"OpenShiftCluster$command:local:Command::{NAME}-install"  # how account checks find it in state
 
 
 def api_server(result: dict[str, Any]) -> str:
     """The API URL of the installer's admin kubeconfig in the script's result."""
     return str(yaml.safe_load(result["kubeconfig"])["clusters"][0]["cluster"]["server"])
-
-
-def installed_api_url(resource: Any) -> str | None:
-    """The API URL an installer resource's state records (one entry of readStackResourceOutputs); None: none."""
-    try:
-        return api_server(json.loads(resource["outputs"]["stdout"]))
-    except (TypeError, KeyError, IndexError, AttributeError, ValueError, yaml.YAMLError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +76,7 @@ class OpenShiftCluster(pulumi.ComponentResource):
                 "OPENSHIFT_INSTALL": ipi.installer_path,
                 "AWS_REGION": ipi.region,
                 "OSSM_INSTALL_RECORD": args.record_dir,
+                "INSTALL_TIMEOUT_MINUTES": str(CREATE_MINUTES),
             },
             add_previous_output_in_env=True,  # update and delete read the recorded result from the create's stdout
             logging=command.local.Logging.STDERR,  # stdout carries the credentials: never print it
@@ -108,32 +105,53 @@ class OpenShiftCluster(pulumi.ComponentResource):
             result.apply(lambda r: str(r["metadata"]["infraID"]))
         )
         self.console_url = f"https://console-openshift-console.apps.{ipi.cluster_domain}"
+        self.in_cluster: list[pulumi.Resource] = []  # every Kubernetes object, deleted with the cluster
         self.register_outputs({"apiUrl": self.api_url, "consoleUrl": self.console_url, "infraId": self.infra_id})
 
 
-def delete_with(cluster: pulumi.Resource) -> None:
+def delete_with(cluster: pulumi.Resource) -> list[pulumi.Resource]:
     """Every Kubernetes object declared from now on is deleted with `cluster`, not one by one before it.
 
     Pulumi's `deleted_with` skips an object's delete when the named resource is deleted in the
     same operation (a destroy of the cluster); removing an object on day 2 still deletes it.
     Resource options are not inherited by a component's children, hence a stack transformation.
+    Returns the list those objects are added to, for the TeardownGuard.
     """
+    objects: list[pulumi.Resource] = []
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if not args.type_.startswith("kubernetes:") or args.opts.deleted_with is not None:
             return None
+        objects.append(args.resource)
         opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
         return pulumi.ResourceTransformationResult(args.props, opts)
 
     pulumi.runtime.register_stack_transformation(transform)
+    return objects
 
 
-def legacy_trigger(installer: dict[str, Any] | None) -> bool:
-    """The recorded installer's triggers hold no identity digest: it was created before they existed."""
-    triggers = (installer or {}).get("triggers")
-    if installer is None or not isinstance(triggers, list):
-        return False
-    return not any(isinstance(t, str) and t.startswith(install_config.IDENTITY_PREFIX) for t in triggers)
+class TeardownGuard(pulumi.ComponentResource):
+    """Protected, and a dependent of every in-cluster object: the first thing `pulumi destroy` meets.
+
+    Why (pulumi/pulumi pkg/resource/deploy, read at 1b594989): `GenerateDeletes` marks every
+    resource of a destroy in `sg.deletes` when it plans, the protected installer included;
+    `ScheduleDeletes` runs dependents first; `DeleteStep.Apply` (step.go) then skips the
+    delete of an object whose `DeletedWith` is in that map, dropping it from state, long
+    before the installer's own step fails with "cannot be deleted because it is protected".
+    So without this guard `pulumi destroy --skip-preview` (or the Automation API's destroy,
+    which does not preview) silently drops every in-cluster object from state and leaves the
+    cluster running; the next `up` then fails on AlreadyExists. The guard's delete is
+    scheduled before theirs and fails on its protection; the executor then skips every
+    transitive dependency of the failed step (deployment_executor.go `erroredDeps`): the
+    objects, the provider, the installer, the AWS prerequisites. A previewed destroy fails at
+    the guard too (the protection check comes before the dry-run return), so nothing runs.
+    A deliberate teardown unprotects both the guard and the installer (README, Tearing down).
+    """
+
+    def __init__(self, name: str, objects: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None) -> None:
+        guarded = pulumi.ResourceOptions(protect=True, depends_on=list(objects))
+        super().__init__("ossm:index:TeardownGuard", name, None, pulumi.ResourceOptions.merge(opts, guarded))
+        self.register_outputs({})
 
 
 def provision(
@@ -144,14 +162,21 @@ def provision(
     Raises ConfigError (PreflightError) before the cluster is declared when the
     account or the install config would make the installer fail.
     """
-    from components.ocp_aws.account_checks import AwsPrerequisites, AwsPrerequisitesArgs, PreflightError, record_dir
+    from components.ocp_aws.account_checks import (
+        ADOPTED_TAG,
+        AwsPrerequisites,
+        AwsPrerequisitesArgs,
+        PreflightError,
+        record_dir,
+        stack_name,
+    )
     from components.ocp_aws.network import ClusterNetwork, ClusterNetworkArgs
 
     checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
     # Pin the zones (three by default) unless the given subnets decide them.
     zones = list(ipi.zones) if ipi.network.subnets else list(checks.zones)
     placeholder = [install_config.PLACEHOLDER_SUBNET] if ipi.network.create else list(ipi.network.subnets)
-    found = install_config.problems(install_config.render(ipi, placeholder, zones))
+    found = install_config.problems(install_config.render(ipi, placeholder, zones, stack_name()))
     if found:
         raise PreflightError(found)
     subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(list(ipi.network.subnets))
@@ -159,7 +184,7 @@ def provision(
     if ipi.network.create:
         network = ClusterNetwork("network", ClusterNetworkArgs(ipi, tuple(zones), checks.provider, "aws", checks), opts)
         subnets, prerequisites = network.subnet_ids, [checks, network]
-    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones))
+    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones, stack_name()))
     plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
     cluster = OpenShiftCluster(
         NAME,
@@ -174,15 +199,15 @@ def provision(
             ),
             record_dir(ipi),
             prerequisites,
-            legacy := legacy_trigger(checks.recorded_installer),
+            legacy := checks.presence.adopted,
         ),
         opts,
     )
     if legacy:
         pulumi.log.warn(
-            "the installer resource in this stack's state predates identity triggers: its trigger is kept, so no "
-            "update replaces the cluster; to change its name, base domain, region, networking or zones, destroy "
-            "the cluster and install anew (`pulumi state unprotect`, see README)."
+            f"this stack's cluster was adopted ({ADOPTED_TAG} tag): its installer resource may predate identity "
+            "triggers, so its trigger is kept and no update replaces the cluster; to change its name, base domain, "
+            "region, networking or zones, destroy the cluster and install anew (see README, Tearing down)."
         )
-    delete_with(cluster.install)
+    cluster.in_cluster = delete_with(cluster.install)
     return cluster

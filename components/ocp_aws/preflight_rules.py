@@ -62,7 +62,8 @@ class AwsFacts:
     quotas: Mapping[str, Quota] = field(default_factory=dict)
     offered_zones: Mapping[str, tuple[str, ...]] | None = None  # instance type -> zones; None: not read
     subnets: Mapping[str, SubnetFacts | None] = field(default_factory=dict)  # BYO subnet ID -> facts (None: absent)
-    installed: bool = False  # this stack's cluster exists (its last update recorded it)
+    installed: bool = False  # this stack's cluster exists (tagged for this stack, or an unfinished install here)
+    untagged_vpc_subnets: tuple[str, ...] = ()  # the BYO VPC's other subnets with no kubernetes.io/cluster/ tag
 
 
 QUOTAS = {
@@ -129,7 +130,8 @@ def problems(ipi: IpiConfig, facts: AwsFacts, es_nodes: int | None = None) -> li
         shown = ", ".join(facts.cluster_records[:5])
         found.append(
             f"{where}.name: the zone already has records under {ipi.cluster_domain!r} ({shown}); a cluster of that "
-            "name exists or was not cleaned up. Choose another cluster.name or delete those records."
+            "name exists or was not cleaned up. Choose another cluster.name or delete those records. If this "
+            "stack installed it before its resources were tagged ossm-pulumi-stack, adopt it (README, Day 2)."
         )
     unknown_zones = [z for z in ipi.zones if z not in facts.available_zones]
     if unknown_zones:
@@ -206,8 +208,19 @@ def _zone_and_architecture_problems(ipi: IpiConfig, facts: AwsFacts) -> list[str
 
 
 def _subnet_problems(ipi: IpiConfig, facts: AwsFacts) -> list[str]:
-    """Given subnets must exist and lie inside the machine network (the installer checks both)."""
+    """Given subnets must exist and lie inside the machine network (the installer checks both); with
+    `platform.aws.vpc.subnets` (4.19+) and no roles, the VPC's other subnets must carry a
+    `kubernetes.io/cluster/` tag (validateUntaggedSubnets, tests/rules/test_installer_subnets.py)."""
     found: list[str] = []
+    if facts.untagged_vpc_subnets and not facts.installed:  # day 2: the installer checked them at install
+        shown = " ".join(facts.untagged_vpc_subnets)
+        found.append(
+            f"ossm:cluster.network.subnets: the VPC of the given subnets also holds {shown} without a "
+            f"kubernetes.io/cluster/ tag, and openshift-install {ipi.openshift_version} refuses such a VPC "
+            "(platform.aws.vpc.subnets without roles). Mark them as not the cluster's: `aws ec2 create-tags "
+            f"--resources {shown} --tags Key=kubernetes.io/cluster/unmanaged,Value=true`, or give the cluster "
+            "a VPC of its own."
+        )
     machine = ipaddress.ip_network(ipi.network.cidr, strict=False)
     for subnet_id in ipi.network.subnets:
         subnet = facts.subnets.get(subnet_id)

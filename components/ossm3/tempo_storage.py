@@ -5,8 +5,14 @@ credentials from a Secret (tempo-operator internal/handlers/storage/s3_secret.go
 `bucket`, `endpoint`, `access_key_id`, `access_key_secret`), so the program
 makes an IAM user whose only policy is Tempo's documented minimum on this one
 bucket (Grafana Tempo docs, configuration/hosted-storage/s3), keeps its key as
-a Pulumi secret and writes it into that Secret. Everything here is created by
-the program, so `pulumi destroy` removes it, the traces in the bucket included.
+a Pulumi secret and writes it into that Secret.
+
+Traces are data: by default `pulumi destroy` drops the bucket (with its guards), the IAM
+user, policy and key from the stack and leaves them in AWS (`retain_on_delete`; the
+engine's DeleteStep skips the provider's Delete for such resources, pulumi/pulumi
+pkg/resource/deploy/step.go), and the bucket has no `force_destroy`. Deleting them is a
+choice made on purpose: `mesh.tracing.s3.deleteOnDestroy: true`, then `pulumi up`, then
+`pulumi destroy` (README, Tearing down).
 """
 
 from __future__ import annotations
@@ -118,6 +124,7 @@ class TempoStorageArgs:
     bucket_name: str | None  # None: Pulumi names it (resource name plus a random suffix)
     aws_provider: pulumi.ProviderResource | None
     tags: Mapping[str, str] = field(default_factory=dict)
+    delete_on_destroy: bool = False  # mesh.tracing.s3.deleteOnDestroy
 
     @staticmethod
     def from_config(
@@ -134,6 +141,7 @@ class TempoStorageArgs:
             bucket_name=s3.bucket_name,
             aws_provider=aws_provider,
             tags=tags,
+            delete_on_destroy=s3.delete_on_destroy,
         )
 
 
@@ -145,16 +153,18 @@ class TempoStorage(pulumi.ComponentResource):
         provider = args.aws_provider or aws.Provider(
             f"{name}-aws", region=args.region, opts=pulumi.ResourceOptions(parent=self)
         )
-        on_aws = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Retained unless deleting the traces was asked for: the guards stay on a kept bucket too.
+        keep = not args.delete_on_destroy
+        on_aws = pulumi.ResourceOptions(parent=self, provider=provider, retain_on_delete=keep)
         tags = dict(args.tags)
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=args.bucket_name,
-            force_destroy=True,  # the program's own bucket: destroy removes the traces it holds
+            force_destroy=args.delete_on_destroy,  # only then does destroy empty it (S3 refuses a full bucket)
             tags=tags,
             opts=on_aws,
         )
-        guarded = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.bucket])
+        guarded = pulumi.ResourceOptions.merge(on_aws, pulumi.ResourceOptions(depends_on=[self.bucket]))
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=guarded
         )
@@ -183,7 +193,7 @@ class TempoStorage(pulumi.ComponentResource):
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(tls_only_policy),
             # S3 refuses policy writes while the public-access block is being set.
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.public_access_block]),
+            opts=pulumi.ResourceOptions.merge(on_aws, pulumi.ResourceOptions(depends_on=[self.public_access_block])),
         )
         self.user = aws.iam.User(f"{name}-user", path="/ossm/", tags=tags, opts=on_aws)
         self.user_policy = aws.iam.UserPolicy(
@@ -192,7 +202,7 @@ class TempoStorage(pulumi.ComponentResource):
         self.access_key = aws.iam.AccessKey(
             f"{name}-access-key",
             user=self.user.name,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, additional_secret_outputs=["secret"]),
+            opts=pulumi.ResourceOptions.merge(on_aws, pulumi.ResourceOptions(additional_secret_outputs=["secret"])),
         )
 
         def secret_data(values: list[Any]) -> dict[str, str]:

@@ -13,9 +13,6 @@ class ClusterAccessArgs:
     kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
     context: str | None = None
     render_yaml_to: str | None = None  # the provider's render mode: manifests to a folder, no cluster
-    # A cluster this stack installs goes away with it: once unreachable, its objects leave the state
-    # instead of failing refresh and destroy (their deletes are skipped: deleted_with the install).
-    cluster_owned_by_stack: bool = False
 
 
 class ClusterAccess(pulumi.ComponentResource):
@@ -24,6 +21,15 @@ class ClusterAccess(pulumi.ComponentResource):
     The default Kubernetes provider is disabled in Pulumi.yaml; a resource
     that forgets to pass this provider fails instead of picking up
     ~/.kube/config.
+
+    No `delete_unreachable`: with it the provider takes any client-config or discovery
+    failure (a VPN drop, a `publish: Internal` cluster seen from outside) for "cluster gone"
+    and drops every object from state on refresh or delete (pulumi-kubernetes
+    provider/pkg/provider/provider.go). A cluster deleted outside Pulumi is the user's call:
+    `PULUMI_K8S_DELETE_UNREACHABLE=true pulumi refresh` (README, day 2; Configure falls back to
+    that variable when the provider's config does not set it). Dropping the input from stacks
+    that had it is a provider update, not a replacement: DiffConfig replaces only when the
+    kubeconfig's active cluster changes.
     """
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -35,7 +41,6 @@ class ClusterAccess(pulumi.ComponentResource):
                 kubeconfig=kubeconfig,
                 context=args.context,
                 render_yaml_to_directory=args.render_yaml_to,
-                delete_unreachable=True if args.cluster_owned_by_stack else None,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -8,13 +8,18 @@ create: INSTALL_CONFIG (install-config.yaml, a secret) -> an install directory
         2. `create ignition-configs` writes metadata.json (all that destroy needs) before
            anything exists in AWS: from here on the directory is the record;
         3. `create cluster --skip-password-print`; exit codes 6 and 7 (cluster up, not
-           settled) get one `wait-for install-complete` before it counts as failed;
+           settled) get one `wait-for install-complete` before it counts as failed, when the
+           time left of INSTALL_TIMEOUT_MINUTES (the resource's create timeout, after which the
+           engine kills this script) holds that wait and a destroy; with too little time for a
+           destroy as well, the record is kept for the next `pulumi up` to destroy;
         4. success: one JSON document on stdout, kept by Pulumi as a secret: metadata.json,
            auth/kubeconfig, auth/kubeadmin-password and CLUSTER_SETTINGS; the record goes;
         5. failure: the cluster is destroyed from the record, which goes only when that
            destroy succeeded (KEEP_FAILED_INSTALL=1 keeps cluster and record for debugging);
         6. SIGTERM/SIGINT: forwarded to the installer's process group; the record stays and
-           the next `pulumi up` destroys it before installing again.
+           the next `pulumi up` destroys it before installing again. SIGKILL (the engine's
+           deadline, or a cancel: pulumi-command runs commands in their own process group) cannot
+           be caught: PR_SET_PDEATHSIG stops the installer, and the record stays the same way.
 update: PULUMI_COMMAND_STDOUT (the recorded result) is printed again, so the cluster stays
         as recorded. CLUSTER_SETTINGS against the recorded settings: a new pull secret or SSH
         key is accepted (with how to roll it out in the cluster); machine pools, user tags,
@@ -27,6 +32,14 @@ The installer's console output goes to `<record>.log` and its own debug log stay
 or an environment value: Pulumi keeps stderr in state and hands it to the next command as
 an environment variable, which has a size limit. Standard library only.
 
+The kubeadmin password is in no log: `--skip-password-print` covers only `create cluster`,
+and `wait-for install-complete` prints it (openshift/installer cmd/openshift-install
+logComplete), so the console output is copied into `<record>.log` through a filter that
+replaces the password (and any `password: ...`) and the installer's own log is scrubbed the
+same way. pulumi-command puts the combined output of a failed command into its error
+whatever `logging` says, so nothing secret is printed before the result and the result (one
+JSON document on stdout) is printed last, after which nothing can fail.
+
 Exit codes: 0 done; 2 bad input or no recorded result; 3 update refused (the message says
 why and what to do); 3-8 the installer's own code when a failed install was destroyed;
 10 a destroy failed (the record is kept, the message gives the command); 127 no installer;
@@ -37,11 +50,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +72,11 @@ DESTROY_FAILED = 10
 REFUSED = 3
 GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
 TAIL_LINES = 20
+BUDGET_MINUTES = 240.0  # INSTALL_TIMEOUT_MINUTES unset: the program's create timeout
+WAIT_MINUTES = 75.0  # `wait-for install-complete`: up to about 72 minutes
+DESTROY_MINUTES = 30.0  # room for `destroy cluster` after a failed install
+REDACTED = "<redacted>"
+PASSWORD_TEXT = re.compile(r"(password[\"'\\]*\s*[:=]\s*[\\\"']*)([^\s\"'\\,]+)", re.IGNORECASE)
 METADATA_SHOWN = 4000  # characters of metadata.json echoed to the log
 ACCEPTED = {
     "pullSecret": "the running cluster keeps its pull secret; roll the new one out with `oc set data "
@@ -112,6 +132,25 @@ def _die_with_parent() -> None:
             pass
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """The text without the given secrets and without anything printed as `password: <value>`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return PASSWORD_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def scrub(path: Path, secrets: list[str]) -> None:
+    """Redacts a log file the installer wrote itself (its own `.openshift_install.log`)."""
+    try:
+        text = path.read_text(errors="replace")
+        clean = redact(text, secrets)
+        if clean != text:
+            path.write_text(clean)
+    except OSError:
+        pass
+
+
 class Runner:
     """Runs installer steps in their own process group, output to a log file, signals forwarded."""
 
@@ -121,6 +160,7 @@ class Runner:
         self.child: subprocess.Popen[bytes] | None = None
         self.interrupted: int | None = None
         self._previous: dict[int, Any] = {}
+        self.secrets: list[str] = []  # kept out of the log (the kubeadmin password once it exists)
 
     def __enter__(self) -> Runner:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -143,18 +183,35 @@ class Runner:
         if self.interrupted is not None:
             raise SignalledError(self.interrupted)
         say(f"running `openshift-install {' '.join(args)}` (output: {self.log})")
-        with self.log.open("ab") as out:
+        with self.log.open("a", errors="replace") as out:
             self.log.chmod(0o600)
             self.child = subprocess.Popen(
-                [self.binary, *args], stdout=out, stderr=out, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+                [self.binary, *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
+            copier = threading.Thread(target=self._copy, args=(self.child, out), daemon=True)
+            copier.start()
             if self.interrupted is not None:  # signalled while the child was starting: it has not heard yet
                 self._forward(self.interrupted, None)
             code = self._wait(self.child)
+            copier.join(timeout=GRACE_SECONDS)  # the rest of its output (a grandchild may hold the pipe)
             self.child = None
         if self.interrupted is not None:
             raise SignalledError(self.interrupted)
         return code
+
+    def _copy(self, child: subprocess.Popen[bytes], out: Any) -> None:
+        """Installer output, line by line, into the log without the secrets."""
+        assert child.stdout is not None
+        for raw in iter(child.stdout.readline, b""):
+            try:  # keep draining whatever happens to the log: a full pipe would stall the installer
+                out.write(redact(raw.decode(errors="replace"), self.secrets))
+                out.flush()
+            except (OSError, ValueError):
+                pass
 
     def _wait(self, child: subprocess.Popen[bytes]) -> int:
         while True:
@@ -181,25 +238,36 @@ class Runner:
             lines = self.log.read_text(errors="replace").splitlines()[-TAIL_LINES:]
         except OSError:
             return ""
-        return "\n".join(line[:300] for line in lines)
+        return redact("\n".join(line[:300] for line in lines), self.secrets)
 
 
 def destroy(runner: Runner, directory: Path) -> int:
     return runner.run("destroy", "cluster", "--dir", str(directory))
 
 
-def keep_log(record: Path) -> None:
-    """The installer's own debug log outlives the install directory (it holds no credentials)."""
+def password(record: Path) -> list[str]:
+    """The kubeadmin password the installer generated (with `create ignition-configs`), to redact."""
+    try:
+        return [p for p in [(record / "auth" / "kubeadmin-password").read_text().strip()] if p]
+    except OSError:
+        return []
+
+
+def keep_log(record: Path, secrets: list[str]) -> None:
+    """The installer's own debug log outlives the install directory, without the password; never fails."""
     own = record / ".openshift_install.log"
-    if own.is_file():
-        target = record.with_name(record.name + "-install.log")
-        shutil.copyfile(own, target)
-        target.chmod(0o600)
+    try:
+        if own.is_file():
+            target = record.with_name(record.name + "-install.log")
+            target.write_text(redact(own.read_text(errors="replace"), secrets))
+            target.chmod(0o600)
+    except OSError as error:
+        say(f"could not keep the installer's log {own}: {error}")
 
 
-def drop(record: Path) -> None:
+def drop(record: Path, secrets: list[str] | None = None) -> None:
     """The install directory goes (it holds the credentials); the installer's debug log stays."""
-    keep_log(record)
+    keep_log(record, [*(secrets or []), *password(record)])
     shutil.rmtree(record, ignore_errors=True)
 
 
@@ -230,6 +298,8 @@ def create() -> int:
     config = os.environ.get("INSTALL_CONFIG", "")
     if not config.strip():
         fail(2, "INSTALL_CONFIG is empty; the program passes the rendered install-config.yaml there")
+    started = time.monotonic()
+    budget = _minutes("INSTALL_TIMEOUT_MINUTES", BUDGET_MINUTES)
     record = Path(os.environ.get("OSSM_INSTALL_RECORD") or ".ossm-installs/default/cluster")
     record.parent.mkdir(parents=True, exist_ok=True)
     runner = Runner(binary, record.with_name(record.name + ".log"))
@@ -242,6 +312,8 @@ def create() -> int:
             target.write_text(config)
             target.chmod(0o600)
             code = runner.run("create", "ignition-configs", "--dir", str(record))
+            runner.secrets = password(record)  # generated with the ignition configs, kept out of every log
+            scrub(record / ".openshift_install.log", runner.secrets)
             if code != 0:  # nothing exists in AWS before this step completes
                 drop(record)
                 fail(code, f"`create ignition-configs` failed (exit {code}); see {runner.log}.\n{runner.tail()}")
@@ -254,13 +326,29 @@ def create() -> int:
             )
             level = os.environ.get("INSTALL_LOG_LEVEL", "info")
             code = runner.run("create", "cluster", "--dir", str(record), "--log-level", level, "--skip-password-print")
-            if code in NOT_SETTLED:
+            left = budget - (time.monotonic() - started) / 60
+            if code in NOT_SETTLED and left >= WAIT_MINUTES + DESTROY_MINUTES:
                 say(f"install exited {code}: the cluster is up but not settled; waiting for it once more")
                 code = runner.run("wait-for", "install-complete", "--dir", str(record))
+                scrub(record / ".openshift_install.log", runner.secrets)  # logComplete prints the password
+            elif code in NOT_SETTLED:
+                say(
+                    f"install exited {code}: the cluster is up but not settled, and {left:.0f} of the "
+                    f"{budget:.0f} minutes are left: too few to wait for it ({WAIT_MINUTES:.0f}) and still "
+                    "destroy it, so no waiting"
+                )
             if code == 0:
                 return succeed(record)
+            if budget - (time.monotonic() - started) / 60 < DESTROY_MINUTES:
+                fail(
+                    code,
+                    f"install failed (exit {code}) with too little of the {budget:.0f} minutes left to destroy it; "
+                    f"its record {record} is kept: the next `pulumi up` destroys it before installing again, or "
+                    f"destroy it now with `openshift-install destroy cluster --dir {record}`.\n{runner.tail()}",
+                )
             return give_up(runner, record, code)
         except SignalledError as stop:
+            scrub(record / ".openshift_install.log", runner.secrets)
             name = signal.Signals(stop.signum).name
             where = (
                 f"its record {record} is kept: the next `pulumi up` destroys it before installing again, or "
@@ -272,16 +360,24 @@ def create() -> int:
             return 128 + stop.signum
 
 
+def _minutes(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name) or default)
+    except ValueError:
+        fail(2, f"{name} is not a number of minutes; the program passes the create timeout there")
+
+
 def succeed(record: Path) -> int:
+    """Prints the result last: nothing after it can fail (a failed command's output lands in its error)."""
     result = {
         "metadata": json.loads((record / "metadata.json").read_text()),
         "kubeconfig": (record / "auth" / "kubeconfig").read_text(),
         "kubeadminPassword": (record / "auth" / "kubeadmin-password").read_text().strip(),
         "settings": _settings(),
     }
-    print(json.dumps(result))
-    sys.stdout.flush()
-    drop(record)  # the result is in Pulumi state now
+    keep_log(record, [result["kubeadminPassword"]])
+    print(json.dumps(result), flush=True)
+    shutil.rmtree(record, ignore_errors=True)  # the result is in Pulumi state now
     return 0
 
 

@@ -1,0 +1,44 @@
+"""openshift-install's rule for a bring-your-own VPC, checked at preview instead of 40 minutes in.
+
+Source: openshift/installer pkg/asset/installconfig/aws/validation.go. `validateSubnets` runs
+`validateUntaggedSubnets` when no provided subnet has roles: every subnet of the VPC that is not
+in `platform.aws.vpc.subnets` and has no tag key with the prefix `kubernetes.io/cluster/` is
+refused ("additional subnets [...] without tag prefix kubernetes.io/cluster/ are found in vpc
+... Please add a tag kubernetes.io/cluster/unmanaged to those subnets ..."), at
+`create ignition-configs` (exit 3), after the stack started. The program emits the
+`vpc.subnets` form without roles for 4.19 and 4.20 (install_config.vpc_subnets_form).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from tests.test_ipi import SUBNETS, run
+from tools.offline import AwsAccount
+
+GIVEN = {"subnets": list(SUBNETS)}
+
+
+@pytest.mark.parametrize("version", ["4.19", "4.20"])
+def test_an_untagged_sibling_subnet_is_refused_at_preview(version: str) -> None:
+    account = AwsAccount(subnets=SUBNETS, vpc_subnets={"subnet-0ffffffffffffffff": {"Name": "bastion"}})
+    with pytest.raises(pulumi.RunError) as caught:
+        run(account, network=GIVEN, openshiftVersion=version)
+    message = str(caught.value)
+    assert "subnet-0ffffffffffffffff without a kubernetes.io/cluster/ tag" in message
+    assert "Key=kubernetes.io/cluster/unmanaged,Value=true" in message  # the installer's own fix
+
+
+def test_siblings_tagged_for_any_cluster_pass() -> None:
+    tagged = {
+        "subnet-0eeeeeeeeeeeeeeee": {"kubernetes.io/cluster/unmanaged": "true"},
+        "subnet-0dddddddddddddddd": {"kubernetes.io/cluster/other-abcde": "shared"},
+    }
+    run(AwsAccount(subnets=SUBNETS, vpc_subnets=tagged), network=GIVEN, openshiftVersion="4.20")
+
+
+def test_the_deprecated_form_is_not_checked() -> None:
+    """4.18 gets `platform.aws.subnets`, which the rule does not cover (the issue's reading of the installer)."""
+    account = AwsAccount(subnets=SUBNETS, vpc_subnets={"subnet-0ffffffffffffffff": {}})
+    run(account, network=GIVEN, openshiftVersion="4.18")
