@@ -16,8 +16,9 @@ means NotFound for that call, and a dict answers like a failing or hanging `oc`
 Time: the script reads the clock with `date` and waits with `sleep`, both from PATH. Unless a test
 asks for the real clock, fakes of both come first on PATH: `sleep` advances a fake clock and returns
 at once, `date` tells the fake clock's time, so a run that polls until its deadline takes no real
-waiting and always polls the same number of times. One test per behaviour that depends on time
-(the deadline, a cluster changing while the script polls, a hanging `oc`) keeps the real clock.
+waiting and always polls the same number of times (with run()'s defaults: at 0 s and at 1 s). One
+test per behaviour that depends on time (the deadline, a cluster changing while the script polls,
+a hanging `oc`) keeps the real clock.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ class FakeCluster:
         staging.replace(self.responses_path)
 
     def run(
-        self, checks: Mapping[str, str], timeout_seconds: int = 1, poll_seconds: str = "0.5", real_time: bool = False
+        self, checks: Mapping[str, str], timeout_seconds: int = 1, poll_seconds: str = "1", real_time: bool = False
     ) -> GateRun:
         # A clean environment, so that nothing from the developer's shell (a real oc, a KUBECONFIG,
         # a TIMEOUT_SECONDS) leaks into the script.
