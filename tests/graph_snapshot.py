@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tools.offline import Evaluation, Secret, evaluate
+from tests.example_stacks import evaluated
+from tools.offline import Evaluation, Secret
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 EXAMPLE_STACKS = tuple(
@@ -51,4 +52,4 @@ def snapshot(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def render(stack: str) -> str:
-    return json.dumps(snapshot(evaluate(stack)), indent=1, sort_keys=True) + "\n"
+    return json.dumps(snapshot(evaluated(stack)), indent=1, sort_keys=True) + "\n"

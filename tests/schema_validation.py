@@ -19,6 +19,11 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 
+# kubernetes-validate reads and parses its schema file and the large _definitions.json on every
+# validate() call (kubernetes_validate/utils.py, validate -> schema_contents); the files never change
+# while the tests run, so each is parsed once. jsonschema only reads the parsed schemas.
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
+
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 # OpenShift 4.12 ships Kubernetes 1.25, 4.16 ships 1.29.
 KUBERNETES_VERSIONS = ("1.25", "1.29")
@@ -96,6 +101,11 @@ def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     return schema
 
 
+@cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(crd_schema(api_version, kind))
+
+
 def violations(obj: dict[str, Any]) -> Iterator[str]:
     """Each violation as `<Kind> <ns>/<name>: <field path>: <rule>`; no schema at all is a violation."""
     api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
@@ -103,7 +113,7 @@ def violations(obj: dict[str, Any]) -> Iterator[str]:
     label = f"{kind} {meta.get('namespace', '')}/{meta.get('name', '')}".replace(" /", " ")
     schema = crd_schema(api_version, kind)
     if schema is not None:
-        validator = jsonschema.Draft7Validator(schema)
+        validator = crd_validator(api_version, kind)
         for error in sorted(validator.iter_errors(with_defaults(obj, schema)), key=lambda e: list(e.absolute_path)):
             path = ".".join(str(p) for p in error.absolute_path) or "(root)"
             yield f"{label}: {path}: {error.message} [{api_version} CRD schema]"

@@ -6,18 +6,27 @@ never returns shows up as a deployment that hangs for TIMEOUT_SECONDS with a use
 The other tests only look at the rendered manifests, so nothing else would catch that here.
 
 Each test runs the real script under bash with a fake `oc` first on PATH. The fake answers
-`oc get <args...>` from a JSON file keyed by the arguments joined with single spaces (so the
+`oc get <args...>` from a file keyed by the arguments joined with single spaces (so the
 keys spell out exactly what the script asks the cluster), exits 1 like a NotFound when a key is
 missing, and records every call. A value may be a list, answered one item per call (the last
 one repeating) to model a cluster that becomes ready while the script is polling; a null item
 means NotFound for that call, and a dict answers like a failing or hanging `oc`
 ({"stderr": ..., "exit": ..., "sleep": ...}); the key "*" answers every call that has no key of its own.
+
+Time: the script reads the clock with `date` and waits with `sleep`, both from PATH. Unless a test
+asks for the real clock, fakes of both come first on PATH: `sleep` advances a fake clock and returns
+at once, `date` tells the fake clock's time, so a run that polls until its deadline takes no real
+waiting and always polls the same number of times (with run()'s defaults: at 0 s and at 1 s). One
+test per behaviour that depends on time (the deadline, a cluster changing while the script polls,
+a hanging `oc`) keeps the real clock.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -64,28 +73,31 @@ CATALOG = "redhat-operators"
 CATALOG_NS = "openshift-marketplace"
 NOT_FAILED = f"{CATALOG}|{CATALOG_NS}|"  # the Subscription's source, and no ResolutionFailed condition
 
+# Started for every call the script makes, so it starts lean: no site, no imports beyond builtins
+# (json would pull in re); the responses file is in marshal format for that reason.
 FAKE_OC = """\
-#!{python}
-import json
+#!{python} -IS
+import marshal
 import sys
 import time
-from pathlib import Path
 
-responses_path = Path({responses!r})
-calls_path = Path({calls!r})
+responses_path = {responses!r}
+calls_path = {calls!r}
 key = " ".join(sys.argv[1:])
-with calls_path.open("a") as calls:
+with open(calls_path, "a") as calls:
     calls.write(key + "\\n")
 if sys.argv[1:2] != ["get"]:
     sys.stderr.write("fake oc: only 'oc get' is supported, got: " + key + "\\n")
     sys.exit(2)
-responses = json.loads(responses_path.read_text())
+with open(responses_path, "rb") as answers:
+    responses = marshal.load(answers)
 if key not in responses and "*" not in responses:
     sys.stderr.write("Error from server (NotFound): " + key + "\\n")
     sys.exit(1)
 answer = responses[key] if key in responses else responses["*"]
 if isinstance(answer, list):
-    earlier = calls_path.read_text().splitlines().count(key) - 1
+    with open(calls_path) as calls:
+        earlier = calls.read().splitlines().count(key) - 1
     answer = answer[min(earlier, len(answer) - 1)]
 if answer is None:
     sys.stderr.write("Error from server (NotFound): " + key + "\\n")
@@ -98,8 +110,23 @@ if isinstance(answer, dict):
 sys.stdout.write(answer)
 """
 
+# The fake clock, in whole milliseconds in a file: `sleep` (the only way the script waits) adds to it.
+FAKE_SLEEP = """\
+#!/bin/bash
+[[ ${1:-} =~ ^([0-9]+)(\\.([0-9]{1,3}))?$ ]] || { echo "fake sleep: cannot read '${1:-}'" >&2; exit 1; }
+milli=${BASH_REMATCH[3]}000
+now=$(< @CLOCK@)
+echo "$((now + 10#${BASH_REMATCH[1]} * 1000 + 10#${milli:0:3}))" > @CLOCK@
+"""
+FAKE_DATE = """\
+#!/bin/bash
+now=$(< @CLOCK@)
+exec @DATE@ -d "@$((now / 1000))" "$@"
+"""
+FAKE_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
 Failure = dict[str, str | int | float]
-Answer = str | None | Failure | list[str | None]
+Answer = str | None | Failure | list[str | Failure | None]
 Responses = dict[str, Answer]
 
 
@@ -199,7 +226,7 @@ class FakeCluster:
         self.tmp_path = tmp_path
         self.bin = tmp_path / "bin"
         self.bin.mkdir()
-        self.responses_path = tmp_path / "oc-responses.json"
+        self.responses_path = tmp_path / "oc-responses.marshal"
         self.calls_path = tmp_path / "oc-calls.log"
         self.termination_log = tmp_path / "termination-log"
         oc = self.bin / "oc"
@@ -207,19 +234,31 @@ class FakeCluster:
             FAKE_OC.format(python=sys.executable, responses=str(self.responses_path), calls=str(self.calls_path))
         )
         oc.chmod(0o755)
+        self.clock_bin = tmp_path / "clock"
+        self.clock_bin.mkdir()
+        self.clock = tmp_path / "clock-ms"
+        real_date = shutil.which("date") or "/bin/date"
+        for name, text in (("sleep", FAKE_SLEEP), ("date", FAKE_DATE)):
+            fake = self.clock_bin / name
+            fake.write_text(text.replace("@CLOCK@", shlex.quote(str(self.clock))).replace("@DATE@", real_date))
+            fake.chmod(0o755)
         self.respond({})
 
     def respond(self, responses: Mapping[str, Answer]) -> None:
         # Atomically, so that a fake `oc` running at the same moment never reads half a file.
         staging = self.responses_path.with_suffix(".tmp")
-        staging.write_text(json.dumps(dict(responses)))
+        staging.write_bytes(marshal.dumps(dict(responses)))
         staging.replace(self.responses_path)
 
-    def run(self, checks: Mapping[str, str], timeout_seconds: int = 1, poll_seconds: str = "0.2") -> GateRun:
+    def run(
+        self, checks: Mapping[str, str], timeout_seconds: int = 1, poll_seconds: str = "1", real_time: bool = False
+    ) -> GateRun:
         # A clean environment, so that nothing from the developer's shell (a real oc, a KUBECONFIG,
         # a TIMEOUT_SECONDS) leaks into the script.
+        fakes = [str(self.bin)] if real_time else [str(self.clock_bin), str(self.bin)]
+        self.clock.write_text(str(FAKE_EPOCH_MS))
         env = {
-            "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": os.pathsep.join([*fakes, os.environ.get("PATH", "/usr/bin:/bin")]),
             "HOME": str(self.tmp_path),
             "LC_ALL": "C",
             "TIMEOUT_SECONDS": str(timeout_seconds),
@@ -282,7 +321,7 @@ def test_csv_stuck_installing_times_out_naming_the_csv(cluster: FakeCluster) -> 
     responses[csv_phase_key()] = "Installing"
     cluster.respond(responses)
 
-    run = cluster.run(all_checks(), timeout_seconds=2, poll_seconds="0.2")
+    run = cluster.run(all_checks(), timeout_seconds=2, poll_seconds="0.2", real_time=True)
 
     reason = f"CSV {OPERATORS_NS}/{CSV} is in phase 'Installing', waiting for Succeeded"
     assert_timed_out(run, 2, reason)
@@ -325,7 +364,7 @@ def test_cluster_rewritten_by_another_thread_while_polling_exits_zero(cluster: F
     timer = threading.Timer(1.0, cluster.respond, args=(responses,))
     timer.start()
     try:
-        run = cluster.run(all_checks(), timeout_seconds=4, poll_seconds="0.2")
+        run = cluster.run(all_checks(), timeout_seconds=4, poll_seconds="0.2", real_time=True)
     finally:
         timer.cancel()
 
@@ -686,13 +725,12 @@ def test_errors_that_waiting_cannot_fix_stop_at_once_with_oc_message(
 @pytest.mark.parametrize("stderr", [REFUSED, UNAVAILABLE, ""], ids=["refused", "unavailable", "silent"])
 def test_api_server_trouble_is_reported_and_waited_out(cluster: FakeCluster, stderr: str) -> None:
     responses = ready_cluster()
-    cluster.respond({"*": {"stderr": stderr, "exit": 1}})
-    timer = threading.Timer(1.0, cluster.respond, args=(responses,))
-    timer.start()
-    try:
-        run = cluster.run(all_checks(), timeout_seconds=5)
-    finally:
-        timer.cancel()
+    # The first call fails, every later one is answered: the cluster comes back while the script polls
+    # (on the real clock: test_cluster_rewritten_by_another_thread_while_polling_exits_zero).
+    responses[subscription_key(INSTALLED_CSV)] = [{"stderr": stderr, "exit": 1}, CSV]
+    cluster.respond(responses)
+
+    run = cluster.run(all_checks(), timeout_seconds=5)
 
     assert run.returncode == 0, run.stdout + run.stderr
     first = run.lines("waiting:")[0]
@@ -703,7 +741,7 @@ def test_api_server_trouble_is_reported_and_waited_out(cluster: FakeCluster, std
 def test_an_oc_call_that_hangs_is_cut_off(cluster: FakeCluster) -> None:
     cluster.respond({"*": {"sleep": 60, "stdout": "Succeeded", "exit": 0}})
 
-    run = cluster.run({**all_checks(), "REQUEST_TIMEOUT": "1"}, timeout_seconds=1)
+    run = cluster.run({**all_checks(), "REQUEST_TIMEOUT": "1"}, timeout_seconds=1, real_time=True)
 
     assert run.returncode == 1
     assert run.lines("timed out") == [

@@ -10,13 +10,14 @@ import pytest
 
 from components.config import parse
 from components.ossm3.operators import adopt, ossm3_operators
+from tests.example_stacks import evaluated
 from tests.fakes_adopt import evaluate_adopting
 from tools.offline import Evaluation, Record, evaluate
 
 
 @pytest.fixture(scope="module")
 def ossm3() -> Evaluation:
-    return evaluate("ossm3")
+    return evaluated("ossm3")
 
 
 def waits_for(ev: Evaluation, record: Record, other: Record) -> bool:

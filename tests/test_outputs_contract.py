@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tools.offline import Evaluation, StackOutput, evaluate
+from tests.example_stacks import evaluated
+from tools.offline import Evaluation, StackOutput
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 HEADER = ["output", "type", "secret", "example"]
@@ -138,7 +139,7 @@ def test_dev_stack_exports_exactly_the_documented_outputs(contract: list[Contrac
 
 
 def test_an_installer_provisioned_stack_exports_every_documented_output(contract: list[ContractRow]) -> None:
-    assert contract_violations(contract, evaluate("ipi-example").outputs) == []
+    assert contract_violations(contract, evaluated("ipi-example").outputs) == []
 
 
 def test_every_documented_condition_can_be_switched_off(contract: list[ContractRow]) -> None:

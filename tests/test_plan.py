@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.example_stacks import evaluated
 from tools import plan
 from tools.offline import ROOT, Secret, evaluate
 
@@ -20,7 +21,7 @@ def test_plan_writes_manifests_in_a_topological_apply_order(tmp_path: Path, caps
     text = capsys.readouterr().out
     assert "Critical path: 4 awaited steps" in text and "ServiceMeshControlPlane istio-system/basic" in text
     files = sorted((out / "manifests").glob("*.yaml"))
-    assert len(files) == len(evaluate("dev").kube_objects())
+    assert len(files) == len(evaluated("dev").kube_objects())
     docs = [yaml.safe_load(f.read_text()) for f in files]
     position = {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): i for i, d in enumerate(docs)}
     assert (
@@ -35,7 +36,7 @@ def test_plan_writes_manifests_in_a_topological_apply_order(tmp_path: Path, caps
 
 
 def test_every_dependency_comes_before_its_dependent() -> None:
-    steps = plan.plan_steps(evaluate("dev"))
+    steps = plan.plan_steps(evaluated("dev"))
     wave = {s.record.urn: s.wave for s in steps}
     for s in steps:
         assert all(wave[d] < s.wave for d in s.record.dependencies if d in wave), s.label
@@ -44,7 +45,7 @@ def test_every_dependency_comes_before_its_dependent() -> None:
 def test_plan_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.main(["--out", str(tmp_path / "p"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["objects"] == len(evaluate("dev").kube_objects())
+    assert summary["objects"] == len(evaluated("dev").kube_objects())
     assert summary["outputs"]["gatewayUrl"].endswith("/trace")
 
 
@@ -93,7 +94,7 @@ def test_graphviz_pictures_are_drawn_where_dot_is_installed(
 
 
 def test_written_manifests_round_trip_to_the_declared_inputs(tmp_path: Path) -> None:
-    ev = evaluate("dev")
+    ev = evaluated("dev")
     out = tmp_path / "plan"
     plan.write(ev, plan.plan_steps(ev), out, show_secrets=False)
     written = {}

@@ -6,13 +6,14 @@ import re
 
 import pytest
 
+from tests.example_stacks import evaluated
 from tools import plan
-from tools.offline import Evaluation, evaluate
+from tools.offline import Evaluation
 
 
 @pytest.fixture(scope="module")
 def ipi() -> Evaluation:
-    return evaluate("ipi-example")
+    return evaluated("ipi-example")
 
 
 def drawn(ev: Evaluation) -> tuple[plan.Graph, list[plan.Step], str, str]:

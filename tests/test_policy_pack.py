@@ -31,6 +31,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
 
 from policy import catalogue, common, images, mesh, operators, policies, routes, secrets
+from tests.example_stacks import evaluated
 from tests.policy_helpers import (
     K8S_PROVIDER,
     KUBECONFIG,
@@ -67,7 +68,7 @@ def test_dev_stack_config_files_pass() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_example_stack_passes(stack: str) -> None:
-    assert run_all(evaluate(stack)) == []
+    assert run_all(evaluated(stack)) == []
     files = policies.stack_config_files(ROOT, stack)
     assert [m for name, config in files for m in secrets.check_stack_config(config, name)] == []
 

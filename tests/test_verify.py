@@ -57,7 +57,9 @@ import pytest
 
 from components import verification
 from components.verification import Options, Report, StepResult
+from components.verification import run as verification_run
 from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh
+from tests.fast_clock import sleeps_skipped
 from tools import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,8 +110,12 @@ def cluster() -> Iterator[Callable[..., Cluster]]:
         c.close()
 
 
-def run(outputs: dict[str, Any], **overrides: Any) -> tuple[Report, list[str]]:
-    """run_verification with test-sized budgets; returns the report and the progress lines."""
+def run(outputs: dict[str, Any], skip_sleeps: bool = False, **overrides: Any) -> tuple[Report, list[str]]:
+    """run_verification with test-sized budgets; returns the report and the progress lines.
+
+    skip_sleeps: the pauses between retries return at once (tests/fast_clock.py), for tests that
+    wait out the budget; test_timeouts_fail_within_the_budget keeps the real clock.
+    """
     lines: list[str] = []
     settings: dict[str, Any] = {
         "requests": 3,
@@ -121,6 +127,9 @@ def run(outputs: dict[str, Any], **overrides: Any) -> tuple[Report, list[str]]:
         "progress": lines.append,
     }
     settings.update(overrides)
+    if skip_sleeps:
+        with sleeps_skipped(verification_run):
+            return verification.run_verification(outputs, Options(**settings)), lines
     return verification.run_verification(outputs, Options(**settings)), lines
 
 
@@ -248,7 +257,7 @@ def test_ossm3_tempo_and_an_injected_gateway_pass_with_the_outputs_gateway_name(
     assert report.exit_code == 0, verification.render_report(report)
     assert "demo-gateway.ingress" in step(report, "jaeger").details["services"]
     # Without gatewayService the default (istio-ingressgateway) does not match this gateway: named, not passed.
-    report, _ = run({k: v for k, v in outputs.items() if k != "gatewayService"}, timeout=0.5)
+    report, _ = run({k: v for k, v in outputs.items() if k != "gatewayService"}, skip_sleeps=True, timeout=0.5)
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed"
     assert "no Envoy span of the ingress gateway (istio-ingressgateway)" in jaeger.summary
@@ -309,7 +318,7 @@ def test_a_transient_jaeger_error_is_retried(cluster: Callable[..., Cluster]) ->
 
 def test_servicea_not_forwarding_the_headers_fails_although_every_span_exists(cluster: Callable[..., Cluster]) -> None:
     c = cluster(forwards_headers=False)  # servicea's outbound sidecar starts a second trace
-    report, _ = run(c.outputs(), timeout=1.0)
+    report, _ = run(c.outputs(), skip_sleeps=True, timeout=1.0)
 
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed"
@@ -327,7 +336,7 @@ def test_servicea_not_forwarding_the_headers_fails_although_every_span_exists(cl
 
 def test_a_trace_without_serviceb_names_the_missing_service(cluster: Callable[..., Cluster]) -> None:
     c = cluster(serviceb_sidecar=False)  # servicea's sidecar calls serviceb directly: nothing traces serviceb
-    report, _ = run(c.outputs(), timeout=1.0)
+    report, _ = run(c.outputs(), skip_sleeps=True, timeout=1.0)
 
     assert report.exit_code == 1
     assert step(report, "gateway").status == "passed"
@@ -351,7 +360,7 @@ def test_a_trace_without_serviceb_names_the_missing_service(cluster: Callable[..
 
 def test_spans_without_envoy_proxy_tags_fail(cluster: Callable[..., Cluster]) -> None:
     c = cluster(envoy=False)  # the apps trace themselves, no sidecars: services "servicea", "serviceb"
-    report, _ = run(c.outputs(kiali=False), timeout=1.0)
+    report, _ = run(c.outputs(kiali=False), skip_sleeps=True, timeout=1.0)
 
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed"
@@ -428,7 +437,7 @@ def test_jaeger_5xx_is_retried_then_reported_with_its_message(cluster: Callable[
             fail_body={"data": None, "errors": [{"code": 500, "msg": "elasticsearch: no available connection"}]},
         )
     )
-    report, _ = run(c.outputs(kiali=False), timeout=1.0)
+    report, _ = run(c.outputs(kiali=False), skip_sleeps=True, timeout=1.0)
 
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed" and jaeger.attempts > 2
@@ -455,7 +464,9 @@ def test_the_gateway_names_a_dead_hop(cluster: Callable[..., Cluster]) -> None:
     c = cluster()
     c.mesh.serviceb.shutdown()
     c.mesh.serviceb.server_close()
-    report, _ = run(c.outputs(kiali=False), timeout=0.6)
+    # A budget that a slow first request on a loaded machine cannot use up (0.6 s did), retries spaced
+    # so that it still takes about six: the pauses are skipped, only the requests take real time.
+    report, _ = run(c.outputs(kiali=False), skip_sleeps=True, timeout=3.0, interval=0.5)
 
     gateway = step(report, "gateway")
     assert gateway.status == "failed"
@@ -465,7 +476,7 @@ def test_the_gateway_names_a_dead_hop(cluster: Callable[..., Cluster]) -> None:
     assert gateway.cause.startswith("servicea answered but could not call serviceb")
 
     c.mesh.proxy_a.close()  # servicea's pod gone: the gateway has no upstream
-    report, _ = run(c.outputs(kiali=False), timeout=0.6)
+    report, _ = run(c.outputs(kiali=False), skip_sleeps=True, timeout=3.0, interval=0.5)
     assert "the ingress gateway cannot reach servicea" in step(report, "gateway").cause
 
 
@@ -481,7 +492,7 @@ def test_a_wrong_jaeger_url_says_so(cluster: Callable[..., Cluster], where: str)
         "kiali instead": c.kiali.url,
         "gateway instead": c.mesh.gateway.url,
     }[where]
-    report, _ = run(outputs, timeout=0.5)
+    report, _ = run(outputs, skip_sleeps=True, timeout=0.5)
 
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed"
@@ -498,7 +509,7 @@ def test_a_wrong_gateway_path_is_a_missing_route(cluster: Callable[..., Cluster]
     c = cluster()
     outputs = c.outputs(kiali=False)
     outputs["gatewayUrl"] = c.mesh.gateway.url + "/nope"
-    report, _ = run(outputs, timeout=0.5)
+    report, _ = run(outputs, skip_sleeps=True, timeout=0.5)
 
     gateway = step(report, "gateway")
     assert gateway.status == "failed" and gateway.summary.startswith("HTTP 404 from ")

@@ -14,8 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.example_stacks import evaluated
 from tests.rules.netpol import Cluster, Namespace, Pod, network_policies
-from tools.offline import Evaluation, evaluate, reveal
+from tools.offline import Evaluation, reveal
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Every example stack, listed as tests/graph_snapshot.py lists them.
@@ -62,7 +63,7 @@ class Stack:
 @cache
 def _load(stack: str) -> Stack | Exception:
     try:
-        evaluation = evaluate(stack)
+        evaluation = evaluated(stack)
     except Exception as error:  # kept: a broken stack then fails each rule at once, not after re-evaluating
         return error
     objects = tuple(reveal(r.inputs) for r in evaluation.kube_objects())
