@@ -213,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if token is None and api is not None and api.token:
         token, source = api.token, api.identity
     say(f"verify: trace backend through {reach}")
-    say(f"verify: token from {source}" + ("; Jaeger uses basic auth" if args.jaeger_basic_auth and not api else ""))
+    uses = "Kiali token" if api else "token"  # through the proxy the API server takes the kubeconfig's credentials
+    say(f"verify: {uses} from {source}" + ("; Jaeger uses basic auth" if args.jaeger_basic_auth and not api else ""))
     options = Options(
         requests=args.requests,
         timeout=args.timeout,

@@ -225,7 +225,7 @@ class JaegerStep:
             self.base, self.key = f"{api.server}{targets.jaeger_proxy_path}", "jaegerProxyPath"
             self.client = HttpClient(api.context, options.max_body_bytes)
             self.headers = api.headers
-            self.credentials = api.identity
+            self.credentials = api.identity.removeprefix("the ").removeprefix("a ")  # "refused the <credentials>"
         else:
             self.base, self.key = targets.jaeger_url, "jaegerUrl"
             self.headers = auth_headers(options.token, options.jaeger_basic_auth)
