@@ -301,6 +301,15 @@ def test_an_unusable_kubeconfig_is_named_before_any_traffic(
         load_api_server(json.dumps(doc, indent=1))
 
 
+def test_a_token_file_is_read_beside_the_kubeconfig(pki: Pki, tmp_path: Path) -> None:
+    doc = json.loads(kubeconfig("https://127.0.0.1:6443", pki))
+    doc["users"][0]["user"] = {"tokenFile": "token"}  # relative: to the kubeconfig's directory, as kubectl reads it
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "config").write_text(json.dumps(doc, indent=1))
+    api = load_api_server(str(tmp_path / "config"))
+    assert api.token == TOKEN and not api.client_certificate and api.headers == {"Authorization": f"Bearer {TOKEN}"}
+
+
 def test_another_clusters_kubeconfig_is_refused_and_none_means_the_route(pki: Pki, tmp_path: Path) -> None:
     text = kubeconfig("https://127.0.0.1:6443", pki, token=TOKEN)
     with pytest.raises(KubeconfigError, match=re.escape("not this stack's cluster https://api.mesh.example.com:6443")):

@@ -75,7 +75,8 @@ class ApiServer:
 
 
 def default_kubeconfig(environ: Mapping[str, str]) -> str | None:
-    """What kubectl reads without --kubeconfig: the first existing file of $KUBECONFIG, else ~/.kube/config."""
+    """What kubectl reads without --kubeconfig: $KUBECONFIG, else ~/.kube/config. Assumed: the first existing
+    file of $KUBECONFIG holds the context (kubectl merges every file; a context split over files is not)."""
     for path in (environ.get("KUBECONFIG") or "").split(os.pathsep):
         if path and os.path.isfile(path):
             return path

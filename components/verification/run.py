@@ -117,9 +117,9 @@ def check_credentials_transport(targets: Targets, options: Options, api: ApiServ
 # `oauth_token`, else its session cookie); through the API server's proxy that header is gone
 # (k8s.io/apiserver filters/authentication.go), so the Kiali step needs a token on Kiali's Route.
 KIALI_NEEDS_TOKEN = (
-    "Kiali not checked: its `openshift` login takes an OpenShift bearer token, and {identity} is a client "
-    "certificate with no token; set $OSSM_VERIFY_TOKEN (`oc whoami -t` of a user who may read {namespace}) "
-    "to check the servicea -> serviceb edge too"
+    "Kiali not checked: its `openshift` login takes an OpenShift bearer token, and the kubeconfig signs in with "
+    "{identity}, which carries no token; set $OSSM_VERIFY_TOKEN (`oc whoami -t` of a user who may read "
+    "{namespace}) to check the servicea -> serviceb edge too"
 )
 
 
