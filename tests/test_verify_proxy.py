@@ -32,7 +32,7 @@ from components import verification
 from components.verification import ApiServer, KubeconfigError, Options, Report, StepResult, load_api_server
 from components.verification.apiserver import cluster_access, proxy_path
 from tests.fakes_apiserver import ADMIN_CN, Backend, Cluster, FakeApiServer, Pki, kubeconfig, make_pki
-from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh
+from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh, SlowServer
 from tools import verify
 
 TOKEN = "sha256~alice-token"
@@ -262,6 +262,36 @@ def test_what_the_api_server_says_about_the_service_is_named_and_retried(
     jaeger = step(report, "jaeger")
     assert jaeger.status == "failed" and jaeger.attempts > 1  # these may settle: retried within the budget
     assert summary in jaeger.summary and cause in jaeger.cause
+
+
+@pytest.mark.parametrize(
+    ("mode", "summary", "cause"),
+    [
+        ("endless", "exceeds", "far larger than the query API's"),
+        ("silent", "did not end in time", "did not answer in time"),
+    ],
+)
+def test_a_hostile_api_server_is_bounded_in_bytes_and_time(
+    stand: Callable[..., Stand], pki: Pki, mode: str, summary: str, cause: str
+) -> None:
+    s = stand("ossm3")
+    hostile = SlowServer(mode)
+    try:
+        api = load_api_server(kubeconfig(hostile.url, pki, token=TOKEN))
+        report, _ = run(s.outputs(), api, timeout=0.6, request_timeout=0.3, max_body_bytes=64 * 1024)
+    finally:
+        hostile.close()
+    jaeger = step(report, "jaeger")
+    assert jaeger.status == "failed" and summary in jaeger.summary and cause in jaeger.cause
+
+
+def test_a_token_is_not_sent_to_a_plain_http_api_server(stand: Callable[..., Stand], pki: Pki) -> None:
+    s = stand("ossm3")
+    api = load_api_server(kubeconfig("http://127.0.0.1:1", pki, token=TOKEN))
+    outputs = s.outputs()
+    del outputs["kialiUrl"]
+    with pytest.raises(verification.OutputsError, match="the kubeconfig's server is plain http://"):
+        run(outputs, api, allow_insecure_token=False)
 
 
 # --- outputs and kubeconfigs ----------------------------------------------------------------------
