@@ -23,6 +23,7 @@ from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
 from components.shared.readiness_gates import ReadinessGates, ReadinessGatesArgs
+from components.verification.apiserver import proxy_path
 
 installed: OpenShiftCluster | None = None
 try:
@@ -102,6 +103,9 @@ if routes.jaeger_url is not None:
     pulumi.export("jaegerUrl", routes.jaeger_url)
 if routes.kiali_url is not None:
     pulumi.export("kialiUrl", routes.kiali_url)
+jaeger_proxy_path = proxy_path(*mesh.jaeger_query) if mesh.jaeger_query else None
+if jaeger_proxy_path is not None:  # the query API through the API server, for verify and scripts
+    pulumi.export("jaegerProxyPath", jaeger_proxy_path)
 
 if cfg.verify.enabled and app is not None and app.gateway_url is not None and routes.jaeger_url is not None:
     MeshVerification(  # the last step: fails `pulumi up` unless a trace crosses both services
@@ -109,6 +113,7 @@ if cfg.verify.enabled and app is not None and app.gateway_url is not None and ro
         {
             "gatewayUrl": app.gateway_url,
             "jaegerUrl": routes.jaeger_url,
+            "jaegerProxyPath": jaeger_proxy_path,
             "kialiUrl": routes.kiali_url,
             "appNamespace": cfg.app.namespace,
             "meshProfile": cfg.mesh.profile,
@@ -119,7 +124,7 @@ if cfg.verify.enabled and app is not None and app.gateway_url is not None and ro
         cfg.verify.verify_tls,
         pulumi.ResourceOptions(depends_on=[app, routes]),
         app_revision=app.revision,
-        kubeconfig=kubeconfig,  # the token is asked of this stack's cluster (contents or path)
+        kubeconfig=kubeconfig,  # signs in to this stack's API server (contents or path; None: kubectl's default)
         kube_context=cfg.cluster.context,
     )
 

@@ -34,6 +34,9 @@ class Mesh:
     ui_sources: Sequence[pulumi.Resource] = ()
     # The shared app NetworkPolicies this profile needs (components/shared/app_stack.py), all by default
     app_policies: Sequence[str] | None = None
+    # (namespace, Service, port) of the Jaeger query API that needs no login: verify reads it through
+    # the API server's service proxy (components/verification/apiserver.py)
+    jaeger_query: tuple[str, str, int] | None = None
 
 
 class Profile(Protocol):

@@ -5,10 +5,12 @@ gateway through servicea to serviceb with Envoy spans, the Kiali edge) against t
 exports, and fails the update with the verify report when a step fails. It runs again whenever
 those URLs or the app (`app_revision`) change.
 
-The bearer token is never an input (so never in state): $OSSM_VERIFY_TOKEN, else `oc whoami -t`
-against the stack's own kubeconfig when one is given (a secret input: contents or a path, as
-ossm:cluster.kubeconfig holds it, read only when the checks run, never by `pulumi preview`), else
-against the current `oc` login only if it points at the stack's `apiUrl`.
+The trace backend is read through the API server's service proxy (output jaegerProxyPath), signed in
+with the stack's kubeconfig: its token or its client certificate (a secret input: contents or a path,
+as ossm:cluster.kubeconfig holds it; none: kubectl's default; read only when the checks run, never by
+`pulumi preview`). Kiali's Route needs a bearer token, never an input (so never in state):
+$OSSM_VERIFY_TOKEN, else the kubeconfig's token or `oc whoami -t` against it, else the current `oc`
+login only if it points at the stack's `apiUrl`; with a client certificate alone Kiali is skipped, named.
 
 Keep this module path and the class name `_VerifyProvider`: Pulumi pickles the provider by
 reference (dill), so `destroy` and `refresh` of existing stacks import it from here.
@@ -25,7 +27,9 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from components.verification import (
+    KubeconfigError,
     Options,
+    cluster_access,
     kubeconfig_file,
     render_report,
     resolve_token,
@@ -36,6 +40,7 @@ from components.verification import (
 OUTPUT_KEYS = (
     "gatewayUrl",
     "jaegerUrl",
+    "jaegerProxyPath",
     "kialiUrl",
     "appNamespace",
     "controlPlaneNamespace",
@@ -53,15 +58,20 @@ class _VerifyProvider(dynamic.ResourceProvider):
 
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         outputs = {k: props[k] for k in OUTPUT_KEYS if props.get(k)}
+        context = props.get("kubeContext") or None
         with kubeconfig_file(props.get("kubeconfig") or None) as kubeconfig:
             token, source = resolve_token(
-                None,
-                os.environ,
-                kubeconfig=kubeconfig,
-                context=props.get("kubeContext") or None,
-                api_url=props.get("apiUrl") or None,
+                None, os.environ, kubeconfig=kubeconfig, context=context, api_url=props.get("apiUrl") or None
             )
-        print(f"verify: token from {source}", file=sys.stderr)
+            try:  # read now: the temporary file of kubeconfig contents is gone after this block
+                api, reach = cluster_access(
+                    kubeconfig, context, os.environ, api_url=props.get("apiUrl") or None, token=token
+                )
+            except KubeconfigError as error:
+                raise RuntimeError(f"ossm:verify cannot run: {error}") from None
+        if token is None and api is not None and api.token:
+            token, source = api.token, api.identity  # Kiali's Route takes the kubeconfig's own token
+        print(f"verify: trace backend through {reach}; Kiali token from {source}", file=sys.stderr)
         try:
             report = run_verification(
                 outputs,
@@ -72,6 +82,7 @@ class _VerifyProvider(dynamic.ResourceProvider):
                     verify_tls=bool(props["verifyTls"]),
                     progress=lambda line: print(line, file=sys.stderr),
                 ),
+                api=api,
             )
         except ValueError as error:  # OutputsError included: bad outputs or options
             raise RuntimeError(f"ossm:verify cannot run: {error}") from None

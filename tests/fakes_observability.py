@@ -559,9 +559,15 @@ def kiali_id(text: str) -> str:
 class FakeKiali(FakeApi):
     """Kiali's /api/namespaces/graph (cytoscape JSON), served under web_root ("" or "/kiali")."""
 
-    def __init__(self, store: SpanStore, behaviour: ApiBehaviour | None = None, web_root: str = "") -> None:
+    def __init__(
+        self,
+        store: SpanStore,
+        behaviour: ApiBehaviour | None = None,
+        web_root: str = "",
+        tls: tuple[str, str] | None = None,
+    ) -> None:
         self.web_root = web_root
-        super().__init__(store, behaviour)
+        super().__init__(store, behaviour, tls)
 
     def deny(self, request: QuietHandler) -> None:
         request.reply_json(int(self.behaviour.unauthenticated), {"error": "Unauthorized"})

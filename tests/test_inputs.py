@@ -188,6 +188,7 @@ def test_outputs_are_the_documented_urls_and_namespaces(dev: Evaluation) -> None
         "gatewayUrl": "http://istio-ingressgateway-istio-system.apps.cluster.example/trace",
         "jaegerUrl": "https://jaeger-istio-system.apps.cluster.example",
         "kialiUrl": "https://kiali-istio-system.apps.cluster.example",
+        "jaegerProxyPath": "/api/v1/namespaces/istio-system/services/http:jaeger-query-api:16686/proxy",
     }
     assert not any(v.secret for v in dev.outputs.values())
 

@@ -140,10 +140,12 @@ def step(report: Report, name: str) -> StepResult:
 
 @pytest.fixture
 def bare_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A PATH without oc or pulumi, and no credentials in the environment."""
+    """A PATH without oc or pulumi, and no credentials in the environment (no kubeconfig either: the Routes)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
     monkeypatch.delenv(verification.JAEGER_BASIC_ENV, raising=False)
     return bin_dir

@@ -1,15 +1,18 @@
-"""The `pulumi up` step (components/mesh_verification.py): same checks, the stack's own token, its budget.
+"""The `pulumi up` step (components/mesh_verification.py): same checks, the stack's own credentials, its budget.
 
 The provider runs as the engine's dynamic-provider host would call it (create/diff), against the
-mesh fakes on 127.0.0.1 with Jaeger behind TLS; `oc` is a script on a PATH of its own.
+mesh fakes on 127.0.0.1: the trace backend behind the stand-in API server's service proxy
+(tests/fakes_apiserver.py), the Jaeger Route an OAuth proxy that shows its sign-in page to every
+bearer request; `oc` is a script on a PATH of its own.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import stat
-import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,9 @@ import pytest
 
 from components import verification
 from components.mesh_verification import MeshVerification, _VerifyProvider
-from tests.fakes_observability import ApiBehaviour, FakeJaeger, Mesh
+from components.verification.apiserver import proxy_path
+from tests.fakes_apiserver import ADMIN_CN, Backend, Cluster, FakeApiServer, Pki, kubeconfig, make_pki
+from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh
 
 TOKEN = "sha256~stack-cluster"
 OTHER = "sha256~some-other-cluster"
@@ -27,27 +32,47 @@ API = "https://api.mesh-demo.example.com:6443"
 
 
 @pytest.fixture(scope="module")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    command += ["-days", "1", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-    subprocess.run([*command, "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return str(cert), str(key)
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@dataclass
+class Stack:
+    mesh: Mesh
+    route: FakeJaeger  # jaegerUrl: the OAuth-guarded Route
+    query: FakeJaeger  # jaeger-query-api:16686 behind the API server
+    kiali: FakeKiali
+    api: FakeApiServer
+    pki: Pki
+
+    def kubeconfig(self, **kwargs: Any) -> str:
+        return kubeconfig(self.api.url, self.pki, **kwargs)
 
 
 @pytest.fixture
-def stack(cert: tuple[str, str]) -> Iterator[tuple[Mesh, FakeJaeger]]:
+def stack(pki: Pki) -> Iterator[Stack]:
     mesh = Mesh()
-    jaeger = FakeJaeger(mesh.store, ApiBehaviour(token=TOKEN), tls=cert)
-    yield mesh, jaeger
-    jaeger.close()
+    route = FakeJaeger(mesh.store, ApiBehaviour(token=secrets.token_hex(16), unauthenticated="signin"))
+    query = FakeJaeger(mesh.store, ApiBehaviour())
+    kiali = FakeKiali(
+        mesh.store, ApiBehaviour(token=TOKEN), tls=(str(pki.folder / "server.crt"), str(pki.folder / "server.key"))
+    )
+    cluster = Cluster(
+        tokens={TOKEN: "alice"},
+        proxy_grants={"alice": {"istio-system"}},
+        services={("istio-system", "jaeger-query-api", 16686): Backend(query.url)},
+    )
+    api = FakeApiServer(pki, cluster)
+    yield Stack(mesh, route, query, kiali, api, pki)
+    for server in (route, query, kiali, api):
+        server.close()
     mesh.close()
 
 
 @pytest.fixture
 def oc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An `oc` that holds OTHER for its current login and TOKEN only in the stack's kubeconfig."""
+    """An `oc` that holds OTHER for its current login and TOKEN only in the stack's kubeconfig; no default
+    kubeconfig ($KUBECONFIG, ~/.kube/config) on this machine."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "oc"
@@ -55,37 +80,36 @@ def oc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "#!/bin/sh\n"
         f'echo "$@" >> {tmp_path}/oc.log\n'
         'if [ "$2" = "--show-server" ]; then echo https://api.other.example.com:6443; exit 0; fi\n'
-        'if [ "$3" = "--kubeconfig" ]; then grep -q "token: ' + TOKEN + '" "$4" && echo ' + TOKEN + "; exit $?; fi\n"
+        'if [ "$3" = "--kubeconfig" ]; then grep -q "' + TOKEN + '" "$4" && echo ' + TOKEN + "; exit $?; fi\n"
         f"echo {OTHER}\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # the script needs grep
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
     return tmp_path
 
 
-def props(mesh: Mesh, jaeger: FakeJaeger, **extra: Any) -> dict[str, Any]:
-    outputs = mesh.outputs(jaeger.url)
+def props(stack: Stack, *, kiali: bool = False, **extra: Any) -> dict[str, Any]:
+    outputs = stack.mesh.outputs(stack.route.url, stack.kiali.url if kiali else None)
+    keys = ["gatewayUrl", "jaegerUrl", "appNamespace", "controlPlaneNamespace"] + (["kialiUrl"] if kiali else [])
     return {
-        **{k: outputs[k] for k in ("gatewayUrl", "jaegerUrl", "appNamespace", "controlPlaneNamespace")},
+        **{k: outputs[k] for k in keys},
+        "jaegerProxyPath": proxy_path("istio-system", "jaeger-query-api", 16686),
         "requests": 2,
         "timeoutSeconds": 3,
-        "verifyTls": False,  # the fake's self-signed certificate
+        "verifyTls": False,  # the Routes' stand-ins have the stand-in cluster's CA; the API server's is checked
         **extra,
     }
 
 
-KUBECONFIG = f"apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: {TOKEN}\n"
-
-
-def test_the_token_comes_from_the_stacks_kubeconfig_not_the_current_login(
-    stack: tuple[Mesh, FakeJaeger], oc: Path
-) -> None:
-    mesh, jaeger = stack
-    result = _VerifyProvider().create(props(mesh, jaeger, kubeconfig=KUBECONFIG, appRevision="r1"))
+def test_the_stacks_kubeconfig_signs_in_to_the_api_server_not_the_current_login(stack: Stack, oc: Path) -> None:
+    result = _VerifyProvider().create(props(stack, kubeconfig=stack.kubeconfig(token=TOKEN), appRevision="r1"))
 
     assert result.outs is not None and result.outs["report"]["ok"] is True
-    assert {auth for _, _, auth in jaeger.behaviour.requests} == {f"Bearer {TOKEN}"}
+    assert {entry["user"] for entry in stack.api.cluster.log} == {"alice"}
+    assert stack.route.behaviour.requests == []  # the Route is for people
     text = json.dumps(result.outs)
     assert TOKEN not in text and "kubeconfig" not in result.outs  # neither token nor kubeconfig in outputs
     (call,) = (oc / "oc.log").read_text().splitlines()
@@ -93,39 +117,50 @@ def test_the_token_comes_from_the_stacks_kubeconfig_not_the_current_login(
     assert not kubeconfig_path.exists()  # the temporary copy is gone
 
 
-def test_a_kubeconfig_path_is_read_when_the_checks_run_and_left_in_place(
-    stack: tuple[Mesh, FakeJaeger], oc: Path
-) -> None:
-    mesh, jaeger = stack
+def test_a_kubeconfig_path_is_read_when_the_checks_run_and_left_in_place(stack: Stack, oc: Path) -> None:
     path = oc / "stack.kubeconfig"  # ossm:cluster.kubeconfig may hold a path instead of contents
-    path.write_text(KUBECONFIG)
-    result = _VerifyProvider().create(props(mesh, jaeger, kubeconfig=str(path)))
+    path.write_text(stack.kubeconfig(token=TOKEN))
+    result = _VerifyProvider().create(props(stack, kubeconfig=str(path), kiali=True))
 
     assert result.outs is not None and result.outs["report"]["ok"] is True
-    assert {auth for _, _, auth in jaeger.behaviour.requests} == {f"Bearer {TOKEN}"}
+    assert {entry["user"] for entry in stack.api.cluster.log} == {"alice"}
+    assert {auth for _, _, auth in stack.kiali.behaviour.requests} == {f"Bearer {TOKEN}"}
     assert (oc / "oc.log").read_text().splitlines() == [f"whoami -t --kubeconfig {path}"]
-    assert path.read_text() == KUBECONFIG  # the stack's own file is not a temporary copy
+    assert path.read_text() == stack.kubeconfig(token=TOKEN)  # the stack's own file is not a temporary copy
 
 
-def test_a_login_to_another_cluster_is_not_used(stack: tuple[Mesh, FakeJaeger], oc: Path) -> None:
-    mesh, jaeger = stack
-    with pytest.raises(RuntimeError) as caught:
-        _VerifyProvider().create(props(mesh, jaeger, apiUrl=API))
-    assert "does not trace the demo traffic yet" in str(caught.value)
-    assert "Jaeger: HTTP 401" in str(caught.value)
-    assert all(auth == "" for _, _, auth in jaeger.behaviour.requests)  # OTHER was never sent
-    assert (oc / "oc.log").read_text().splitlines() == ["whoami --show-server"]
-
-
-def test_a_certificate_kubeconfig_says_why_there_is_no_token(
-    stack: tuple[Mesh, FakeJaeger], oc: Path, capsys: pytest.CaptureFixture[str]
+def test_a_login_to_another_cluster_is_not_used(
+    stack: Stack, oc: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mesh, jaeger = stack
-    with pytest.raises(RuntimeError):
-        _VerifyProvider().create(props(mesh, jaeger, kubeconfig="users:\n- user: {client-certificate-data: x}\n"))
+    with pytest.raises(RuntimeError) as caught:
+        _VerifyProvider().create(props(stack, apiUrl=API))
+    assert "does not trace the demo traffic yet" in str(caught.value)
+    assert "Jaeger: HTTP 403" in str(caught.value)  # no kubeconfig: the Route's sign-in page
+    assert "no kubeconfig" in capsys.readouterr().err
+    assert all(auth == "" for _, _, auth in stack.route.behaviour.requests)  # OTHER was never sent
+    assert (oc / "oc.log").read_text().splitlines() == ["whoami --show-server"]
+    # kubectl's default kubeconfig of another cluster is refused by name, before any traffic
+    (oc / "other.kubeconfig").write_text(stack.kubeconfig(token=OTHER))
+    monkeypatch.setenv("KUBECONFIG", str(oc / "other.kubeconfig"))
+    with pytest.raises(RuntimeError, match="is not this stack's cluster"):
+        _VerifyProvider().create(props(stack, apiUrl=API))
+    assert stack.api.cluster.log == []
+
+
+def test_a_certificate_kubeconfig_proves_the_trace_and_names_the_kiali_check_it_skips(
+    stack: Stack, oc: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = stack.kubeconfig(client="admin", user="admin")
+    result = _VerifyProvider().create(props(stack, kubeconfig=config, kiali=True))
+
+    assert result.outs is not None and result.outs["report"]["ok"] is True
+    steps = {s["name"]: s for s in result.outs["report"]["steps"]}
+    assert steps["jaeger"]["status"] == "passed" and steps["kiali"]["status"] == "skipped"
+    assert "client certificate" in steps["kiali"]["summary"] and "OSSM_VERIFY_TOKEN" in steps["kiali"]["summary"]
     err = capsys.readouterr().err
-    assert "client certificate, which has no bearer token" in err and "OSSM_VERIFY_TOKEN" in err
-    assert OTHER not in json.dumps(jaeger.behaviour.requests)
+    assert "client certificate of kubeconfig user admin" in err and "[kiali] skipped" in err
+    assert {entry["user"] for entry in stack.api.cluster.log} == {ADMIN_CN}
+    assert OTHER not in json.dumps(stack.kiali.behaviour.requests) and stack.kiali.behaviour.requests == []
 
 
 def test_it_runs_again_when_the_app_or_urls_change_not_the_kubeconfig() -> None:

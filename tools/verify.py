@@ -9,8 +9,11 @@ components/verification within one time budget:
 1. gateway: N GETs to `gatewayUrl` answer 200 with `Hello! from servicea!`;
 2. jaeger:  one recent trace holds the ingress gateway's, servicea's and serviceb's Envoy spans
    (`component=proxy`), joined gateway -> servicea -> serviceb by their references (Jaeger on
-   OSSM 2, Tempo's Jaeger UI on OSSM 3);
-3. kiali:   Kiali's graph of `appNamespace` has the edge servicea -> serviceb (skipped without `kialiUrl`).
+   OSSM 2, Tempo on OSSM 3), read through the API server's service proxy (`jaegerProxyPath`)
+   signed in with the kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config): its token or
+   its client certificate; without any kubeconfig, through the Route at `jaegerUrl`;
+3. kiali:   Kiali's graph of `appNamespace` has the edge servicea -> serviceb, on its Route with a bearer
+   token (skipped without `kialiUrl`, and named as skipped when the only credential is a client certificate).
 
 Progress goes to stderr (one line per attempt), the report to stdout (a table, or `--json`).
 Exit codes: 0 every step passed or was skipped, 1 a step failed, 2 bad arguments or outputs.
@@ -32,10 +35,12 @@ from components.verification import (
     EXIT_USAGE,
     JAEGER_BASIC_ENV,
     TOKEN_ENV,
+    KubeconfigError,
     Options,
     OutputsError,
     check_number,
     clean,
+    cluster_access,
     render_report,
     resolve_token,
     run_verification,
@@ -149,12 +154,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--lookback", type=_number("lookback", float), default=300.0, metavar="S", help="trace age window (300)"
     )
     parser.add_argument("--token", help=f"bearer token for Jaeger and Kiali (prefer ${TOKEN_ENV}; else oc whoami -t)")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="read the token with `oc whoami -t` from this kubeconfig")
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="the stack's kubeconfig: signs in to the API server whose service proxy reads the trace backend "
+        "(default $KUBECONFIG, ~/.kube/config); its token (or `oc whoami -t` with it) is Kiali's",
+    )
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: its current-context)")
     parser.add_argument(
         "--jaeger-basic-auth",
         type=_basic_auth,
         metavar="USER:PASSWORD",
-        help=f"basic auth for Jaeger's oauth-proxy htpasswd instead of the token (or ${JAEGER_BASIC_ENV})",
+        help="without a kubeconfig only (Jaeger on its Route): basic auth for OSSM 2's oauth-proxy htpasswd instead "
+        f"of the token (or ${JAEGER_BASIC_ENV})",
     )
     parser.add_argument(
         "--gateway-service",
@@ -190,8 +202,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputsError as error:
         say(f"verify: {error}")
         return EXIT_USAGE
-    token, source = resolve_token(args.token, os.environ, kubeconfig=args.kubeconfig, api_url=targets.api_url)
-    say(f"verify: token from {source}" + ("; Jaeger uses basic auth" if args.jaeger_basic_auth else ""))
+    token, source = resolve_token(
+        args.token, os.environ, kubeconfig=args.kubeconfig, context=args.context, api_url=targets.api_url
+    )
+    try:
+        api, reach = cluster_access(args.kubeconfig, args.context, os.environ, api_url=targets.api_url, token=token)
+    except KubeconfigError as error:
+        say(f"verify: {error}")
+        return EXIT_USAGE
+    if token is None and api is not None and api.token:
+        token, source = api.token, api.identity
+    say(f"verify: trace backend through {reach}")
+    uses = "Kiali token" if api else "token"  # through the proxy the API server takes the kubeconfig's credentials
+    say(f"verify: {uses} from {source}" + ("; Jaeger uses basic auth" if args.jaeger_basic_auth and not api else ""))
     options = Options(
         requests=args.requests,
         timeout=args.timeout,
@@ -206,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=say,
     )
     try:
-        report = run_verification(outputs, options, args.gateway_service)
+        report = run_verification(outputs, options, args.gateway_service, api)
     except OutputsError as error:
         say(f"verify: {error}")
         return EXIT_USAGE

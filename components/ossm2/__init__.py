@@ -11,7 +11,7 @@ import pulumi
 
 from components.config import StackConfig
 from components.mesh_profile import Mesh
-from components.ossm2.control_plane import ControlPlane, ControlPlaneArgs
+from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm2.operators import ossm2_operators as operators
 
@@ -49,4 +49,5 @@ def build(
         gateway_namespace=ns,
         gateway_service="istio-ingressgateway",
         ui_routes=ui_routes,
+        jaeger_query=(ns, JAEGER_QUERY_SERVICE, JAEGER_QUERY_PORT),
     )

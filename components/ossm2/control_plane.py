@@ -13,6 +13,10 @@ from components.kube import KubeObject, await_ready, render
 from components.ossm2.operators import ES_NAMESPACE
 
 JAEGER_NAME = "jaeger"  # spec.addons.jaeger.name in control-plane/smcp.yaml: the Jaeger CR and its pods' instance label
+# Jaeger's query API without its OAuth proxy, for the API server's service proxy (verify); the
+# operator's jaeger-query Service has only the proxy's port (manifests/control-plane/service-jaeger-query-api.yaml)
+JAEGER_QUERY_SERVICE = "jaeger-query-api"
+JAEGER_QUERY_PORT = 16686  # jaeger query's --query.http-server.host-port, the pod port the OAuth proxy fronts
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ def network_policy_manifests(mesh: MeshConfig) -> dict[str, dict[str, Any]]:
         "router-to-jaeger": render(
             "control-plane/networkpolicy-router-to-jaeger.yaml", namespace=ns, jaeger=JAEGER_NAME
         ),
+        "api-server-to-jaeger-query": render(
+            "control-plane/networkpolicy-api-server-to-jaeger-query.yaml",
+            namespace=ns,
+            jaeger=JAEGER_NAME,
+            port=JAEGER_QUERY_PORT,
+        ),
     }
     addons = mesh.addons
     apps = [
@@ -77,6 +87,18 @@ def network_policy_manifests(mesh: MeshConfig) -> dict[str, dict[str, Any]]:
             "control-plane/networkpolicy-elasticsearch-operator.yaml", namespace=ns, operatorNamespace=ES_NAMESPACE
         )
     return docs
+
+
+def jaeger_query_service_manifest(mesh: MeshConfig) -> dict[str, Any]:
+    """The query pods: all-in-one with Memory storage, query with Elasticsearch (jaeger-operator strategies)."""
+    return render(
+        "control-plane/service-jaeger-query-api.yaml",
+        name=JAEGER_QUERY_SERVICE,
+        namespace=mesh.namespace,
+        jaeger=JAEGER_NAME,
+        component="query" if mesh.tracing.storage == "Elasticsearch" else "all-in-one",
+        port=JAEGER_QUERY_PORT,
+    )
 
 
 class ControlPlane(pulumi.ComponentResource):
@@ -100,6 +122,11 @@ class ControlPlane(pulumi.ComponentResource):
             )
             for short, doc in network_policy_manifests(mesh).items()
         ]
+        self.jaeger_query = KubeObject(
+            f"{name}-jaeger-query-api",
+            jaeger_query_service_manifest(mesh),
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
         timeout = mesh.ready_timeout_minutes
         self.smcp = KubeObject(
             f"{name}-smcp",

@@ -17,7 +17,7 @@ from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
 
 # The shared app policies (components/shared/app_stack.py NETWORK_POLICIES) that fit OSSM 3
@@ -96,4 +96,5 @@ def build(
         # The OSSM 2 gateway-to-servicea and control-plane scrape policies select pods OSSM 3 does not
         # have (the gateway lives in istio-ingress; members.py admits it, user-workload monitoring scrapes)
         app_policies=OSSM3_APP_POLICIES,
+        jaeger_query=jaeger_query_service(cfg),
     )

@@ -27,6 +27,7 @@ TEMPO_NAME = "mesh"
 STORAGE_SECRET = "tempo-s3"
 OTLP_GRPC_PORT = 4317
 TEMPO_HTTP_PORT = 3200
+JAEGER_UI_PORT = 16686
 # The collector has no Ready condition (status holds scale and version only); its
 # READY column is status.scale.statusReplicas "<ready>/<desired>" [I: opentelemetry-operator
 # sets it from the Deployment's ready replicas, as kubectl's printer column shows].
@@ -60,6 +61,14 @@ def jaeger_route_name(cfg: StackConfig) -> str:
     TempoStack: component `query-frontend` (internal/manifests/queryfrontend).
     """
     return f"tempo-{TEMPO_NAME}-query-frontend" if is_stack(cfg) else f"tempo-{TEMPO_NAME}-jaegerui"
+
+
+def jaeger_query_service(cfg: StackConfig) -> tuple[str, str, int]:
+    """(namespace, Service, port) of the Jaeger query API: port 16686 `jaeger-ui` goes to the jaeger-query
+    container, not the OAuth proxy (that one is port 8443 `oauth-proxy`, added beside it): tempo-operator
+    internal/manifests/monolithic/services.go, queryfrontend/query_frontend.go, oauthproxy/oauth_proxy.go.
+    The Service is named as the Route (naming.Name(component, name))."""
+    return cfg.mesh.tracing.namespace, jaeger_route_name(cfg), JAEGER_UI_PORT
 
 
 def tempo_otlp_endpoint(cfg: StackConfig) -> str:

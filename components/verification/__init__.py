@@ -3,9 +3,10 @@
 Runtime code shared by `make verify` (tools/verify.py, the command line) and the `pulumi up`
 step (components/mesh_verification.py). Modules by concern: model (targets, options, results),
 http (bounded client), traces (the one-trace rule), checks (the three steps), credentials (the
-stack's token), run (budget and report).
+stack's token), apiserver (the API server's service proxy with the stack's kubeconfig), run (budget and report).
 """
 
+from components.verification.apiserver import ApiServer, KubeconfigError, cluster_access, load_api_server, proxy_path
 from components.verification.credentials import kubeconfig_file, resolve_token
 from components.verification.model import (
     CALLEE,
@@ -42,6 +43,8 @@ __all__ = [
     "LIMITS",
     "PROFILES",
     "TOKEN_ENV",
+    "ApiServer",
+    "KubeconfigError",
     "Options",
     "OutputsError",
     "Report",
@@ -49,7 +52,10 @@ __all__ = [
     "Targets",
     "check_number",
     "clean",
+    "cluster_access",
     "kubeconfig_file",
+    "load_api_server",
+    "proxy_path",
     "render_report",
     "resolve_token",
     "run_verification",

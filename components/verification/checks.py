@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from components.verification.apiserver import ApiServer, fetch_cause, proxy_outcome
 from components.verification.http import FetchError, HttpClient, Reply, auth_headers
 from components.verification.model import CALLEE, CALLER, HELLO, TOKEN_ENV, Kind, Options, Outcome, Targets, clean
 from components.verification.traces import (
@@ -210,21 +211,42 @@ def _auth_extra(targets: Targets) -> str:
 
 
 class JaegerStep:
-    def __init__(self, client: HttpClient, targets: Targets, options: Options, since: float) -> None:
-        self.client, self.targets, self.options = client, targets, options
+    """Reads the query API through the API server's service proxy when `api` is given (both profiles),
+    else through the Route at jaegerUrl (no kubeconfig: bearer token or OSSM 2's htpasswd user)."""
+
+    def __init__(
+        self, client: HttpClient, targets: Targets, options: Options, since: float, api: ApiServer | None = None
+    ) -> None:
+        self.client, self.targets, self.options, self.api = client, targets, options, api
         self.start_us = int((since - options.lookback) * 1_000_000)
         self.wanted = (f"{CALLER}.{targets.namespace}", CALLER)
-        self.headers = auth_headers(options.token, options.jaeger_basic_auth)
-        self.credentials = "basic-auth user" if options.jaeger_basic_auth else "bearer token" if options.token else ""
+        if api is not None:
+            assert targets.jaeger_proxy_path  # run_verification checks it before any traffic
+            self.base, self.key = f"{api.server}{targets.jaeger_proxy_path}", "jaegerProxyPath"
+            self.client = HttpClient(api.context, options.max_body_bytes)
+            self.headers = api.headers
+            self.credentials = api.identity.removeprefix("the ").removeprefix("a ")  # "refused the <credentials>"
+        else:
+            self.base, self.key = targets.jaeger_url, "jaegerUrl"
+            self.headers = auth_headers(options.token, options.jaeger_basic_auth)
+            self.credentials = (
+                "basic-auth user" if options.jaeger_basic_auth else "bearer token" if options.token else ""
+            )
 
     def _get(self, path: str, query: Mapping[str, str], timeout: float) -> Mapping[str, Any] | Outcome:
-        url = f"{self.targets.jaeger_url}{path}"
+        url = f"{self.base}{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
         try:
             reply = self.client.get(url, {"Accept": "application/json", **self.headers}, timeout)
         except FetchError as error:
-            return fetch_outcome(error, "Jaeger", "jaegerUrl")
+            return fetch_outcome(error, "Jaeger", "jaegerUrl") if self.api is None else fetch_cause(error, self.api)
+        if self.api is not None:
+            assert self.targets.jaeger_proxy_path
+            named = proxy_outcome(reply, "Jaeger", self.targets.jaeger_proxy_path, self.api)
+            if named is not None:
+                return named
+            return api_answer("Jaeger", self.key, reply, self.credentials)
         return api_answer("Jaeger", "jaegerUrl", reply, self.credentials, _auth_extra(self.targets))
 
     def __call__(self, timeout: float) -> Outcome:
@@ -233,7 +255,7 @@ class JaegerStep:
             return payload
         known = payload.get("data")
         if known is not None and not isinstance(known, list):
-            return shape_failure("Jaeger", "jaegerUrl", f"/api/services data is {type(known).__name__}, not a list")
+            return shape_failure("Jaeger", self.key, f"/api/services data is {type(known).__name__}, not a list")
         names = [as_text(name) for name in as_list(known)]
         service = next((name for name in self.wanted if name in names), None)
         if service is None:
@@ -256,7 +278,7 @@ class JaegerStep:
             return payload
         data = payload.get("data")
         if data is not None and not isinstance(data, list):
-            return shape_failure("Jaeger", "jaegerUrl", f"/api/traces data is {type(data).__name__}, not a list")
+            return shape_failure("Jaeger", self.key, f"/api/traces data is {type(data).__name__}, not a list")
         traces = [t for t in as_list(data) if isinstance(t, dict)]
         if not traces:
             return Outcome(

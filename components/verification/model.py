@@ -28,6 +28,11 @@ PROFILES = ("ossm2", "ossm3")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Jaeger's 20 newest demo traces are a few hundred KiB
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# the API server's service proxy for one port of a Service (kept in step with apiserver.proxy_path)
+JAEGER_PROXY_PATH = re.compile(
+    r"^/api/v1/namespaces/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/services/(https?:)?"
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:[1-9][0-9]{0,4}/proxy$"
+)
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$")
 STACK_FIX = "or point at the right stack (--stack NAME, or --outputs FILE)"
 MISSING_FIX = {
@@ -76,6 +81,8 @@ class Targets:
     profile: str = "ossm2"
     gateway_service: str = DEFAULT_GATEWAY_SERVICE
     api_url: str | None = None  # the stack's own cluster (ipi stacks), to check whose token `oc` holds
+    # the Jaeger query API through the API server's service proxy (apiserver.PROXY_PATH)
+    jaeger_proxy_path: str | None = None
 
 
 def targets_from_outputs(outputs: Mapping[str, Any], gateway_service: str | None = None) -> Targets:
@@ -118,6 +125,13 @@ def targets_from_outputs(outputs: Mapping[str, Any], gateway_service: str | None
     kiali = url("kialiUrl", False, "https://<kiali route host>")
     api = url("apiUrl", False, "https://api.<cluster>.<baseDomain>:6443")
     namespace = text("appNamespace", True)
+    proxy_path = text("jaegerProxyPath", False)
+    if proxy_path is not None and not JAEGER_PROXY_PATH.match(proxy_path):
+        problems.append(
+            "jaegerProxyPath is not a service proxy path like "
+            f"/api/v1/namespaces/<ns>/services/http:<name>:<port>/proxy: {clean(repr(proxy_path), 120)}"
+        )
+        proxy_path = None
     if namespace is not None and not DNS_LABEL.match(namespace):
         problems.append(f"appNamespace is not a namespace name (DNS-1123 label): {clean(repr(namespace), 80)}")
     control_plane = text("controlPlaneNamespace", False) or "istio-system"
@@ -142,6 +156,7 @@ def targets_from_outputs(outputs: Mapping[str, Any], gateway_service: str | None
         profile,
         gateway_name,
         api,
+        proxy_path,
     )
 
 

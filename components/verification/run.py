@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from components.verification.apiserver import ApiServer
 from components.verification.checks import GatewayStep, JaegerStep, KialiStep
 from components.verification.credentials import OC_TIMEOUT
 from components.verification.http import HttpClient, ssl_context
@@ -92,11 +93,15 @@ class _Budget:
             )
 
 
-def check_credentials_transport(targets: Targets, options: Options) -> None:
+def check_credentials_transport(targets: Targets, options: Options, api: ApiServer | None = None) -> None:
     """A token or password over plain http:// can be read by anyone on the path: only when asked for."""
     if options.allow_insecure_token:
         return
-    sent = [("jaegerUrl", targets.jaeger_url, bool(options.token or options.jaeger_basic_auth))]
+    sent = []
+    if api is None:
+        sent.append(("jaegerUrl", targets.jaeger_url, bool(options.token or options.jaeger_basic_auth)))
+    else:
+        sent.append(("the kubeconfig's server", api.server, bool(api.token)))
     if targets.kiali_url:
         sent.append(("kialiUrl", targets.kiali_url, bool(options.token)))
     plain = [key for key, url, credentials in sent if credentials and urllib.parse.urlsplit(url).scheme == "http"]
@@ -107,19 +112,45 @@ def check_credentials_transport(targets: Targets, options: Options) -> None:
         )
 
 
-def run_verification(outputs: Mapping[str, Any], options: Options, gateway_service: str | None = None) -> Report:
-    """Runs the three steps; raises OutputsError before any traffic when outputs or credentials are unusable."""
+# Kiali's `openshift` strategy signs a request in with the OpenShift token it carries (kiali
+# handlers/authentication/openshift_auth_controller.go, ValidateSession: `Authorization: Bearer`, else
+# `oauth_token`, else its session cookie); through the API server's proxy that header is gone
+# (k8s.io/apiserver filters/authentication.go), so the Kiali step needs a token on Kiali's Route.
+KIALI_NEEDS_TOKEN = (
+    "Kiali not checked: its `openshift` login takes an OpenShift bearer token, and the kubeconfig signs in with "
+    "{identity}, which carries no token; set $OSSM_VERIFY_TOKEN (`oc whoami -t` of a user who may read "
+    "{namespace}) to check the servicea -> serviceb edge too"
+)
+
+
+def run_verification(
+    outputs: Mapping[str, Any], options: Options, gateway_service: str | None = None, api: ApiServer | None = None
+) -> Report:
+    """Runs the three steps; raises OutputsError before any traffic when outputs or credentials are unusable.
+
+    api: the stack's API server (apiserver.load_api_server); the trace backend is then read through its
+    service proxy (outputs jaegerProxyPath), else through the Route at jaegerUrl."""
     targets = targets_from_outputs(outputs, gateway_service)
-    check_credentials_transport(targets, options)
+    if api is not None and not targets.jaeger_proxy_path:
+        raise OutputsError(
+            "bad stack outputs:\n  - jaegerProxyPath is missing: stacks export it once `pulumi up` ran with this "
+            "version (verify reads the trace backend through the API server's service proxy)"
+        )
+    check_credentials_transport(targets, options, api)
     client = HttpClient(ssl_context(options.verify_tls, options.ca_file), options.max_body_bytes)
     budget = _Budget(options)
     since = time.time()
     steps = [budget.run("gateway", GatewayStep(client, targets, options))]
-    steps.append(budget.run("jaeger", JaegerStep(client, targets, options, since)))
-    if targets.kiali_url:
-        steps.append(budget.run("kiali", KialiStep(client, targets, options)))
-    else:
+    steps.append(budget.run("jaeger", JaegerStep(client, targets, options, since, api)))
+    if not targets.kiali_url:
         steps.append(StepResult("kiali", "skipped", "no kialiUrl output (Kiali disabled: ossm:mesh.addons.kiali)"))
+    elif api is not None and api.client_certificate and not options.token:
+        summary = KIALI_NEEDS_TOKEN.format(identity=api.identity, namespace=targets.namespace)
+        if options.progress:
+            options.progress(f"[kiali] skipped: {summary}")
+        steps.append(StepResult("kiali", "skipped", summary))
+    else:
+        steps.append(budget.run("kiali", KialiStep(client, targets, options)))
     return Report(tuple(steps))
 
 
@@ -140,6 +171,9 @@ def render_report(report: Report) -> str:
     for step in report.steps:
         if step.status == "passed" and "link" in step.details:
             lines.append(f"\ntrace in the Jaeger UI: {clean(step.details['link'])}")
+    for step in report.steps:
+        if step.status == "skipped":
+            lines.append(f"\nskipped {step.name}: {clean(step.summary)}")
     for step in report.failed:
         lines.append(f"\nFAILED {step.name}: {clean(step.summary)}\n  likely cause: {clean(step.cause) or 'unknown'}")
         if "closestLink" in step.details:

@@ -150,6 +150,55 @@ def _ossm2_control_plane_pods(stack: Stack) -> list[Pod]:
     return pods
 
 
+TEMPO_MANAGED = {"app.kubernetes.io/managed-by": "tempo-operator"}
+# Container port names of the Tempo pods (tempo-operator internal/manifests/manifestutils/constants.go:
+# HttpPortName, OtlpGrpcPortName, PortOtlpHttpName, JaegerGRPCQuery, JaegerUIPortName,
+# JaegerMetricsPortName, OAuthProxyPortName) [I: names as the Services in services.go refer to them].
+TEMPO_QUERY_PORTS = {"jaeger-grpc": 16685, "jaeger-ui": 16686, "jaeger-metrics": 16687, "oauth-proxy": 8443}
+
+
+def _tempo_labels(kind: str, name: str, component: str) -> dict[str, str]:
+    """monolithic/labels.go ComponentLabels (name tempo-monolithic); TempoStack: manifestutils (name tempo)."""
+    app = "tempo-monolithic" if kind == "TempoMonolithic" else "tempo"
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": name, **TEMPO_MANAGED,
+            "app.kubernetes.io/component": component}  # fmt: skip
+
+
+def _ossm3_tracing_pods(stack: Stack) -> list[Pod]:
+    """The pods the Tempo operator makes: one for TempoMonolithic (component tempo, with the Jaeger query
+    and OAuth proxy containers, monolithic/statefulset.go), query-frontend and distributor for TempoStack."""
+    pods: list[Pod] = []
+    for tempo in stack.of_kind("TempoMonolithic"):
+        ns, name = _meta(tempo)["namespace"], _meta(tempo)["name"]
+        ports = {"http": 3200, "otlp-grpc": 4317, "otlp-http": 4318, **TEMPO_QUERY_PORTS}
+        pods.append(Pod(ns, f"tempo-{name}", _tempo_labels("TempoMonolithic", name, "tempo"), ports))
+    for tempo in stack.of_kind("TempoStack"):
+        ns, name = _meta(tempo)["namespace"], _meta(tempo)["name"]
+        query = {"http": 3200, "grpc": 9095, **TEMPO_QUERY_PORTS}
+        pods.append(Pod(ns, f"tempo-{name}-query-frontend", _tempo_labels("TempoStack", name, "query-frontend"), query))
+        distributor = {"http": 3200, "otlp-grpc": 4317, "otlp-http": 4318}
+        pods.append(Pod(ns, f"tempo-{name}-distributor", _tempo_labels("TempoStack", name, "distributor"), distributor))
+    return pods
+
+
+def operator_services(stack: Stack) -> dict[tuple[str, str], tuple[dict[str, str], dict[int, int]]]:
+    """Services operators create that the program's outputs name: (namespace, name) -> (selector, port -> target).
+
+    Tempo's Jaeger query: tempo-<name>-jaegerui (monolithic/services.go buildJaegerUIService, selecting the
+    tempo pod) and tempo-<name>-query-frontend (queryfrontend/query_frontend.go); 16686 goes to the
+    jaeger-query container, the OAuth proxy's 8443 is a port beside it (oauthproxy/oauth_proxy.go)."""
+    services: dict[tuple[str, str], tuple[dict[str, str], dict[int, int]]] = {}
+    for tempo in stack.of_kind("TempoMonolithic"):
+        ns, name = _meta(tempo)["namespace"], _meta(tempo)["name"]
+        selector = _tempo_labels("TempoMonolithic", name, "tempo")
+        services[(ns, f"tempo-{name}-jaegerui")] = (selector, {16685: 16685, 16686: 16686, 16687: 16687, 8443: 8443})
+    for tempo in stack.of_kind("TempoStack"):
+        ns, name = _meta(tempo)["namespace"], _meta(tempo)["name"]
+        selector = _tempo_labels("TempoStack", name, "query-frontend")
+        services[(ns, f"tempo-{name}-query-frontend")] = (selector, {3200: 3200, 16686: 16686, 8443: 8443})
+    return services
+
+
 def cluster(stack: Stack) -> Cluster:
     """The OSSM 2 cluster model of a stack: namespaces with their labels, pods, our NetworkPolicies."""
     namespaces: dict[str, Namespace] = {}
@@ -178,6 +227,7 @@ def cluster(stack: Stack) -> Cluster:
         pods.append(Pod(ns, _meta(deployment)["name"], dict(_meta(template).get("labels") or {}), ports))
     if stack.profile == "ossm2":
         pods += _ossm2_control_plane_pods(stack)
+    pods += _ossm3_tracing_pods(stack)
     pods += [
         # The default IngressController on AWS: router pods on the pod network; on bare metal, host network.
         Pod(
