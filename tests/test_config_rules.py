@@ -1,0 +1,307 @@
+"""Config contract, judged by the rules of the systems that receive each value.
+
+Every bad value is one named problem (key path, and through the CLI's path also the stack
+file and line), never a traceback and never an echo of a credential; valid but unusual
+configs keep planning.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import ConfigError, defaults, parse
+from components.config.rules_prefix import near_misses
+from components.config.rules_where import line_of, locate
+from components.config.stack import TOP_LEVEL_KEYS
+from tools import plan
+from tools.offline import ROOT, evaluate
+
+DIGEST = "@sha256:" + "a" * 64
+PULL_SECRET = '{"auths": {"registry.example": {"auth": "eA=="}}}'
+IPI: dict[str, Any] = {
+    "mode": "ipi",
+    "name": "c",
+    "baseDomain": "example.com",
+    "region": "us-east-2",
+    "pullSecret": PULL_SECRET,
+}
+OSSM3: dict[str, Any] = {"profile": "ossm3"}
+PASSWORD = "hunter2pw"
+
+
+def problems(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)
+    return caught.value.problems
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key != "userTags":
+            out.update(_leaves(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    tree = copy.deepcopy(tree)
+    node = tree
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return tree
+
+
+IPI_ONLY = {"cluster." + k for k in ("name", "baseDomain", "region", "pullSecret")}
+
+
+def _base(path: str) -> dict[str, Any]:
+    """A valid config in which `path` is read: ipi keys under mode ipi, OSSM 3 keys under the ossm3 profile."""
+    existing = {"cluster.mode", "cluster.kubeconfig", "cluster.context", "cluster.renderYamlTo"}
+    if path.startswith("cluster.") and path not in existing:
+        return {"cluster": dict(IPI)}
+    if path.startswith(("mesh.tracing.s3", "mesh.monitoring", "mesh.tracing.namespace")):
+        return {"mesh": {**OSSM3, "tracing": {"storage": "S3", "s3": {"region": "eu-west-1"}}}}
+    return {}
+
+
+KEYS = {path: default for path, default in _leaves(defaults()).items() if path not in ("cluster.ipi",)}
+KEYS.update({"mesh.profile": "ossm2", **{f"operators.{op}.source": None for op in ("jaeger", "servicemesh")}})
+SECTIONS = ["mesh", "mesh.tracing", "mesh.tracing.s3", "mesh.addons", "operators", "operators.kiali", "app", "gates"]
+
+
+def _wrong_values(default: Any) -> list[Any]:
+    """Values of every other YAML type than the key takes (None only where the key has a default)."""
+    every: list[Any] = [{"a": "b"}, ["a"], 3, 2.5, True, "text"]
+    if isinstance(default, bool):
+        kinds: tuple[type, ...] = (bool,)
+    elif isinstance(default, int):
+        kinds = (int,)
+    elif isinstance(default, (list, tuple)):
+        kinds = (list,)
+    elif isinstance(default, dict):
+        kinds = (dict,)
+    else:
+        kinds = (str,)
+    wrong = [v for v in every if not isinstance(v, kinds) or (kinds == (int,) and isinstance(v, bool))]
+    return wrong + ([None] if default is not None and not isinstance(default, (list, tuple, dict)) else [])
+
+
+TYPE_CASES = [(path, value) for path, default in sorted(KEYS.items()) for value in _wrong_values(default)]
+
+
+@pytest.mark.parametrize(("path", "value"), TYPE_CASES, ids=[f"{p}={v!r}" for p, v in TYPE_CASES])
+def test_a_value_of_the_wrong_type_at_any_key_is_a_problem_naming_that_key(path: str, value: Any) -> None:
+    """The table covers every key of the documented defaults: `~`, mappings, lists, numbers, strings, booleans."""
+    found = problems(_set(_base(path), path, value))
+    assert any(p.startswith(f"ossm:{path}:") for p in found), found
+    assert not any("Traceback" in p for p in found)
+
+
+@pytest.mark.parametrize("path", SECTIONS)
+@pytest.mark.parametrize("value", ["text", 3, ["a"], True])
+def test_a_section_that_is_not_a_mapping_is_named(path: str, value: Any) -> None:
+    found = problems(_set(_base(path), path, value))
+    assert any(p.startswith(f"ossm:{path}:") and "expected an object" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"mesh": {"namespace": None}}, "mesh.namespace"),  # crashed: NoneType has no startswith
+        ({"mesh": {"profile": None}}, "mesh.profile"),  # crashed: KeyError None
+        ({"gates": {"image": 3}}, "gates.image"),  # crashed: int has no len()
+        ({"gates": {"image": {"name": "x"}}}, "gates.image"),
+        ({"operators": {"jaegerNamespace": None}}, "operators.jaegerNamespace"),
+        ({"mesh": {"name": None}}, "mesh.name"),  # silently None, declared as a nameless SMCP
+    ],
+)
+def test_type_confusions_that_used_to_crash_or_pass_are_named(raw: dict[str, Any], key: str) -> None:
+    found = problems(raw)
+    assert any(p.startswith(f"ossm:{key}:") for p in found), found
+
+
+def test_a_number_where_a_string_belongs_says_to_quote_it() -> None:
+    (found,) = problems({"mesh": {"version": 2.6}})
+    assert found.startswith("ossm:mesh.version:") and "quote it" in found
+
+
+@pytest.mark.parametrize("path", ["mesh.name", "operators.source", "cluster.context"])
+def test_wrong_types_never_echo_the_value(path: str) -> None:
+    found = problems(_set({}, path, {"token": PASSWORD}))
+    assert found and not any(PASSWORD in p for p in found), found
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials inside values (RFC 3986 section 3.2.1: userinfo "user:password" is deprecated)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("app.image", f"bob:{PASSWORD}@quay.io/me/app:1{DIGEST}"),
+        ("app.image", f"bob:{PASSWORD}@quay.io/me/app{DIGEST}"),
+        ("gates.image", f"https://bob:{PASSWORD}@registry.example.com/cli{DIGEST}"),
+        ("cluster.context", f"https://bob:{PASSWORD}@api.example.com:6443"),
+        ("cluster.renderYamlTo", f"s3://AKIA:{PASSWORD}@bucket/rendered"),
+        ("operators.source", f"http://bob:{PASSWORD}@catalog"),
+        ("mesh.name", f"ftp://bob:{PASSWORD}@x"),
+    ],
+)
+def test_credentials_inside_a_value_are_refused_and_never_echoed(path: str, value: str) -> None:
+    found = problems(_set({}, path, value))
+    assert any(p.startswith(f"ossm:{path}:") and "credentials" in p for p in found), found
+    assert not any(PASSWORD in p or "bob" in p for p in found), found
+
+
+def test_credentials_in_a_member_name_or_an_ipi_key_are_refused_unechoed() -> None:
+    found = problems({"members": [f"https://bob:{PASSWORD}@x/y"]})
+    assert found[0].startswith("ossm:members[0]:") and PASSWORD not in found[0]
+    found = problems({"cluster": {**IPI, "installerPath": f"https://bob:{PASSWORD}@mirror/openshift-install"}})
+    assert any(p.startswith("ossm:cluster.installerPath:") for p in found) and not any(PASSWORD in p for p in found)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"busybox:1.36{DIGEST}",  # `:` and `@` but a tag and a digest, no userinfo
+        f"registry:5000/cli:v4.16{DIGEST}",
+        f"quay.io/me/app{DIGEST}",
+    ],
+)
+def test_a_tag_and_digest_are_not_mistaken_for_credentials(image: str) -> None:
+    assert parse({"app": {"image": image}}).app.image == image
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the CLI's path: exit 2, the stack file and line, nothing written, nothing echoed
+
+
+def _plan(tmp_path: Path, stack: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    (project / "Pulumi.t.yaml").write_text(stack)
+    monkeypatch.setattr(plan, "evaluate", functools.partial(evaluate, root=project))
+    code = plan.main(["--stack", "t", "--out", str(tmp_path / "out"), "--quiet"])
+    assert not (tmp_path / "out").exists()
+    return code, ""
+
+
+STACK = f"""config:
+  ossm:mesh:
+    tracing:
+      sampling: 20000
+  ossm:members:
+    - shop
+    - Bad_Name
+  ossm:app:
+    image: "bob:{PASSWORD}@quay.io/me/app{DIGEST}"
+  ossm:gates:
+    namespace: ossm-gates
+"""
+
+
+def test_every_problem_names_the_stack_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = _plan(tmp_path, STACK, monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line.strip() for line in err.splitlines() if line.strip().startswith("- ")]
+    assert any(line.startswith("- Pulumi.t.yaml:4: ossm:mesh.tracing.sampling:") for line in lines), err
+    assert any(line.startswith("- Pulumi.t.yaml:7: ossm:members[1]:") for line in lines), err
+    assert any(line.startswith("- Pulumi.t.yaml:9: ossm:app.image:") for line in lines), err
+    assert PASSWORD not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        "config:\n  ossm:cluster: hunter2pw-token\n",  # the CLI hands a string where an object belongs
+        "config:\n  ossm:members: hunter2pw\n",
+    ],
+)
+def test_a_string_where_an_object_belongs_is_named_without_echo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], stack: str
+) -> None:
+    code, _ = _plan(tmp_path, stack, monkeypatch)
+    err = capsys.readouterr().err
+    key = stack.split(":")[2].strip()
+    assert code == 2 and f"Pulumi.t.yaml:2: ossm:{key}:" in err, err
+    assert PASSWORD not in err
+
+
+def test_line_of_follows_keys_indexes_and_dotted_tag_keys() -> None:
+    text = (
+        "config:\n"
+        "  ossm:cluster:\n"
+        "    userTags:\n"
+        "      example.com/team: a\n"
+        "  ossm:members:\n"
+        "    - a\n"
+        "    - b\n"
+        "  ossm:mesh:\n"
+        "    name: x\n"
+    )
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert line_of(root, "cluster.userTags.example.com/team") == 4
+    assert line_of(root, "members[1]") == 7
+    assert line_of(root, "mesh.tracing.sampling") == 8  # absent: its nearest written ancestor
+    assert line_of(root, "app.image") is None  # not in the file at all (a default or `pulumi config set`)
+
+
+def test_locate_names_the_file_even_without_a_line(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.s.yaml"
+    stack.write_text("config:\n  ossm:mesh: {name: x}\n")
+    assert locate(["ossm:app.replicas: out of range"], stack) == ["Pulumi.s.yaml: ossm:app.replicas: out of range"]
+    assert locate(["ossm:mesh.name: bad"], stack) == ["Pulumi.s.yaml:2: ossm:mesh.name: bad"]
+    assert locate(["ossm:mesh.name: bad"], tmp_path / "missing.yaml") == ["missing.yaml: ossm:mesh.name: bad"]
+
+
+def test_locate_reads_a_hostile_file_without_expanding_it(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.s.yaml"
+    lines = ['a0: &a0 ["x"]'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    stack.write_text("\n".join(lines) + "\nconfig:\n  ossm:mesh: *a8\n")
+    assert locate(["ossm:mesh.name: bad"], stack)[0].startswith("Pulumi.s.yaml:")
+    stack.write_bytes(b"config: [\x00\n")
+    assert locate(["ossm:mesh.name: bad"], stack) == ["Pulumi.s.yaml: ossm:mesh.name: bad"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Near-miss project prefixes: read by nothing, so the defaults would silently win
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("OSSM:mesh", "ossm:mesh"), ("ossm3:mesh", "ossm:mesh"), ("osm:app", "ossm:app"), ("Ossm:verify", "ossm:verify")],
+)
+def test_a_near_miss_prefix_is_warned_about_with_the_prefix_meant(key: str, meant: str) -> None:
+    (warning,) = near_misses([key], TOP_LEVEL_KEYS)
+    assert repr(key) in warning and f"'{meant}'" in warning
+
+
+def test_keys_of_the_project_and_other_providers_are_not_near_misses() -> None:
+    keys = ["ossm:mesh", "aws:region", "kubernetes:context", "pulumi:disable-default-providers", "ossm:cluster"]
+    assert near_misses(keys, TOP_LEVEL_KEYS) == []
+
+
+def test_the_plan_warns_about_a_near_miss_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warning goes to the engine's log (Pulumi's mock engine: Python logging; the CLI: its warnings)."""
+    stack = "config:\n  OSSM:mesh:\n    profile: ossm3\n  ossm:app:\n    replicas: 0\n"
+    code, _ = _plan(tmp_path, stack, monkeypatch)
+    assert code == 2 and "'OSSM:mesh' is read by nothing" in caplog.text and "'ossm:mesh'" in caplog.text
