@@ -305,3 +305,70 @@ def test_the_plan_warns_about_a_near_miss_prefix(
     stack = "config:\n  OSSM:mesh:\n    profile: ossm3\n  ossm:app:\n    replicas: 0\n"
     code, _ = _plan(tmp_path, stack, monkeypatch)
     assert code == 2 and "'OSSM:mesh' is read by nothing" in caplog.text and "'ossm:mesh'" in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------
+# OLM catalog reach (operator-lifecycle-manager docs, CatalogSources: Namespacing)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"operators": {"sourceNamespace": "my-catalogs"}}, "operators.sourceNamespace"),
+        ({"operators": {"servicemesh": {"sourceNamespace": "openshift-distributed-tracing"}}}, "operators.servicemesh"),
+        ({"operators": {"jaeger": {"source": "mirror", "sourceNamespace": "openshift-operators"}}}, "operators.jaeger"),
+        ({"mesh": OSSM3, "operators": {"tempo": {"sourceNamespace": "openshift-marketplace-x"}}}, "operators.tempo"),
+    ],
+)
+def test_a_catalog_namespace_olm_never_reads_is_refused(raw: dict[str, Any], key: str) -> None:
+    found = problems(raw)
+    assert any(p.startswith(f"ossm:{key}") and "openshift-marketplace" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"operators": {"jaeger": {"source": "mirror", "sourceNamespace": "openshift-distributed-tracing"}}},
+        {"operators": {"kiali": {"source": "mirror", "sourceNamespace": "openshift-operators"}}},
+        {"mesh": OSSM3, "operators": {"tempo": {"source": "m", "sourceNamespace": "openshift-tempo-operator"}}},
+        {"operators": {"tempo": {"sourceNamespace": "elsewhere"}}},  # ossm2 subscribes no tempo: nothing to resolve
+    ],
+)
+def test_the_subscriptions_own_namespace_is_a_reachable_catalog(raw: dict[str, Any]) -> None:
+    assert parse(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# renderYamlTo: the provider writes Secrets there in plain text, and removes its subfolders each run
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (".git/rendered", ".git"),
+        ("build/../.git", ".git"),
+        ("/srv/repo/.git/x", ".git"),
+        (".", "project folder itself"),
+        ("./", "project folder itself"),
+        ("build/..", "project folder itself"),
+        (str(ROOT), "project folder itself"),
+        ("components", "source folder 'components'"),
+        ("tests/rendered", "source folder 'tests'"),
+        (str(ROOT / "tools" / "out"), "source folder 'tools'"),
+        ("~/rendered", "does not expand"),
+        ("~", "does not expand"),
+        ("build/ren\x00dered", "control character"),
+        ("build/\x1b[2Jrendered", "control character"),
+        ("..", "parent of the project"),
+    ],
+)
+def test_a_render_folder_that_would_expose_or_clobber_files_is_refused(value: str, why: str) -> None:
+    (found,) = problems({"cluster": {"renderYamlTo": value}, "gates": {"image": f"quay.io/x/cli{DIGEST}"}})
+    assert found.startswith("ossm:cluster.renderYamlTo:") and why in found, found
+    assert "\x00" not in found and "\x1b" not in found
+
+
+@pytest.mark.parametrize("value", ["build/rendered", "rendered", "/tmp/ossm-rendered", "../ossm-rendered"])
+def test_a_render_folder_of_its_own_is_accepted(value: str) -> None:
+    cfg = parse({"cluster": {"renderYamlTo": value}, "gates": {"image": f"quay.io/x/cli{DIGEST}"}})
+    assert cfg.cluster.render_yaml_to == value

@@ -19,6 +19,7 @@ from components.config.mesh import OSSM3_CHANNEL, MeshConfig, check_ossm3_versio
 from components.config.namespaces import check_namespaces
 from components.config.operators import OperatorsConfig, parse_operators
 from components.config.reader import PROJECT, ConfigError, Reader
+from components.config.rules import check_rules
 from components.config.workloads import (
     AppConfig,
     GatesConfig,
@@ -85,6 +86,7 @@ def parse(
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
+    check_rules(r, cluster, mesh, operators)
     if r.problems:
         raise ConfigError(r.problems)
     return StackConfig(

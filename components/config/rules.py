@@ -1,0 +1,20 @@
+"""Cross-key rules, each judged by the rule of the system that receives the values (cited in its module).
+
+One call from `parse`, so rules can be added here without touching the section readers.
+"""
+
+from __future__ import annotations
+
+from components.config.cluster import ClusterConfig
+from components.config.mesh import MeshConfig
+from components.config.operators import OperatorsConfig
+from components.config.reader import Reader
+from components.config.rules_olm import check_catalog_reach
+from components.config.rules_paths import check_render_path
+from components.config.rules_where import project_dir
+
+
+def check_rules(r: Reader, cluster: ClusterConfig, mesh: MeshConfig, operators: OperatorsConfig) -> None:
+    """Records a problem for every value the receiving system would refuse at `pulumi up`."""
+    check_catalog_reach(r, mesh, operators)
+    check_render_path(r, cluster.render_yaml_to, project_dir())
