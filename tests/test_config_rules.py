@@ -372,3 +372,94 @@ def test_a_render_folder_that_would_expose_or_clobber_files_is_refused(value: st
 def test_a_render_folder_of_its_own_is_accepted(value: str) -> None:
     cfg = parse({"cluster": {"renderYamlTo": value}, "gates": {"image": f"quay.io/x/cli{DIGEST}"}})
     assert cfg.cluster.render_yaml_to == value
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS: bucket names, regions, reserved tag keys, SSH public keys (sources in components/config/rules_aws.py)
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def ssh_key(kind: str = "ssh-ed25519", body: bytes = b"\x01" * 32) -> str:
+    import base64
+
+    return f"{kind} {base64.b64encode(_ssh_string(kind.encode()) + _ssh_string(body)).decode()} me@host"
+
+
+S3_STACK: dict[str, Any] = {"mesh": {**OSSM3, "tracing": {"storage": "S3", "s3": {"region": "eu-west-1"}}}}
+
+
+@pytest.mark.parametrize(
+    ("bucket", "why"),
+    [
+        ("192.168.5.4", "IP address"),
+        ("xn--bcher-kva", "reserved prefix"),
+        ("sthree-traces", "reserved prefix"),
+        ("amzn-s3-demo-traces", "reserved prefix"),
+        ("traces-s3alias", "reserved suffix"),
+        ("traces--ol-s3", "reserved suffix"),
+        ("traces.mrap", "reserved suffix"),
+        ("traces--x-s3", "reserved suffix"),
+        ("traces--table-s3", "reserved suffix"),
+    ],
+)
+def test_bucket_names_s3_reserves_are_refused(bucket: str, why: str) -> None:
+    raw = _set(S3_STACK, "mesh.tracing.s3.bucketName", bucket)
+    (found,) = problems(raw)
+    assert found.startswith("ossm:mesh.tracing.s3.bucketName:") and why in found, found
+
+
+@pytest.mark.parametrize("region", ["EU-WEST-1", "eu-west", "europe", "eu_west_1", "us-east-1a"])
+def test_an_s3_region_that_is_no_region_name_is_refused(region: str) -> None:
+    (found,) = problems(_set(S3_STACK, "mesh.tracing.s3.region", region))
+    assert found.startswith("ossm:mesh.tracing.s3.region:") and "AWS region" in found, found
+
+
+@pytest.mark.parametrize("key", ["aws:createdBy", "AWS:team", "Aws:x"])
+def test_user_tag_keys_with_the_reserved_aws_prefix_are_refused(key: str) -> None:
+    found = problems({"cluster": {**IPI, "userTags": {key: "v"}}})
+    assert any(p.startswith(f"ossm:cluster.userTags.{key}") and "reserved for AWS" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        ({f"k{i}": "v" for i in range(26)}, "at most 25"),
+        ({"k" * 129: "v"}, "1-128"),
+        ({"k": "v" * 257}, "1-256"),
+        ({"k": ""}, "1-256"),
+    ],
+)
+def test_the_installers_user_tag_limits_hold(tags: dict[str, str], why: str) -> None:
+    found = problems({"cluster": {**IPI, "userTags": tags}})
+    assert any(p.startswith("ossm:cluster.userTags") and why in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("ssh-ed25519", "no key"),
+        ("ssh-ed25519 not*base64 me", "not base64"),
+        (ssh_key("ssh-rsa").replace("ssh-rsa ", "ssh-ed25519 ", 1), "not a ssh-ed25519 key"),
+        ("ssh-ed25519 AAAA", "truncated"),
+        (ssh_key() + "\nssh-rsa AAAAB3NzaC1yc2E", "line 2"),
+    ],
+)
+def test_ssh_public_keys_that_do_not_parse_are_refused_unechoed(key: str, why: str) -> None:
+    found = problems({"cluster": {**IPI, "sshPublicKey": key}})
+    assert any(p.startswith("ossm:cluster.sshPublicKey:") and why in p for p in found), found
+    assert not any("me@host" in p or "AAAA" in p for p in found)
+
+
+@pytest.mark.parametrize("key", [ssh_key(), ssh_key("ssh-rsa", b"\x01\x00\x01"), ssh_key() + "\n" + ssh_key()])
+def test_well_formed_ssh_public_keys_are_accepted(key: str) -> None:
+    ipi = parse({"cluster": {**IPI, "sshPublicKey": key}}).cluster.ipi
+    assert ipi is not None and ipi.ssh_public_key == key
+
+
+def test_a_custom_bucket_at_the_length_limit_plans(tmp_path: Path) -> None:
+    bucket = "traces-" + "a" * 55 + "1"  # 63 characters
+    raw = _set(S3_STACK, "mesh.tracing.s3.bucketName", bucket)
+    assert parse(raw).mesh.tracing.s3.bucket_name == bucket

@@ -206,17 +206,21 @@ def test_arm64_cluster_says_so_in_both_pools() -> None:
     assert doc["controlPlane"]["architecture"] == "arm64" and doc["compute"][0]["architecture"] == "arm64"
 
 
+# a well-formed ed25519 line: the installer parses it (ParseAuthorizedKey)
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f me@laptop"
+
+
 def test_custom_instance_types_and_credentials_mode() -> None:
     ev = run(
         controlPlane={"type": "m6i.2xlarge", "replicas": 3},
         compute={"type": "m6i.4xlarge", "replicas": 5},
         credentialsMode="Mint",
-        sshPublicKey="ssh-ed25519 AAAAC3Nza me@laptop",
+        sshPublicKey=SSH_KEY,
     )
     doc = rendered_install_config(ev)
     assert doc["controlPlane"]["platform"]["aws"]["type"] == "m6i.2xlarge"
     assert doc["compute"][0]["replicas"] == 5 and doc["compute"][0]["platform"]["aws"]["type"] == "m6i.4xlarge"
-    assert doc["credentialsMode"] == "Mint" and doc["sshKey"] == "ssh-ed25519 AAAAC3Nza me@laptop"
+    assert doc["credentialsMode"] == "Mint" and doc["sshKey"] == SSH_KEY
 
 
 def test_install_config_problems_are_named() -> None:

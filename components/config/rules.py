@@ -9,6 +9,7 @@ from components.config.cluster import ClusterConfig
 from components.config.mesh import MeshConfig
 from components.config.operators import OperatorsConfig
 from components.config.reader import Reader
+from components.config.rules_aws import check_aws
 from components.config.rules_olm import check_catalog_reach
 from components.config.rules_paths import check_render_path
 from components.config.rules_where import project_dir
@@ -18,3 +19,4 @@ def check_rules(r: Reader, cluster: ClusterConfig, mesh: MeshConfig, operators: 
     """Records a problem for every value the receiving system would refuse at `pulumi up`."""
     check_catalog_reach(r, mesh, operators)
     check_render_path(r, cluster.render_yaml_to, project_dir())
+    check_aws(r, cluster.ipi, mesh)
