@@ -463,3 +463,36 @@ def test_a_custom_bucket_at_the_length_limit_plans(tmp_path: Path) -> None:
     bucket = "traces-" + "a" * 55 + "1"  # 63 characters
     raw = _set(S3_STACK, "mesh.tracing.s3.bucketName", bucket)
     assert parse(raw).mesh.tracing.s3.bucket_name == bucket
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine network against OVN-Kubernetes' internal ranges (openshift-docs cidr-range-definitions.adoc)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "what"),
+    [
+        ("100.64.0.0/16", "join subnet 100.64.0.0/16"),
+        ("100.64.128.0/17", "join subnet"),
+        ("100.88.0.0/18", "transit subnet 100.88.0.0/16"),
+        ("169.254.0.0/18", "masquerade subnet 169.254.0.0/17"),
+        ("10.128.0.0/16", "cluster (pod) network 10.128.0.0/14"),
+        ("172.30.0.0/16", "service network 172.30.0.0/16"),
+    ],
+)
+def test_a_machine_network_overlapping_openshifts_own_ranges_is_refused(cidr: str, what: str) -> None:
+    found = problems({"cluster": {**IPI, "network": {"cidr": cidr}}})
+    assert any(p.startswith("ossm:cluster.network.cidr:") and what in p for p in found), found
+
+
+def test_the_masquerade_subnet_follows_the_version_installed() -> None:
+    from components.config.rules_network import masquerade
+
+    assert masquerade("4.18") == masquerade("4.20") == "169.254.0.0/17"
+    assert masquerade("4.16") == "169.254.169.0/29"
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "192.168.0.0/16", "100.65.0.0/16", "172.31.0.0/16"])
+def test_a_machine_network_clear_of_them_is_accepted(cidr: str) -> None:
+    ipi = parse({"cluster": {**IPI, "network": {"cidr": cidr}}}).cluster.ipi
+    assert ipi is not None and ipi.network.cidr == cidr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -224,9 +225,13 @@ def test_custom_instance_types_and_credentials_mode() -> None:
 
 
 def test_install_config_problems_are_named() -> None:
-    cfg = parse({"cluster": ipi(network={"cidr": "10.128.0.0/16"}, controlPlane={"type": "m6i.xlarge", "replicas": 2})})
+    cfg = parse({"cluster": ipi(controlPlane={"type": "m6i.xlarge", "replicas": 2})})
     assert cfg.cluster.ipi is not None
-    found = install_config.problems(install_config.render(cfg.cluster.ipi))
+    # the config refuses this overlap already; the install config's own check is the second line
+    overlapping = dataclasses.replace(
+        cfg.cluster.ipi, network=dataclasses.replace(cfg.cluster.ipi.network, cidr="10.128.0.0/16")
+    )
+    found = install_config.problems(install_config.render(overlapping))
     assert any("overlaps 10.128.0.0/14" in p for p in found)
     assert any("controlPlane.replicas must be 3" in p for p in found)
 

@@ -10,6 +10,7 @@ from components.config.mesh import MeshConfig
 from components.config.operators import OperatorsConfig
 from components.config.reader import Reader
 from components.config.rules_aws import check_aws
+from components.config.rules_network import check_networks
 from components.config.rules_olm import check_catalog_reach
 from components.config.rules_paths import check_render_path
 from components.config.rules_where import project_dir
@@ -20,3 +21,4 @@ def check_rules(r: Reader, cluster: ClusterConfig, mesh: MeshConfig, operators: 
     check_catalog_reach(r, mesh, operators)
     check_render_path(r, cluster.render_yaml_to, project_dir())
     check_aws(r, cluster.ipi, mesh)
+    check_networks(r, cluster.ipi)
