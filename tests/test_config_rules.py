@@ -38,8 +38,15 @@ PASSWORD = "hunter2pw"
 
 def problems(raw: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        parse(raw)
+        parse(_new_cluster_profile(raw))
     return caught.value.problems
+
+
+def _new_cluster_profile(raw: dict[str, Any]) -> dict[str, Any]:
+    """An ipi config without a profile gets ossm3: the default ossm2 cannot go on a new cluster (checked apart)."""
+    if isinstance(raw.get("cluster"), dict) and raw["cluster"].get("mode") == "ipi" and "mesh" not in raw:
+        return {**raw, "mesh": {"profile": "ossm3"}}
+    return raw
 
 
 def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -70,7 +77,7 @@ def _base(path: str) -> dict[str, Any]:
     """A valid config in which `path` is read: ipi keys under mode ipi, OSSM 3 keys under the ossm3 profile."""
     existing = {"cluster.mode", "cluster.kubeconfig", "cluster.context", "cluster.renderYamlTo"}
     if path.startswith("cluster.") and path not in existing:
-        return {"cluster": dict(IPI)}
+        return {"cluster": dict(IPI), "mesh": dict(OSSM3)}
     if path.startswith(("mesh.tracing.s3", "mesh.monitoring", "mesh.tracing.namespace")):
         return {"mesh": {**OSSM3, "tracing": {"storage": "S3", "s3": {"region": "eu-west-1"}}}}
     return {}
@@ -455,7 +462,7 @@ def test_ssh_public_keys_that_do_not_parse_are_refused_unechoed(key: str, why: s
 
 @pytest.mark.parametrize("key", [ssh_key(), ssh_key("ssh-rsa", b"\x01\x00\x01"), ssh_key() + "\n" + ssh_key()])
 def test_well_formed_ssh_public_keys_are_accepted(key: str) -> None:
-    ipi = parse({"cluster": {**IPI, "sshPublicKey": key}}).cluster.ipi
+    ipi = parse({"cluster": {**IPI, "sshPublicKey": key}, "mesh": OSSM3}).cluster.ipi
     assert ipi is not None and ipi.ssh_public_key == key
 
 
@@ -494,5 +501,87 @@ def test_the_masquerade_subnet_follows_the_version_installed() -> None:
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "192.168.0.0/16", "100.65.0.0/16", "172.31.0.0/16"])
 def test_a_machine_network_clear_of_them_is_accepted(cidr: str) -> None:
-    ipi = parse({"cluster": {**IPI, "network": {"cidr": cidr}}}).cluster.ipi
+    ipi = parse({"cluster": {**IPI, "network": {"cidr": cidr}}, "mesh": OSSM3}).cluster.ipi
     assert ipi is not None and ipi.network.cidr == cidr
+
+
+# ---------------------------------------------------------------------------------------------
+# Version compatibility in ipi mode: one table (rules_versions.SUPPORT) for the check and the README
+
+
+def _ipi_with(version: str, profile: str = "ossm3", channel: str | None = None, **operators: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {"cluster": {**IPI, "openshiftVersion": version}, "mesh": {"profile": profile}}
+    if profile == "ossm3" and channel == "stable-3.3":
+        raw["mesh"]["version"] = "v1.28-latest"
+    ops: dict[str, Any] = dict(operators)
+    if channel:
+        ops["servicemesh"] = {"channel": channel}
+    if ops:
+        raw["operators"] = ops
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "says"),
+    [
+        (_ipi_with("4.18"), "operators.servicemesh.channel", "OSSM 3.4"),
+        (_ipi_with("4.19", channel="stable"), "operators.servicemesh.channel", "'stable-3.3'"),
+        (_ipi_with("4.20", profile="ossm2"), "mesh.profile", "runs on OpenShift 4.14-4.19"),
+        (_ipi_with("4.19", profile="ossm2"), "mesh.profile", "default catalog"),
+    ],
+)
+def test_a_profile_the_installed_openshift_cannot_run_is_refused(raw: dict[str, Any], key: str, says: str) -> None:
+    found = problems(raw)
+    assert any(p.startswith(f"ossm:{key}:") and says in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _ipi_with("4.20"),
+        _ipi_with("4.20", channel="stable-3.3"),  # 3.3 runs on 4.18 and later
+        _ipi_with("4.18", channel="stable-3.3"),
+        _ipi_with("4.19", profile="ossm2", jaeger={"source": "jaeger-mirror"}),
+    ],
+)
+def test_a_profile_that_runs_on_the_installed_openshift_is_accepted(raw: dict[str, Any]) -> None:
+    assert parse(raw).cluster.ipi is not None
+
+
+def test_an_existing_cluster_is_not_judged_by_an_openshift_version_it_does_not_state() -> None:
+    assert parse({"mesh": {"profile": "ossm2"}}).mesh.profile == "ossm2"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def _readme_profile_rows() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Choosing a profile") :]
+    section = section[: section.index("\n#", 3)]
+    rows = [[c.strip() for c in line.strip().strip("|").split(" | ")] for line in section.splitlines()]
+    return [r for r in rows if len(r) == 3 and r[0].startswith("OpenShift")]
+
+
+def test_the_readme_profile_table_states_the_table_the_check_uses() -> None:
+    import re
+
+    from components.config.rules_versions import support_for
+
+    rows = _readme_profile_rows()
+    assert len(rows) == 3, rows
+    for cluster, profile_cell, installs in rows:
+        low, high = re.search(r"OpenShift (4\.\d+)(?:–(4\.\d+)| or later)", cluster).groups()  # type: ignore[union-attr]
+        profile = re.search(r"`(ossm[23])`", profile_cell).group(1)  # type: ignore[union-attr]
+        channel = re.search(r"(stable-3\.\d)", profile_cell + installs)
+        row = support_for(profile, channel.group(1) if channel else "stable")
+        assert row is not None, cluster
+        assert _version(low) == row.openshift_min, (cluster, row)
+        if high is None:
+            assert row.openshift_max is None, (cluster, row)
+        else:
+            assert row.openshift_max is None or _version(high) <= row.openshift_max, (cluster, row)
+        assert f"OSSM {row.ossm}" in installs, (installs, row.ossm)
+        if row.istio and profile == "ossm3":
+            assert row.istio in profile_cell + installs, (cluster, row.istio)

@@ -13,6 +13,7 @@ from components.config.rules_aws import check_aws
 from components.config.rules_network import check_networks
 from components.config.rules_olm import check_catalog_reach
 from components.config.rules_paths import check_render_path
+from components.config.rules_versions import check_versions
 from components.config.rules_where import project_dir
 
 
@@ -22,3 +23,4 @@ def check_rules(r: Reader, cluster: ClusterConfig, mesh: MeshConfig, operators: 
     check_render_path(r, cluster.render_yaml_to, project_dir())
     check_aws(r, cluster.ipi, mesh)
     check_networks(r, cluster.ipi)
+    check_versions(r, cluster.ipi, mesh, operators)
