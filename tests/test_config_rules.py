@@ -585,3 +585,102 @@ def test_the_readme_profile_table_states_the_table_the_check_uses() -> None:
         assert f"OSSM {row.ossm}" in installs, (installs, row.ossm)
         if row.istio and profile == "ossm3":
             assert row.istio in profile_cell + installs, (cluster, row.istio)
+
+
+# ---------------------------------------------------------------------------------------------
+# Names the cluster derives (istiod's Service, Route hosts): judged at preview
+
+
+@pytest.mark.parametrize("profile", ["ossm2", "ossm3"])
+def test_a_mesh_name_too_long_for_the_istiod_service_is_refused(profile: str) -> None:
+    name = "m" * 57
+    found = problems({"mesh": {"profile": profile, "name": name}})
+    assert any(p.startswith("ossm:mesh.name:") and "istiod Service" in p and "at most 56" in p for p in found)
+    assert parse({"mesh": {"profile": profile, "name": "m" * 56}}).mesh.name == "m" * 56
+
+
+@pytest.mark.parametrize(
+    ("mesh", "key", "limit"),
+    [
+        ({"namespace": "n" * 43}, "mesh.namespace", 42),  # Route istio-ingressgateway-<ns>
+        ({**OSSM3, "tracing": {"namespace": "t" * 44}}, "mesh.tracing.namespace", 43),  # tempo-mesh-jaegerui-<ns>
+        (
+            {**OSSM3, "tracing": {"namespace": "t" * 38, "storage": "S3", "s3": {"region": "eu-west-1"}}},
+            "mesh.tracing.namespace",
+            37,  # tempo-mesh-query-frontend-<ns>
+        ),
+        ({**OSSM3, "namespace": "n" * 58}, "mesh.namespace", 57),  # kiali-<ns>
+    ],
+)
+def test_a_namespace_that_makes_a_route_host_label_too_long_is_refused(
+    mesh: dict[str, Any], key: str, limit: int
+) -> None:
+    found = problems({"mesh": mesh})
+    assert any(p.startswith(f"ossm:{key}:") and f"at most {limit} characters" in p for p in found), found
+
+
+def test_a_cluster_domain_that_makes_route_hosts_too_long_is_refused() -> None:
+    long_domain = ".".join(["d" * 60] * 3) + ".com"  # 187 characters: a valid DNS name
+    found = problems({"cluster": {**IPI, "name": "c" * 50, "baseDomain": long_domain}, "mesh": OSSM3})
+    assert any(p.startswith("ossm:cluster.baseDomain:") and "at most 253" in p for p in found), found
+
+
+@pytest.mark.parametrize("stack", ["dev", "ossm3"])
+def test_the_route_list_the_check_uses_is_the_one_the_plan_declares(stack: str) -> None:
+    from components.config.rules_names import routes
+    from tools.offline import stack_config
+
+    values, _ = stack_config(stack)
+    cfg = parse({k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("ossm:")})
+    ev = evaluate(stack)
+    planned = {(r.namespace, r.k8s_name) for r in ev.kube_objects() if r.kind == "Route" and not r.read}
+    reads = [str(r.read_id).split("/", 1) for r in ev.records.values() if r.read and r.kind == "Route"]
+    planned |= {(namespace, name) for namespace, name in reads}
+    assert planned == set(routes(cfg.mesh).values())
+
+
+UNUSUAL = [
+    pytest.param({"ossm:mesh": {"name": "m" * 56, "namespace": "n" * 42}}, "dev", id="ossm2-names-at-the-limit"),
+    pytest.param(
+        {
+            "ossm:mesh": {
+                "profile": "ossm3",
+                "name": "r" * 56,
+                "namespace": "n" * 57,
+                "tracing": {"namespace": "t" * 37, "storage": "S3", "s3": {"region": "eu-west-1"}},
+            }
+        },
+        "ossm3",
+        id="ossm3-names-at-the-limit",
+    ),
+    pytest.param(
+        {
+            "ossm:mesh": {
+                "profile": "ossm3",
+                "tracing": {"storage": "S3", "s3": {"region": "eu-west-1", "bucketName": "my-traces.example-1"}},
+            }
+        },
+        "ossm3",
+        id="s3-custom-bucket",
+    ),
+    pytest.param(
+        {
+            "ossm:mesh": {"profile": "ossm3", "version": "v1.28-latest"},
+            "ossm:operators": {"servicemesh": {"channel": "stable-3.3"}},
+        },
+        "ossm3",
+        id="ossm-3.3-channel",
+    ),
+    pytest.param({"ossm:members": ["m" * 63]}, "dev", id="member-at-63"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "stack"), UNUSUAL)
+def test_valid_but_unusual_configs_still_plan(overrides: dict[str, Any], stack: str) -> None:
+    from tests.schema_validation import violations
+    from tools.offline import reveal
+
+    ev = evaluate(stack, overrides)
+    assert ev.kube_objects()
+    found = [v for record in ev.kube_objects() for v in violations(reveal(record.inputs))]
+    assert found == [], found

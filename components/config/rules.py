@@ -10,6 +10,7 @@ from components.config.mesh import MeshConfig
 from components.config.operators import OperatorsConfig
 from components.config.reader import Reader
 from components.config.rules_aws import check_aws
+from components.config.rules_names import check_names
 from components.config.rules_network import check_networks
 from components.config.rules_olm import check_catalog_reach
 from components.config.rules_paths import check_render_path
@@ -24,3 +25,4 @@ def check_rules(r: Reader, cluster: ClusterConfig, mesh: MeshConfig, operators: 
     check_aws(r, cluster.ipi, mesh)
     check_networks(r, cluster.ipi)
     check_versions(r, cluster.ipi, mesh, operators)
+    check_names(r, mesh, cluster.ipi)
