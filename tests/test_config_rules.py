@@ -684,3 +684,83 @@ def test_valid_but_unusual_configs_still_plan(overrides: dict[str, Any], stack: 
     assert ev.kube_objects()
     found = [v for record in ev.kube_objects() for v in violations(reveal(record.inputs))]
     assert found == [], found
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys of the other profile: warned about by name; contradictions: refused
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"mesh": {"tracing": {"s3": {"retentionDays": 3}}}}, "mesh.tracing.s3"),
+        ({"mesh": {"monitoring": {"enableUserWorkload": True}}}, "mesh.monitoring"),
+        ({"operators": {"tempo": {"channel": "stable-0.1"}}}, "operators.tempo"),
+        ({"operators": {"opentelemetryNamespace": "otel"}}, "operators.opentelemetryNamespace"),
+        ({"mesh": {**OSSM3, "addons": {"grafana": False}}}, "mesh.addons.grafana"),
+        ({"mesh": {**OSSM3, "tracing": {"elasticsearchNodes": 1}}}, "mesh.tracing.elasticsearchNodes"),
+        ({"mesh": OSSM3, "operators": {"jaegerNamespace": "openshift-operators"}}, "operators.jaegerNamespace"),
+        ({"mesh": OSSM3, "operators": {"elasticsearch": {"channel": "stable-5.8"}}}, "operators.elasticsearch"),
+        ({"mesh": {**OSSM3, "tracing": {"s3": {"region": "eu-west-1"}}}}, "mesh.tracing.s3"),  # storage Memory
+        ({"mesh": {"tracing": {"elasticsearchNodes": 1}}}, "mesh.tracing.elasticsearchNodes"),  # storage Memory
+    ],
+)
+def test_a_key_with_no_effect_under_the_profile_is_named_in_a_warning(raw: dict[str, Any], key: str) -> None:
+    from components.config.rules import rule_warnings
+
+    cfg = parse(raw)
+    warnings = rule_warnings(raw, cfg.mesh, cfg.verify)
+    assert any(w.startswith(f"ossm:{key}: has no effect") for w in warnings), warnings
+
+
+@pytest.mark.parametrize("stack", ["dev", "ossm3", "ipi-example"])
+def test_the_example_stacks_set_no_key_without_effect(stack: str) -> None:
+    from components.config.rules import rule_warnings
+    from tools.offline import stack_config
+
+    values, _ = stack_config(stack)
+    raw = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("ossm:")}
+    if isinstance(raw.get("cluster"), dict) and "pullSecret" in raw["cluster"]:
+        raw["cluster"] = {**raw["cluster"], "pullSecret": PULL_SECRET}
+    cfg = parse(raw)
+    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+
+
+def test_the_plan_shows_the_warning_with_the_stack_file_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = "config:\n  ossm:mesh:\n    profile: ossm2\n    monitoring:\n      enableUserWorkload: true\n"
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    (project / "Pulumi.t.yaml").write_text(stack)
+    assert evaluate("t", root=project).kube_objects()  # a warning, not an error: the stack still plans
+    assert "Pulumi.t.yaml:4: ossm:mesh.monitoring: has no effect with mesh.profile ossm2" in caplog.text
+
+
+def test_verify_while_nothing_is_sampled_is_refused() -> None:
+    found = problems({"verify": True, "mesh": {"tracing": {"sampling": 0}}})
+    assert any(p.startswith("ossm:verify.enabled:") and "sampling is 0" in p for p in found), found
+    assert parse({"verify": False, "mesh": {"tracing": {"sampling": 0}}}).mesh.tracing.sampling == 0
+
+
+def test_verify_with_less_than_one_traced_request_expected_is_warned_about() -> None:
+    from components.config.rules import rule_warnings
+
+    raw: dict[str, Any] = {"verify": {"requests": 10}, "mesh": {"tracing": {"sampling": 100}}}
+    cfg = parse(raw)
+    (warning,) = rule_warnings(raw, cfg.mesh, cfg.verify)
+    assert warning.startswith("ossm:verify.requests:") and "about 300" in warning
+    raw = {"verify": {"requests": 100}, "mesh": {"tracing": {"sampling": 100}}}
+    cfg = parse(raw)
+    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+
+
+def test_a_key_that_restates_its_default_is_not_warned_about() -> None:
+    """Pulumi.yaml's operators default names jaegerNamespace: an ossm3 stack that inherits it changed nothing."""
+    from components.config.rules import rule_warnings
+
+    raw: dict[str, Any] = {"mesh": OSSM3, "operators": {"jaegerNamespace": "openshift-distributed-tracing"}}
+    cfg = parse(raw)
+    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []

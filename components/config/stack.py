@@ -19,7 +19,7 @@ from components.config.mesh import OSSM3_CHANNEL, MeshConfig, check_ossm3_versio
 from components.config.namespaces import check_namespaces
 from components.config.operators import OperatorsConfig, parse_operators
 from components.config.reader import PROJECT, ConfigError, Reader
-from components.config.rules import check_rules
+from components.config.rules import check_rules, rule_warnings
 from components.config.workloads import (
     AppConfig,
     GatesConfig,
@@ -86,7 +86,7 @@ def parse(
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
-    check_rules(r, cluster, mesh, operators)
+    check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
         raise ConfigError(r.problems)
     return StackConfig(
@@ -144,9 +144,12 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     # Only a secret `ossm:cluster` can hide a plain key beside a secret one: otherwise the file is not read.
     leaves = _cluster_leaves(Path(f"Pulumi.{pulumi.get_stack()}.yaml")) if secret else None
     try:
-        return parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
+        cfg = parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
     except ConfigError as error:  # the file and line of each key, like the stack file reader's errors
         raise ConfigError(rules_where.locate(error.problems, stack_file)) from None
+    for warning in rule_warnings(raw, cfg.mesh, cfg.verify):
+        pulumi.log.warn(rules_where.locate([warning], stack_file)[0])
+    return cfg
 
 
 def _cluster_leaves(stack_file: Path) -> dict[str, bool] | None:
