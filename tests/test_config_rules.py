@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -764,3 +765,20 @@ def test_a_key_that_restates_its_default_is_not_warned_about() -> None:
     raw: dict[str, Any] = {"mesh": OSSM3, "operators": {"jaegerNamespace": "openshift-distributed-tracing"}}
     cfg = parse(raw)
     assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+
+
+def test_preview_checks_name_the_stack_file_too() -> None:
+    """The AWS preflight names keys like the config does; its problems get the stack file and line as well."""
+    from tests.test_ipi import ipi
+    from tools.offline import ClusterMocks
+
+    overrides = {"ossm:cluster": ipi(compute={"type": "x9z.large", "replicas": 3})}
+    with pytest.raises(pulumi.RunError) as caught:
+        evaluate("ipi-example", overrides, cluster=ClusterMocks(None), secrets=("ossm:cluster",))
+    message = str(caught.value)
+    line = next(
+        n
+        for n, text in enumerate((ROOT / "Pulumi.ipi-example.yaml").read_text().splitlines(), 1)
+        if "type: m6i.large" in text
+    )
+    assert f"Pulumi.ipi-example.yaml:{line}: ossm:cluster.compute.type: 'x9z.large' is not offered" in message, message

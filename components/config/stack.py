@@ -146,10 +146,24 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     try:
         cfg = parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
     except ConfigError as error:  # the file and line of each key, like the stack file reader's errors
-        raise ConfigError(rules_where.locate(error.problems, stack_file)) from None
+        raise in_stack_file(error) from None
     for warning in rule_warnings(raw, cfg.mesh, cfg.verify):
         pulumi.log.warn(rules_where.locate([warning], stack_file)[0])
     return cfg
+
+
+def in_stack_file(error: ConfigError) -> ConfigError:
+    """The same error (its kind and subject kept), each problem prefixed with the stack file and line.
+
+    Also for the preview's own checks (AWS preflight, catalogs), which name keys the same way;
+    a problem already located is left as it is.
+    """
+    stack_file = rules_where.project_dir() / f"Pulumi.{pulumi.get_stack()}.yaml"
+    fresh = [p for p in error.problems if not p.startswith(f"{stack_file.name}")]
+    located = iter(rules_where.locate(fresh, stack_file))
+    problems = [next(located) if p in fresh else p for p in error.problems]
+    ConfigError.__init__(error, problems)
+    return error
 
 
 def _cluster_leaves(stack_file: Path) -> dict[str, bool] | None:
