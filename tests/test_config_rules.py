@@ -782,3 +782,10 @@ def test_preview_checks_name_the_stack_file_too() -> None:
         if "type: m6i.large" in text
     )
     assert f"Pulumi.ipi-example.yaml:{line}: ossm:cluster.compute.type: 'x9z.large' is not offered" in message, message
+
+
+def test_a_null_required_key_is_one_problem_not_two() -> None:
+    found = problems({"cluster": {**IPI, "name": None}})
+    assert [p for p in found if p.startswith("ossm:cluster.name:")] == [
+        "ossm:cluster.name: required with mode 'ipi'; set it with `pulumi config set --path cluster.name <value>`."
+    ]

@@ -105,7 +105,8 @@ class Reader:
         value = raw.get(key, default)
         where = f"{path}.{key}" if path else key
         if value is None:
-            if default is not None:  # `key: ~` would silently drop the default and crash a later step
+            already = any(p.startswith(f"{PROJECT}:{where}:") for p in self.problems)  # e.g. "required"
+            if default is not None and not already:  # `key: ~` would silently drop the default, crash a later step
                 self.problem(where, f"is null (~); give a string, or remove the key to use the default {default!r}.")
             return default
         if not isinstance(value, str) or not value:
