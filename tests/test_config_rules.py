@@ -789,3 +789,18 @@ def test_a_null_required_key_is_one_problem_not_two() -> None:
     assert [p for p in found if p.startswith("ossm:cluster.name:")] == [
         "ossm:cluster.name: required with mode 'ipi'; set it with `pulumi config set --path cluster.name <value>`."
     ]
+
+
+def test_every_tracked_folder_of_the_project_counts_as_a_source_folder() -> None:
+    """A folder added to the repository later is covered as soon as git tracks it, or this test says so."""
+    import subprocess
+
+    from components.config.rules_paths import SOURCE_FOLDERS
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, timeout=30, check=False
+    ).stdout.decode(errors="replace")
+    if not listed:
+        pytest.skip("not a git checkout")
+    folders = {name.split("/", 1)[0] for name in listed.split("\0") if "/" in name}
+    assert folders <= SOURCE_FOLDERS, sorted(folders - SOURCE_FOLDERS)

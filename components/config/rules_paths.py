@@ -18,7 +18,7 @@ from components.config.reader import Reader
 
 # This project's folders of sources, tests and docs (and the virtualenv): rendered Secrets stay out of them.
 SOURCE_FOLDERS = frozenset(
-    {"app", "components", "docs", "examples", "manifests", "policy", "tests", "tools", ".venv", ".github"}
+    {"app", "components", "docs", "examples", "manifests", "policy", "tests", "tools", ".venv", ".github", ".ci"}
 )
 EXAMPLE = "build/rendered"
 
