@@ -173,6 +173,12 @@ def test_credentials_inside_a_value_are_refused_and_never_echoed(path: str, valu
     assert not any(PASSWORD in p or "bob" in p for p in found), found
 
 
+def test_credentials_in_a_user_tag_value_are_refused_unechoed() -> None:
+    found = problems({"cluster": {**IPI, "userTags": {"repo": f"https://bob:{PASSWORD}@git.example.com/x"}}})
+    assert any(p.startswith("ossm:cluster.userTags.repo:") and "credentials" in p for p in found), found
+    assert not any(PASSWORD in p for p in found)
+
+
 def test_credentials_in_a_member_name_or_an_ipi_key_are_refused_unechoed() -> None:
     found = problems({"members": [f"https://bob:{PASSWORD}@x/y"]})
     assert found[0].startswith("ossm:members[0]:") and PASSWORD not in found[0]

@@ -23,7 +23,7 @@ import re
 
 from components.config.ipi import IpiConfig
 from components.config.mesh import MeshConfig
-from components.config.reader import Reader
+from components.config.reader import Reader, has_credentials
 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -89,9 +89,11 @@ def check_aws(r: Reader, ipi: IpiConfig | None, mesh: MeshConfig) -> None:
             "mesh.tracing.s3.bucketName",
             f"{s3.bucket_name!r} {why}, which S3 refuses for bucket names; choose another name.",
         )
-    for key in ipi.user_tags if ipi is not None else {}:
+    for key, value in (ipi.user_tags if ipi is not None else {}).items():
         if str(key).lower().startswith("aws:"):
             r.problem(f"cluster.userTags.{key}", "keys starting with 'aws:' are reserved for AWS; use another key.")
+        if has_credentials(value):  # tags are readable by anyone who can list the account's resources
+            r.credentials(f"cluster.userTags.{key}")
     if ipi is not None and ipi.ssh_public_key and ipi.ssh_public_key.startswith(("ssh-", "ecdsa-", "sk-")):
         why = ssh_key_problem(ipi.ssh_public_key)
         if why:
