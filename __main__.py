@@ -37,8 +37,8 @@ try:
         installed = provision(cfg.cluster.ipi, es_nodes)
     elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
         check_catalog(operators, cluster_package_lookup(cfg.cluster))
-except stack_config.ConfigError as error:
-    raise pulumi.RunError(str(error)) from None
+except stack_config.ConfigError as error:  # each problem with its stack file and line
+    raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
 access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,33 @@ def ipi(**changes: Any) -> dict[str, Any]:
     return cluster
 
 
-def run(account: AwsAccount | None = None, mesh: dict[str, Any] | None = None, **changes: Any) -> Evaluation:
+def run(
+    account: AwsAccount | None = None,
+    mesh: dict[str, Any] | None = None,
+    operators: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Evaluation:
     overrides: dict[str, Any] = {"ossm:cluster": ipi(**changes)}
     if mesh is not None:
         overrides["ossm:mesh"] = mesh
+    if operators is not None:
+        overrides["ossm:operators"] = operators
     return evaluate("ipi-example", overrides, cluster=ClusterMocks(account), secrets=("ossm:cluster",))
+
+
+# The profile the example stack runs (ossm3); parse() alone would take the default, ossm2, which a new
+# cluster cannot install from the default catalog.
+OSSM3 = {"mesh": {"profile": "ossm3"}}
+# OSSM 2 on a new cluster: OpenShift 4.19 at the latest, jaeger-product from a mirror (README, Choosing a profile)
+OSSM2_MIRROR: dict[str, Any] = {"openshiftVersion": "4.19", "operators": {"jaeger": {"source": "jaeger-mirror"}}}
+# OSSM 3 on 4.18/4.19: the 3.3 line (3.4 needs 4.20)
+OSSM33_MESH = {
+    "profile": "ossm3",
+    "version": "v1.28-latest",
+    "tracing": {"storage": "S3"},
+    "monitoring": {"enableUserWorkload": True},
+}
+OSSM33_OPERATORS = {"servicemesh": {"channel": "stable-3.3"}}
 
 
 def of_type(ev: Evaluation, type_: str) -> list[Record]:
@@ -59,7 +82,7 @@ def example() -> Evaluation:
 
 
 def test_example_stack_parses_with_installer_defaults() -> None:
-    cfg = parse({"cluster": ipi()})
+    cfg = parse({"cluster": ipi(), **OSSM3})
     assert cfg.cluster.mode == "ipi" and cfg.cluster.ipi is not None
     node = cfg.cluster.ipi
     assert (node.control_plane.type, node.control_plane.replicas) == ("m6i.xlarge", 3)
@@ -112,7 +135,7 @@ def test_bad_ipi_config_names_the_key(changes: dict[str, Any], secret: bool, key
 def test_user_tags_the_installer_accepts_pass() -> None:
     tags = {f"k{i}": "v" for i in range(25)} | {"cost-center": "a b:c/d=e+f@g_h.i"}
     tags.pop("k0")
-    cfg = parse({"cluster": ipi(userTags=tags)})
+    cfg = parse({"cluster": ipi(userTags=tags), **OSSM3})
     assert cfg.cluster.ipi is not None and len(cfg.cluster.ipi.user_tags) == 25
 
 
@@ -183,7 +206,14 @@ SUBNETS = {
     ],
 )
 def test_existing_vpc_subnets_take_the_form_of_the_openshift_version(version: str, expected: dict[str, Any]) -> None:
-    ev = run(AwsAccount(subnets=SUBNETS), network={"subnets": list(SUBNETS)}, openshiftVersion=version)
+    newest = version == "4.20"  # OSSM 3.4 needs 4.20; 4.18 and 4.19 take the 3.3 line
+    ev = run(
+        AwsAccount(subnets=SUBNETS),
+        None if newest else OSSM33_MESH,
+        None if newest else OSSM33_OPERATORS,
+        network={"subnets": list(SUBNETS)},
+        openshiftVersion=version,
+    )
     aws = rendered_install_config(ev)["platform"]["aws"]
     assert {k: v for k, v in aws.items() if k in ("subnets", "vpc")} == expected
     assert not of_type(ev, "aws:ec2/vpc:Vpc")
@@ -208,23 +238,31 @@ def test_arm64_cluster_says_so_in_both_pools() -> None:
     assert doc["controlPlane"]["architecture"] == "arm64" and doc["compute"][0]["architecture"] == "arm64"
 
 
+# a well-formed ed25519 line: the installer parses it (ParseAuthorizedKey)
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f me@laptop"
+
+
 def test_custom_instance_types_and_credentials_mode() -> None:
     ev = run(
         controlPlane={"type": "m6i.2xlarge", "replicas": 3},
         compute={"type": "m6i.4xlarge", "replicas": 5},
         credentialsMode="Mint",
-        sshPublicKey="ssh-ed25519 AAAAC3Nza me@laptop",
+        sshPublicKey=SSH_KEY,
     )
     doc = rendered_install_config(ev)
     assert doc["controlPlane"]["platform"]["aws"]["type"] == "m6i.2xlarge"
     assert doc["compute"][0]["replicas"] == 5 and doc["compute"][0]["platform"]["aws"]["type"] == "m6i.4xlarge"
-    assert doc["credentialsMode"] == "Mint" and doc["sshKey"] == "ssh-ed25519 AAAAC3Nza me@laptop"
+    assert doc["credentialsMode"] == "Mint" and doc["sshKey"] == SSH_KEY
 
 
 def test_install_config_problems_are_named() -> None:
-    cfg = parse({"cluster": ipi(network={"cidr": "10.128.0.0/16"}, controlPlane={"type": "m6i.xlarge", "replicas": 2})})
+    cfg = parse({"cluster": ipi(controlPlane={"type": "m6i.xlarge", "replicas": 2}), **OSSM3})
     assert cfg.cluster.ipi is not None
-    found = install_config.problems(install_config.render(cfg.cluster.ipi))
+    # the config refuses this overlap already; the install config's own check is the second line
+    overlapping = dataclasses.replace(
+        cfg.cluster.ipi, network=dataclasses.replace(cfg.cluster.ipi.network, cidr="10.128.0.0/16")
+    )
+    found = install_config.problems(install_config.render(overlapping))
     assert any("overlaps 10.128.0.0/14" in p for p in found)
     assert any("controlPlane.replicas must be 3" in p for p in found)
 
@@ -274,7 +312,7 @@ def test_install_config_problems_are_named() -> None:
         ),
         (
             None,
-            {},
+            OSSM2_MIRROR,
             {"tracing": {"storage": "Elasticsearch"}},
             ["Elasticsearch trace storage runs 3 nodes of 16Gi", "m6i.2xlarge"],
         ),
@@ -328,7 +366,11 @@ def test_preflight_failure_says_what_to_do_and_declares_no_cluster(
 
 
 def test_elasticsearch_fits_on_large_enough_workers() -> None:
-    ev = run(mesh={"tracing": {"storage": "Elasticsearch"}}, compute={"type": "m6i.2xlarge", "replicas": 3})
+    ev = run(
+        mesh={"tracing": {"storage": "Elasticsearch"}},
+        compute={"type": "m6i.2xlarge", "replicas": 3},
+        **OSSM2_MIRROR,
+    )
     assert of_type(ev, "command:local:Command")
 
 

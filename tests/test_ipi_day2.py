@@ -152,7 +152,7 @@ def first() -> Evaluation:
     "changes",
     [
         {"pullSecret": json.dumps({"auths": {"quay.io": {"auth": "bmV3OnNlY3JldA=="}}})},
-        {"sshPublicKey": "ssh-ed25519 AAAAnew me@laptop"},
+        {"sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g me@laptop"},
         {"userTags": {"owner": "another-team"}},
         {"compute": {"type": "m6i.large", "replicas": 5}},
     ],

@@ -23,7 +23,7 @@ from components.config.mesh import (
 )
 from components.config.operators import OPERATOR_KEYS, Approval, OperatorsConfig
 from components.config.reader import PROJECT, ConfigError
-from components.config.stack import TOP_LEVEL_KEYS, StackConfig, defaults, load, parse
+from components.config.stack import TOP_LEVEL_KEYS, StackConfig, defaults, in_stack_file, load, parse
 from components.config.workloads import (
     DEFAULT_APP_IMAGE,
     AppConfig,
@@ -56,6 +56,7 @@ __all__ = [
     "TracingConfig",
     "VerifyConfig",
     "defaults",
+    "in_stack_file",
     "load",
     "parse",
 ]

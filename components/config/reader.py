@@ -22,14 +22,36 @@ IMAGE_REFERENCE = re.compile(
 # Keys whose values are never echoed in an error, whatever their form (sshPublicKey is public but
 # a pasted private key is not, so it counts too).
 SECRET_LOOKING_KEY = re.compile(r"(kubeconfig|secret|password|passwd|token|key|credential|auth)", re.IGNORECASE)
+# Userinfo in a value (RFC 3986 section 3.2.1: `userinfo@host`, "user:password" deprecated because it
+# exposes the password): a URL `scheme://user[:password]@host`, or an image reference with a `user:password@`
+# or `user@` in front (the reference grammar has no userinfo: an `@` outside the digest is never an image's).
+URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
+BARE_USERINFO = re.compile(r"^[^/@\s]+@[^/@\s]+/")
+
+
+def has_credentials(value: Any) -> bool:
+    """Whether a string carries userinfo (`user:password@`) that must never be stored or echoed."""
+    if not isinstance(value, str):
+        return False
+    head = IMAGE_DIGEST.sub("", value.strip())
+    return bool(URL_USERINFO.match(head) or BARE_USERINFO.match(head))
 
 
 def show(key: str, value: Any) -> str:
-    """A value for an error message: secret-looking keys show only their type."""
-    if SECRET_LOOKING_KEY.search(key):
+    """A value for an error message: secret-looking keys and values with credentials show only their type."""
+    if SECRET_LOOKING_KEY.search(key) or has_credentials(value):
         return f"a {type(value).__name__} (value hidden)"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def type_name(value: Any) -> str:
+    """The YAML name of a value's type, for "got ..." in a message (the value itself may be a secret)."""
+    if value == "":
+        return "an empty string"
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names.update({dict: "a mapping", list: "a list"})
+    return names.get(type(value), type(value).__name__)
 
 
 class ConfigError(ValueError):
@@ -83,9 +105,20 @@ class Reader:
         value = raw.get(key, default)
         where = f"{path}.{key}" if path else key
         if value is None:
-            return None
+            already = any(p.startswith(f"{PROJECT}:{where}:") for p in self.problems)  # e.g. "required"
+            if default is not None and not already:  # `key: ~` would silently drop the default, crash a later step
+                self.problem(where, f"is null (~); give a string, or remove the key to use the default {default!r}.")
+            return default
         if not isinstance(value, str) or not value:
-            self.problem(where, f"expected a non-empty string; got {show(key, value)}.")
+            hint = (
+                " (quote it: YAML read a number)"
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+                else ""
+            )
+            self.problem(where, f"expected a non-empty string{hint}; got {type_name(value)}.")
+            return default
+        if has_credentials(value) and not SECRET_LOOKING_KEY.search(key):
+            self.credentials(where)
             return default
         if choices is not None and value not in choices:
             self.problem(where, f"{show(key, value)} is not allowed; use one of {', '.join(choices)}.")
@@ -94,13 +127,23 @@ class Reader:
             self.dns_label(value, where)
         return value
 
+    def credentials(self, where: str) -> None:
+        self.problem(
+            where,
+            "holds credentials (user:password@, RFC 3986 section 3.2.1), which would end up in plain text in "
+            "the state and the cluster; remove them (the value is not shown) and give the cluster a pull "
+            "secret instead.",
+        )
+
     def pinned_image(self, raw: dict[str, Any], key: str, path: str, default: str) -> str:
         """An image reference by the container reference grammar, pinned by digest.
 
         A tag, even a version tag, can be pushed again under a running mesh (and a
         policy of the pack refuses tag-only images), so every image key takes a digest.
         """
-        image = self.string(raw, key, path, default) or default
+        image = self.string(raw, key, path, default)
+        if not isinstance(image, str):
+            return default
         where = f"{path}.{key}"
         if len(image) > 255 or not IMAGE_REFERENCE.match(image):
             self.problem(

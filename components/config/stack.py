@@ -12,12 +12,14 @@ from typing import Any
 import pulumi
 import yaml
 
+from components.config import rules_prefix, rules_where
 from components.config.cluster import ClusterConfig, parse_cluster
 from components.config.ipi import IPI_REQUIRED, IpiConfig
 from components.config.mesh import OSSM3_CHANNEL, MeshConfig, check_ossm3_version, parse_mesh
 from components.config.namespaces import check_namespaces
 from components.config.operators import OperatorsConfig, parse_operators
 from components.config.reader import PROJECT, ConfigError, Reader
+from components.config.rules import check_rules, rule_warnings
 from components.config.workloads import (
     AppConfig,
     GatesConfig,
@@ -84,6 +86,7 @@ def parse(
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
+    check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
         raise ConfigError(r.problems)
     return StackConfig(
@@ -125,16 +128,42 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
     config = config or pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     for key in TOP_LEVEL_KEYS:
-        value = config.get_object(key)
+        try:
+            value = config.get_object(key)
+        except pulumi.config.ConfigTypeError:  # its message would echo the value, which may be a credential
+            value = NOT_JSON
         if value is not None:
             raw[key] = value
     extra = _unknown_project_keys()
     for key in extra:
         raw[key] = None
+    stack_file = rules_where.project_dir() / f"Pulumi.{pulumi.get_stack()}.yaml"
+    for warning in rules_prefix.near_misses(_all_config_keys(), TOP_LEVEL_KEYS):
+        pulumi.log.warn(warning)
     secret = pulumi.runtime.is_config_secret(f"{PROJECT}:cluster")
     # Only a secret `ossm:cluster` can hide a plain key beside a secret one: otherwise the file is not read.
     leaves = _cluster_leaves(Path(f"Pulumi.{pulumi.get_stack()}.yaml")) if secret else None
-    return parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
+    try:
+        cfg = parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
+    except ConfigError as error:  # the file and line of each key, like the stack file reader's errors
+        raise in_stack_file(error) from None
+    for warning in rule_warnings(raw, cfg.mesh, cfg.verify):
+        pulumi.log.warn(rules_where.locate([warning], stack_file)[0])
+    return cfg
+
+
+def in_stack_file(error: ConfigError) -> ConfigError:
+    """The same error (its kind and subject kept), each problem prefixed with the stack file and line.
+
+    Also for the preview's own checks (AWS preflight, catalogs), which name keys the same way;
+    a problem already located is left as it is.
+    """
+    stack_file = rules_where.project_dir() / f"Pulumi.{pulumi.get_stack()}.yaml"
+    fresh = [p for p in error.problems if not p.startswith(f"{stack_file.name}")]
+    located = iter(rules_where.locate(fresh, stack_file))
+    problems = [next(located) if p in fresh else p for p in error.problems]
+    ConfigError.__init__(error, problems)
+    return error
 
 
 def _cluster_leaves(stack_file: Path) -> dict[str, bool] | None:
@@ -158,6 +187,18 @@ def _cluster_leaves(stack_file: Path) -> dict[str, bool] | None:
         for key, value in cluster.items()
         if isinstance(value, (str, dict))
     }
+
+
+# Stands for a value the CLI holds as a plain string where the key takes an object or a list:
+# the section reader then names the key and the type it expected, never the value.
+NOT_JSON = "(not JSON)"
+
+
+def _all_config_keys() -> list[str]:
+    """Every `namespace:key` the engine handed the program (stack file, `pulumi config set`, environment)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    return sorted({*CONFIG.get(), *get_config_env()})
 
 
 def _unknown_project_keys() -> list[str]:

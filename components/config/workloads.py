@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.config.reader import Reader, is_reserved
+from components.config.reader import Reader, has_credentials, is_reserved
 
 # Pinned by digest (with the tag it was published under, for readers); override in config.
 DEFAULT_APP_IMAGE = (
@@ -89,6 +89,9 @@ def parse_members(r: Reader, raw: Any, control_plane: str, app: AppConfig) -> tu
         where = f"members[{i}]"
         if not isinstance(name, str):
             r.problem(where, f"expected a namespace name; got {type(name).__name__}.")
+            continue
+        if has_credentials(name):
+            r.credentials(where)
             continue
         r.dns_label(name, where)
         if name in seen:
