@@ -440,7 +440,7 @@ def test_user_tag_keys_with_the_reserved_aws_prefix_are_refused(key: str) -> Non
 @pytest.mark.parametrize(
     ("tags", "why"),
     [
-        ({f"k{i}": "v" for i in range(26)}, "at most 25"),
+        ({f"k{i}": "v" for i in range(25)}, "give at most 24"),
         ({"k" * 129: "v"}, "1-128"),
         ({"k": "v" * 257}, "1-256"),
         ({"k": ""}, "1-256"),

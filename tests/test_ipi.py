@@ -133,10 +133,10 @@ def test_bad_ipi_config_names_the_key(changes: dict[str, Any], secret: bool, key
 
 
 def test_user_tags_the_installer_accepts_pass() -> None:
-    tags = {f"k{i}": "v" for i in range(25)} | {"cost-center": "a b:c/d=e+f@g_h.i"}
+    tags = {f"k{i}": "v" for i in range(24)} | {"cost-center": "a b:c/d=e+f@g_h.i"}
     tags.pop("k0")
     cfg = parse({"cluster": ipi(userTags=tags), **OSSM3})
-    assert cfg.cluster.ipi is not None and len(cfg.cluster.ipi.user_tags) == 25
+    assert cfg.cluster.ipi is not None and len(cfg.cluster.ipi.user_tags) == 24  # + the stack tag: 25
 
 
 # --- install config ---------------------------------------------------------------------------------------

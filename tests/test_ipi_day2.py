@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.config.ipi import STACK_TAG
 from components.ocp_aws import install_config
 from components.ocp_aws.account_checks import ADOPTED_TAG, CLUSTER_RESOURCE_TYPES, infra_id_of
 from tests.test_ipi import PULL_SECRET, ipi, of_type, rendered_install_config, run
@@ -106,21 +107,32 @@ def test_an_error_while_deciding_is_a_hard_failure_with_its_cause() -> None:
 
 def test_the_installer_tags_what_it_creates_with_the_stack(example_doc: dict[str, Any]) -> None:
     tags = example_doc["platform"]["aws"]["userTags"]
-    assert tags[install_config.STACK_TAG] == STACK
+    assert tags[STACK_TAG] == STACK
     # not a setting: a stack installed before the tag existed is not refused on its next update
-    assert install_config.STACK_TAG not in install_config.settings(example_doc)["userTags"]
+    assert STACK_TAG not in install_config.settings(example_doc)["userTags"]
     assert "ec2:instance" not in CLUSTER_RESOURCE_TYPES  # terminated instances linger in the Tagging API
 
 
-def test_the_stack_tag_counts_against_the_installers_tag_limit() -> None:
+def test_the_stack_tag_counts_against_the_installers_tag_limit(example_doc: dict[str, Any]) -> None:
     """openshift/installer pkg/types/aws/validation/platform.go: more than userTagLimit (25) userTags fail
-    `create ignition-configs`; with the stack tag, 25 of the user's are one too many."""
+    `create ignition-configs`; with the stack tag, 25 of the user's are one too many. The stack config
+    says so first; the rendered install config is checked again before the installer runs."""
     tags = {f"team-{i:02}": "x" for i in range(24)}
     run(userTags=tags)  # 24 + the stack tag: accepted
     with pytest.raises(pulumi.RunError) as caught:
         run(userTags={**tags, "team-24": "x"})
-    assert "userTags holds 26 tags, this program's ossm-pulumi-stack included" in str(caught.value)
-    assert "Drop 1 from cluster.userTags" in str(caught.value)
+    assert "ossm:cluster.userTags: has 25 tags" in str(caught.value)
+    assert f"this program adds {STACK_TAG}" in str(caught.value) and "give at most 24" in str(caught.value)
+    with pytest.raises(pulumi.RunError) as caught:
+        run(userTags={STACK_TAG: "someone/else/stack"})
+    assert f"ossm:cluster.userTags.{STACK_TAG}: {STACK_TAG} is set by this program" in str(caught.value)
+    given = example_doc["platform"]["aws"]["userTags"]
+    crowded = {**given, **{f"team-{i:02}": "x" for i in range(26 - len(given))}}
+    doc = {**example_doc, "platform": {"aws": {**example_doc["platform"]["aws"], "userTags": crowded}}}
+    assert any(
+        "userTags holds 26 tags, this program's ossm-pulumi-stack included" in p and "Drop 1" in p
+        for p in install_config.problems(doc)
+    ), install_config.problems(doc)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,10 @@ OPENSHIFT_VERSIONS = ("4.18", "4.19", "4.20")  # what install_config.render know
 # validateTag): at most 25 tags (openshift/api Infrastructure limit), characters of tagRegex,
 # key 1-128 and value 1-256 characters, no `Name` key, no kubernetes.io/ or openshift.io/ keys.
 USER_TAG_LIMIT = 25
+# userTags key the program adds itself, naming the stack (org/project/stack) on everything the installer
+# creates: how a later preview finds this stack's cluster (ocp_aws/account_checks.find_cluster). It takes
+# one of the installer's 25, so a stack file may give 24, and never this key.
+STACK_TAG = "ossm-pulumi-stack"
 # `+-@` is a range in Go's class as in Python's; \p{Z} spelled out (Python's re has no \p).
 TAG_CHARS = re.compile("^[0-9A-Za-z_.:/=+-@ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")
 RESERVED_TAG_KEY = re.compile(r"^([^/]*\.)?(kubernetes|openshift)\.io/")
@@ -219,11 +223,17 @@ def parse_ipi(r: Reader, c: dict[str, Any], secret: Callable[[str], bool]) -> Ip
 
 def _check_user_tags(r: Reader, tags: Mapping[str, Any]) -> None:
     """The installer's userTags rules (see USER_TAG_LIMIT), said at preview instead of at install."""
-    if len(tags) > USER_TAG_LIMIT:
-        r.problem("cluster.userTags", f"has {len(tags)} tags; the installer takes at most {USER_TAG_LIMIT}.")
+    if len(tags) > USER_TAG_LIMIT - 1:
+        r.problem(
+            "cluster.userTags",
+            f"has {len(tags)} tags; the installer takes at most {USER_TAG_LIMIT} and this program adds "
+            f"{STACK_TAG} (how a later preview finds the stack's cluster), so give at most {USER_TAG_LIMIT - 1}.",
+        )
     for key, value in tags.items():
         where = f"cluster.userTags.{key}"
-        if str(key).lower() == "name":
+        if str(key) == STACK_TAG:
+            r.problem(where, f"{STACK_TAG} is set by this program to name the stack; use another key.")
+        elif str(key).lower() == "name":
             r.problem(where, "the installer sets Name itself; use another key.")
         elif RESERVED_TAG_KEY.match(str(key)):
             r.problem(

@@ -41,7 +41,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import ConfigError, IpiConfig
-from components.ocp_aws.install_config import STACK_TAG, vpc_subnets_form
+from components.config.ipi import STACK_TAG
+from components.ocp_aws.install_config import vpc_subnets_form
 from components.ocp_aws.network import subnet_plan
 from components.ocp_aws.preflight_rules import (
     QUOTAS,

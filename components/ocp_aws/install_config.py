@@ -25,16 +25,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from components.config import IpiConfig
+from components.config.ipi import STACK_TAG, USER_TAG_LIMIT
 
 CLUSTER_NETWORK_CIDR = "10.128.0.0/14"  # installer defaults
 HOST_PREFIX = 23
 SERVICE_NETWORK = "172.30.0.0/16"
 SUBNET_ID = re.compile(r"^subnet-[0-9A-Za-z]{17}$")  # AWSSubnetID: 24 characters (4.19+ schema)
 PLACEHOLDER_SUBNET = "subnet-00000000000000000"  # stands for a subnet the program has not built yet
-# userTags key naming the stack (org/project/stack) on everything the installer creates: how a later
-# preview finds this stack's cluster in the account (account_checks.find_cluster). Not a user setting.
-STACK_TAG = "ossm-pulumi-stack"
-USER_TAG_LIMIT = 25  # openshift/installer pkg/types/aws/validation/platform.go validateUserTags: userTagLimit
 
 
 def vpc_subnets_form(version: str) -> bool:

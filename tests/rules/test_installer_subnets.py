@@ -11,20 +11,27 @@ refused ("additional subnets [...] without tag prefix kubernetes.io/cluster/ are
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pytest
 
-from tests.test_ipi import SUBNETS, run
+from tests.test_ipi import OSSM33_MESH, OSSM33_OPERATORS, SUBNETS, run
 from tools.offline import AwsAccount
 
 GIVEN = {"subnets": list(SUBNETS)}
+
+
+def line_for(version: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(mesh, operators) that run on `version`: OSSM 3.4 needs 4.20, 4.18 and 4.19 take the 3.3 line."""
+    return (None, None) if version == "4.20" else (OSSM33_MESH, OSSM33_OPERATORS)
 
 
 @pytest.mark.parametrize("version", ["4.19", "4.20"])
 def test_an_untagged_sibling_subnet_is_refused_at_preview(version: str) -> None:
     account = AwsAccount(subnets=SUBNETS, vpc_subnets={"subnet-0ffffffffffffffff": {"Name": "bastion"}})
     with pytest.raises(pulumi.RunError) as caught:
-        run(account, network=GIVEN, openshiftVersion=version)
+        run(account, *line_for(version), network=GIVEN, openshiftVersion=version)
     message = str(caught.value)
     assert "subnet-0ffffffffffffffff without a kubernetes.io/cluster/ tag" in message
     assert "Key=kubernetes.io/cluster/unmanaged,Value=true" in message  # the installer's own fix
@@ -41,4 +48,4 @@ def test_siblings_tagged_for_any_cluster_pass() -> None:
 def test_the_deprecated_form_is_not_checked() -> None:
     """4.18 gets `platform.aws.subnets`, which the rule does not cover (the issue's reading of the installer)."""
     account = AwsAccount(subnets=SUBNETS, vpc_subnets={"subnet-0ffffffffffffffff": {}})
-    run(account, network=GIVEN, openshiftVersion="4.18")
+    run(account, *line_for("4.18"), network=GIVEN, openshiftVersion="4.18")
