@@ -90,6 +90,11 @@ pulumi.export("meshProfile", cfg.mesh.profile)  # consumers tell OSSM 2 and OSSM
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("gatewayService", f"{mesh.gateway_service}.{mesh.gateway_namespace}")  # its name in traces
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
+if cfg.mesh.migrate_from is not None:  # how far the move from OSSM 2 has come (README, Migrating from OSSM 2)
+    on_plane = stack_config.planes(cfg.mesh.migrate_from, cfg.member_namespaces)
+    pulumi.export("migrationPhase", stack_config.phase(cfg.mesh.migrate_from, cfg.member_namespaces))
+    pulumi.export("ossm2Namespaces", on_plane["ossm2"])
+    pulumi.export("ossm3Namespaces", on_plane["ossm3"])
 pulumi.export("gateImage", gates.image)  # the cluster's own cli image unless ossm:gates.image is set
 if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.config.migration import MigrateFromConfig, parse_migrate_from
 from components.config.reader import Reader, is_reserved
 
 MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")  # OSSM 2: SMCP spec.version
@@ -84,6 +85,7 @@ class MeshConfig:
     monitoring: MonitoringConfig = MonitoringConfig()
     mtls: bool = True
     ready_timeout_minutes: int = 20
+    migrate_from: MigrateFromConfig | None = None  # OSSM 3 only: the OSSM 2 mesh this stack moves across
 
 
 MESH_KEYS = (
@@ -96,6 +98,7 @@ MESH_KEYS = (
     "monitoring",
     "mtls",
     "readyTimeoutMinutes",
+    "migrateFrom",
 )
 TRACING_KEYS = ("sampling", "storage", "elasticsearchNodes", "namespace", "s3")
 
@@ -160,6 +163,7 @@ def parse_mesh(r: Reader, raw: Any) -> MeshConfig:
         ),
         mtls=r.boolean(m, "mtls", "mesh", d.mtls),
         ready_timeout_minutes=r.integer(m, "readyTimeoutMinutes", "mesh", d.ready_timeout_minutes, 5, 120),
+        migrate_from=parse_migrate_from(r, m.get("migrateFrom")),  # judged by check_migration with the members
     )
     if is_reserved(mesh.namespace):
         r.problem("mesh.namespace", f"{mesh.namespace!r} is reserved for the platform; use e.g. 'istio-system'.")
