@@ -77,11 +77,22 @@ def parse_migrate_from(r: Reader, raw: Any) -> MigrateFromConfig | None:
 
 
 def check_migration(
-    r: Reader, profile: str, istio_name: str, migrate: MigrateFromConfig | None, members: Sequence[str]
+    r: Reader,
+    profile: str,
+    istio_name: str,
+    migrate: MigrateFromConfig | None,
+    members: Sequence[str],
+    installs_cluster: bool = False,
 ) -> None:
     """What the migration refuses before anything is declared: every problem names its key and the fix."""
     if migrate is None:
         return
+    if installs_cluster:
+        r.problem(
+            "mesh.migrateFrom",
+            "moves a mesh that runs on an existing cluster, but cluster.mode ipi installs a new one, where no "
+            "OSSM 2 mesh runs; remove mesh.migrateFrom, or use cluster.mode existing with that cluster's kubeconfig.",
+        )
     if profile != "ossm3":
         r.problem(
             "mesh.migrateFrom",

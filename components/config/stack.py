@@ -87,7 +87,8 @@ def parse(
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
-    check_migration(r, mesh.profile, mesh.name, mesh.migrate_from, ((app.namespace,) if app.enabled else ()) + members)
+    enrolled = ((app.namespace,) if app.enabled else ()) + members
+    check_migration(r, mesh.profile, mesh.name, mesh.migrate_from, enrolled, installs_cluster=cluster.ipi is not None)
     check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
         raise ConfigError(r.problems)

@@ -12,7 +12,9 @@ import pulumi
 
 from components.config import StackConfig
 from components.mesh_profile import Mesh
-from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs, preflight
+from components.ossm3 import migration_preflight
+from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
+from components.ossm3.console import preflight as console_preflight
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
@@ -24,6 +26,12 @@ from components.shared.readiness_gates import ReadinessGates
 OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
 
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
+
+
+def preflight(cfg: StackConfig) -> ConfigMapLookup | None:
+    """Before anything is declared: a migration's preconditions (when migrating), then the monitoring config."""
+    migration_preflight.preflight(cfg)
+    return console_preflight(cfg)
 
 
 def build(
