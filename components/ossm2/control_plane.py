@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.config import MeshConfig
+from components.config import AddonsConfig, MeshConfig
 from components.kube import KubeObject, await_ready, render
 from components.ossm2.operators import ES_NAMESPACE
 
@@ -45,6 +46,31 @@ def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
             # One node cannot hold replicas: anything but ZeroRedundancy stays yellow forever.
             "redundancyPolicy": "ZeroRedundancy" if nodes == 1 else "SingleRedundancy",
         }
+    return doc
+
+
+def migration_smcp_manifest(mesh: MeshConfig, smcp: str, provider: Mapping[str, Any]) -> dict[str, Any]:
+    """This program's SMCP while its mesh moves to OSSM 3 (`mesh` is the OSSM 3 stack's, `smcp` its old name).
+
+    What the migration guide asks of the SMCP and the program set itself, it changes itself
+    (sail-operator docs/ossm/ossm2-migration/README.md and migration-checker.sh; facts-lifecycle §1.1):
+    addons off (Kiali runs standalone, from the OSSM 3 profile; Grafana has no OSSM 3 successor),
+    `tracing.type: None` with the OSSM 3 Istio's extension provider in `meshConfig.extensionProviders`, so
+    the one Telemetry in the shared root namespace sends both planes' spans to the same collector and a
+    trace crosses them. Everything else stays as the ossm2 profile declared it (v2.6, mTLS, no IOR,
+    manageNetworkPolicy false); the ingress gateway moves by the canary procedure, not here.
+    """
+    before = dataclasses.replace(
+        mesh,
+        name=smcp,
+        version="v2.6",
+        addons=AddonsConfig(kiali=False, grafana=False, prometheus=False),
+        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
+    )
+    doc = smcp_manifest(before)
+    del doc["spec"]["addons"]["jaeger"]  # the SMCP's Jaeger goes with tracing type None
+    doc["spec"]["tracing"] = {"type": "None", "sampling": mesh.tracing.sampling}
+    doc["spec"]["meshConfig"] = {"extensionProviders": [dict(provider)]}
     return doc
 
 
