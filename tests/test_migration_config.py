@@ -21,6 +21,7 @@ def migrating(**migrate: Any) -> dict[str, Any]:
     return {
         "mesh": {"profile": "ossm3", "name": "ossm3", "version": "v1.30-latest", "migrateFrom": migrate},
         "members": ["bookinfo"],
+        "operators": {"approval": "Manual"},
     }
 
 
@@ -62,6 +63,15 @@ def test_bad_migration_input_names_the_key_and_the_fix(raw: dict[str, Any], key:
     assert fix in found[0]
 
 
+def test_the_move_needs_manual_approval_until_ossm2_is_removed() -> None:
+    """A Manual OSSM 2 Subscription makes OLM plan every openshift-operators install Manual (facts §3.2)."""
+    automatic = {**migrating(smcp="basic"), "operators": {"approval": "Automatic"}}
+    [problem] = problems(automatic)
+    assert problem.startswith("ossm:operators.approval:") and "set operators.approval Manual" in problem
+    done = {**migrating(smcp="basic", namespaces=["tracing", "bookinfo"], removeOssm2=True)}
+    parse({**done, "operators": {"approval": "Automatic"}})  # OSSM 2's Subscription is gone: no constraint
+
+
 def test_removing_ossm2_is_refused_until_every_member_moved() -> None:
     [problem] = problems(migrating(smcp="basic", namespaces=["tracing"], removeOssm2=True))
     assert problem.startswith("ossm:mesh.migrateFrom:")
@@ -91,5 +101,11 @@ def test_the_dev_stack_refuses_removal_before_declaring_anything() -> None:
     """Through the program: the error names the key, and nothing is declared half-way."""
     mesh = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest"}
     with pytest.raises(pulumi.RunError) as failed:
-        evaluate("dev", {"ossm:mesh": {**mesh, "migrateFrom": {"smcp": "basic", "removeOssm2": True}}})
+        evaluate(
+            "dev",
+            {
+                "ossm:mesh": {**mesh, "migrateFrom": {"smcp": "basic", "removeOssm2": True}},
+                "ossm:operators": {"approval": "Manual"},
+            },
+        )
     assert "ossm:mesh.migrateFrom: removeOssm2 removes OSSM 2, but tracing still runs on it" in str(failed.value)

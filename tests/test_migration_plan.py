@@ -13,7 +13,12 @@ MESH = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest"}
 def dev_migrating(**migrate: Any) -> Evaluation:
     """Pulumi.dev.yaml with its mesh switched to OSSM 3 (the Istio keeps the stack's name, not default)."""
     return evaluate(
-        "dev", {"ossm:mesh": {**MESH, "migrateFrom": {"smcp": "basic", **migrate}}, "ossm:members": ["bookinfo"]}
+        "dev",
+        {
+            "ossm:mesh": {**MESH, "migrateFrom": {"smcp": "basic", **migrate}},
+            "ossm:members": ["bookinfo"],
+            "ossm:operators": {"approval": "Manual"},
+        },
     )
 
 

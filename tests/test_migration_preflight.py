@@ -25,7 +25,7 @@ MESH = {
     "monitoring": {"enableUserWorkload": True},
     "migrateFrom": {"smcp": "basic"},
 }
-OPERATORS = {"servicemesh": {"channel": "stable-3.0"}}
+OPERATORS = {"approval": "Manual", "servicemesh": {"channel": "stable-3.0"}}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.schema_validation import violations
 
 MIGRATING = {
     "mesh": {"profile": "ossm3", "name": "basic", "version": "v1.24-latest", "migrateFrom": {"smcp": "basic"}},
-    "operators": {"servicemesh": {"channel": "stable-3.0"}},
+    "operators": {"approval": "Manual", "servicemesh": {"channel": "stable-3.0"}},
 }
 
 

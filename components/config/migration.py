@@ -83,6 +83,7 @@ def check_migration(
     migrate: MigrateFromConfig | None,
     members: Sequence[str],
     installs_cluster: bool = False,
+    approval: str = "Manual",
 ) -> None:
     """What the migration refuses before anything is declared: every problem names its key and the fix."""
     if migrate is None:
@@ -108,6 +109,14 @@ def check_migration(
             "twice and fail; name it otherwise, e.g. `pulumi config set --path mesh.name ossm3` (Red Hat's "
             "migration guide, cluster-wide procedure). After OSSM 2 is removed an IstioRevisionTag 'default' "
             "points at it.",
+        )
+    if approval != "Manual" and not migrate.remove_ossm2:
+        r.problem(
+            "operators.approval",
+            "the move sets the OSSM 2 Subscription to Manual (no 2.x upgrade mid-migration, Red Hat's migration "
+            "guide), and OLM then makes every InstallPlan of openshift-operators Manual, servicemeshoperator3's "
+            "and kiali-ossm's included (operator-lifecycle-manager catalog operator.go syncResolvingNamespace); "
+            "set operators.approval Manual, so the program approves the CSVs it pins.",
         )
     for i, name in enumerate(migrate.namespaces):
         if name not in members:

@@ -88,7 +88,9 @@ def parse(
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
     enrolled = ((app.namespace,) if app.enabled else ()) + members
-    check_migration(r, mesh.profile, mesh.name, mesh.migrate_from, enrolled, installs_cluster=cluster.ipi is not None)
+    check_migration(
+        r, mesh.profile, mesh.name, mesh.migrate_from, enrolled, cluster.ipi is not None, operators.approval
+    )
     check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
         raise ConfigError(r.problems)
