@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from components.config import parse
 from components.ossm2.control_plane import smcp_manifest
-from tests.fakes_ocp420 import Ocp420ApiServer, _not_found
+from tests.fakes_ocp420 import Ocp420ApiServer, _not_found, package_manifest
 
 CHART_VERSION = "2.6.14"
 
@@ -57,6 +57,8 @@ class Ossm26ApiServer(Ocp420ApiServer):
 
     def __init__(self, ocp: str = "4.18.20") -> None:
         super().__init__()
+        # the catalog still offers OSSM 2.6 (servicemeshoperator, channel stable) beside OSSM 3
+        self.packages.append(package_manifest("servicemeshoperator", ("stable",)))
         self.cluster_version: dict[str, Any] = {
             "apiVersion": "config.openshift.io/v1",
             "kind": "ClusterVersion",

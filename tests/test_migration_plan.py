@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.test_outputs_contract import README, contract_violations, parse_contract
+from tests.test_schemas import all_violations
 from tools.offline import Evaluation, evaluate
 
 MESH = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest"}
@@ -38,3 +39,100 @@ def test_each_phase_is_exported_as_it_stands() -> None:
     done = dev_migrating(namespaces=["bookinfo", "tracing"], removeOssm2=True)
     assert done.outputs["migrationPhase"].value == "ossm2-removed"
     assert done.outputs["ossm3Namespaces"].value == ["tracing", "bookinfo"]
+
+
+def kube_identity(ev: Evaluation) -> list[tuple[str, str, str]]:
+    return [
+        (r.kind, str(r.inputs.get("metadata", {}).get("namespace", "")), str(r.inputs["metadata"]["name"]))
+        for r in ev.kube_objects()
+        if isinstance(r.inputs.get("metadata"), dict) and "name" in r.inputs["metadata"]
+    ]
+
+
+def by_package(ev: Evaluation) -> dict[str, Any]:
+    return {r.inputs["spec"]["name"]: r for r in ev.kube_objects() if r.kind == "Subscription"}
+
+
+def test_side_by_side_keeps_the_smcp_and_a_manual_ossm2_subscription_beside_a_revision_based_istio() -> None:
+    ev = dev_migrating()
+    smcp = ev.find("ServiceMeshControlPlane", "basic")
+    assert smcp.inputs["metadata"]["namespace"] == "istio-system"
+    assert smcp.inputs["spec"]["tracing"]["type"] == "None"
+    assert not any(addon["enabled"] for addon in smcp.inputs["spec"]["addons"].values())
+    subs = by_package(ev)
+    assert subs["servicemeshoperator"].inputs["spec"]["installPlanApproval"] == "Manual"
+    assert subs["servicemeshoperator3"].inputs["spec"]["installPlanApproval"] == "Manual"
+    # OSSM 3's operator only after OSSM 2's Subscription is Manual (migration README)
+    assert subs["servicemeshoperator"].urn in subs["servicemeshoperator3"].dependencies
+    assert "jaeger-product" not in subs  # the SMCP no longer runs Jaeger: its operator goes
+    [istio] = [r for r in ev.kube_objects() if r.kind == "Istio"]
+    assert istio.inputs["metadata"]["name"] == "basic"  # not `default`
+    assert istio.inputs["spec"]["updateStrategy"]["type"] == "RevisionBased"
+    assert istio.inputs["spec"]["namespace"] == smcp.inputs["metadata"]["namespace"]  # one root CA
+    assert smcp.urn in istio.dependencies  # after the SMCP dropped its addons and Kiali
+    assert not [r for r in ev.kube_objects() if r.kind == "IstioRevisionTag"]  # a default tag would inject 2.6 pods
+    # the gateway that serves the Route is still the SMCP's
+    assert ev.outputs["gatewayService"].value == "istio-ingressgateway.istio-system"
+
+
+def test_what_the_ossm2_stack_created_keeps_its_resource_so_nothing_is_replaced() -> None:
+    before = evaluate("dev", {"ossm:members": ["bookinfo"]})
+    after = dev_migrating(namespaces=["tracing"])
+    for kind, name in (
+        ("ServiceMeshControlPlane", "basic"),
+        ("ServiceMeshMemberRoll", "default"),
+        ("Namespace", "istio-system"),
+        ("Namespace", "tracing"),
+        ("Namespace", "bookinfo"),
+    ):
+        assert after.find(kind, name).urn == before.find(kind, name).urn, (kind, name)
+    # the OSSM 2 Subscription and its CSV record are renamed in the state (aliases), never deleted
+    old = by_package(before)["servicemeshoperator"].urn
+    assert old in by_package(after)["servicemeshoperator"].aliases
+    old_csv = next(r.urn for r in before.records.values() if r.name == "operators-servicemesh-csv")
+    assert old_csv in next(r.aliases for r in after.records.values() if r.name == "operators-servicemesh2-csv")
+
+
+def test_a_moved_namespace_is_labelled_for_the_ossm3_revision_and_ignored_by_ossm2() -> None:
+    ev = dev_migrating(namespaces=["tracing"])
+    moved = ev.find("Namespace", "tracing").inputs["metadata"]["labels"]
+    assert moved["istio.io/rev"] == "basic-v1-30-latest"  # the RevisionBased revision of Istio basic
+    assert moved["maistra.io/ignore-namespace"] == "true"
+    assert "istio-injection" not in moved
+    unmoved = ev.find("Namespace", "bookinfo").inputs["metadata"]["labels"]
+    assert "istio.io/rev" not in unmoved and "maistra.io/ignore-namespace" not in unmoved
+    # both stay in the member roll until OSSM 2 is removed
+    assert ev.find("ServiceMeshMemberRoll", "default").inputs["spec"]["members"] == ["tracing", "bookinfo"]
+    # moving it back: the labels go again
+    back = dev_migrating().find("Namespace", "tracing").inputs["metadata"]["labels"]
+    assert "istio.io/rev" not in back and "maistra.io/ignore-namespace" not in back
+
+
+def test_after_removal_no_ossm2_object_is_declared_and_ossm3_takes_over_the_shared_ones() -> None:
+    ev = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
+    kinds = {r.kind for r in ev.kube_objects()}
+    assert not kinds & {"ServiceMeshControlPlane", "ServiceMeshMemberRoll", "ServiceMeshMember"}
+    assert "servicemeshoperator" not in by_package(ev)
+    sub = by_package(ev)["servicemeshoperator3"]
+    assert sub.name == "operators-servicemesh"  # the plain OSSM 3 stack's name
+    during = by_package(dev_migrating(namespaces=["tracing"]))["servicemeshoperator3"]
+    assert during.urn in sub.aliases
+    side = dev_migrating(namespaces=["tracing"])
+    for name in ("istio-system", "tracing", "bookinfo"):  # taken over, not deleted and created again
+        assert side.find("Namespace", name).urn in ev.find("Namespace", name).aliases, name
+    # the members and the gateway follow the RevisionBased revision the moved namespaces already run on
+    assert ev.find("Namespace", "tracing").inputs["metadata"]["labels"]["istio.io/rev"] == "basic-v1-30-latest"
+    gateway = ev.find("Deployment", "istio-ingressgateway")
+    assert gateway.inputs["spec"]["template"]["metadata"]["labels"]["istio.io/rev"] == "basic-v1-30-latest"
+
+
+def test_no_kubernetes_object_is_declared_twice_in_any_phase() -> None:
+    """Two resources for one object: dropping either one would delete the object the other still manages."""
+    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": ["tracing", "bookinfo"], "removeOssm2": True}):
+        ids = kube_identity(dev_migrating(**migrate))
+        assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_every_phase_declares_only_schema_valid_objects() -> None:
+    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": ["tracing", "bookinfo"], "removeOssm2": True}):
+        assert all_violations(dev_migrating(**migrate)) == [], migrate

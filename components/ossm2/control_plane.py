@@ -24,6 +24,7 @@ JAEGER_QUERY_PORT = 16686  # jaeger query's --query.http-server.host-port, the p
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate
+    smcp: Mapping[str, Any] | None = None  # the SMCP to declare instead of smcp_manifest(mesh) (a migration's)
 
 
 def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
@@ -139,6 +140,7 @@ class ControlPlane(pulumi.ComponentResource):
             render("control-plane/namespace.yaml", namespace=mesh.namespace),
             pulumi.ResourceOptions(parent=self),
         )
+        self.namespace = namespace
         # Before the SMCP: istiod and the gateway never run in an open namespace.
         self.network_policies = [
             KubeObject(
@@ -156,7 +158,7 @@ class ControlPlane(pulumi.ComponentResource):
         timeout = mesh.ready_timeout_minutes
         self.smcp = KubeObject(
             f"{name}-smcp",
-            await_ready(smcp_manifest(mesh), "condition=Ready", timeout * 60),
+            await_ready(dict(args.smcp or smcp_manifest(mesh)), "condition=Ready", timeout * 60),
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[namespace, *self.network_policies, *args.operators_ready],

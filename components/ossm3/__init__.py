@@ -18,7 +18,9 @@ from components.ossm3.console import preflight as console_preflight
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
+from components.ossm3.migration import both_planes, revision, taken_over_members, taken_over_namespace
 from components.ossm3.operators import operators
+from components.ossm3.side_by_side import build as side_by_side_build
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
 
@@ -44,21 +46,34 @@ def build(
     """Operators -> IstioCNI + Istio Ready -> member labels and the gateway -> the app and the Routes;
     Tempo and the collector start beside the control plane; Kiali once the control plane is up and Tempo's
     UI Route exists (`gates`: the gate that waits for it)."""
+    if both_planes(cfg):  # the stack's OSSM 2 mesh still runs beside this one
+        return side_by_side_build(cfg, operators_ready, opts, checked, gates)
     # No gate of its own: Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
     control_plane = ControlPlane(
-        "control-plane", ControlPlaneArgs(cfg.mesh, operators_ready, extension_provider(cfg)), opts
+        "control-plane",
+        ControlPlaneArgs(
+            cfg.mesh,
+            operators_ready,
+            extension_provider(cfg),
+            revision_based=cfg.mesh.migrate_from is not None,
+            namespace_aliases=taken_over_namespace(cfg),
+        ),
+        opts,
     )
-    gateway = IngressGateway("ingress-gateway", IngressGatewayArgs(cfg.mesh.name, control_plane.ready), opts)
+    # After a migration the Istio stays RevisionBased: members and the gateway select its revision by name
+    injecting = revision(cfg.mesh) if cfg.mesh.migrate_from is not None else cfg.mesh.name
+    gateway = IngressGateway("ingress-gateway", IngressGatewayArgs(injecting, control_plane.ready), opts)
     members = Members(
         "members",
         MembersArgs(
-            revision=cfg.mesh.name,
+            revision=injecting,
             members=cfg.member_namespaces,
             # the gateway namespace too: whatever waits on the members finds every namespace with proxies
             control_plane=[*control_plane.ready, gateway.namespace],
             gateway_namespace=GATEWAY_NAMESPACE,
             app_namespace=cfg.app.namespace if cfg.app.enabled else None,
             open_to_whole_mesh=cfg.members,
+            aliases=taken_over_members(cfg),
         ),
         opts,
     )

@@ -5,7 +5,15 @@ tests/rules/test_migration.py holds these to the two injection webhooks and to t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+import pulumi
+from pulumi.resource import create_urn
+
+from components.config import MeshConfig, StackConfig
+from components.ossm2.operators import ossm2_operators
+from components.shared.operators import OperatorSpec
 
 # The 2.x injector skips a namespace with this label, whatever its value (maistra/istio-operator maistra-2.5
 # resources/helm/v2.5/istio-control/istio-discovery/templates/mutatingwebhook.yaml: `DoesNotExist`); it stays
@@ -34,3 +42,87 @@ def removable_crds(names: Iterable[str]) -> list[str]:
     """Of the CRDs on the cluster, the ones removing OSSM 2 may delete: `*.maistra.io` only."""
     groups = [(n, n.split(".", 1)[1]) for n in names if "." in n]
     return sorted(n for n, g in groups if g == OSSM2_ONLY_GROUP_SUFFIX[1:] or g.endswith(OSSM2_ONLY_GROUP_SUFFIX))
+
+
+# Resource names of the two Service Mesh Subscriptions while both run. The OSSM 2 one is renamed from the
+# ossm2 profile's `operators-servicemesh` (an alias: the object stays), so that name is free for OSSM 3 once
+# OSSM 2 is removed, and a plain OSSM 3 stack names it as it always did.
+OSSM2_SUBSCRIPTION = "servicemesh2"
+OSSM3_SUBSCRIPTION_DURING = "servicemesh3"
+SUBSCRIPTION = "servicemesh"
+# The channel the ossm2 profile subscribes OSSM 2.6 from (its default; servicemeshoperator ships 2.6 in
+# `stable`); operators.servicemesh now names OSSM 3's [assumed: a stack on another OSSM 2 channel moves to it].
+OSSM2_CHANNEL = "stable"
+
+
+def both_planes(cfg: StackConfig) -> bool:
+    """Both planes run: a migration that has not removed OSSM 2 yet."""
+    migrate = cfg.mesh.migrate_from
+    return migrate is not None and not migrate.remove_ossm2
+
+
+def revision(mesh: MeshConfig) -> str:
+    """The OSSM 3 revision moved namespaces select: RevisionBased `<name>-<version, '.' -> '-'>` (sail-operator
+    release-3.4 controllers/istio/istio_controller.go getActiveRevisionName; facts-lifecycle §2.1)."""
+    return f"{mesh.name}-{mesh.version.replace('.', '-')}"
+
+
+def migration_operators(cfg: StackConfig, specs: Sequence[OperatorSpec]) -> list[OperatorSpec]:
+    """The OSSM 3 profile's operators during and right after a migration.
+
+    Side by side: OSSM 2's Subscription stays (renamed in the state, Manual like every Subscription of the
+    stack: the config requires approval Manual) and OSSM 3's is created after it under its own name. After
+    removal: OSSM 2's is dropped (Pulumi deletes it, and its CSV record uninstalls it, after the SMCP and the
+    member roll that depend on it), and OSSM 3's takes the plain stack's name.
+    """
+    migrate = cfg.mesh.migrate_from
+    if migrate is None:
+        return list(specs)
+    if migrate.remove_ossm2:
+        return [
+            dataclasses.replace(s, renamed_from=OSSM3_SUBSCRIPTION_DURING) if s.key == SUBSCRIPTION else s
+            for s in specs
+        ]
+    [ossm2] = [s for s in ossm2_operators(cfg) if s.key == SUBSCRIPTION]
+    ossm2 = dataclasses.replace(  # the catalog and pin of operators.servicemesh are OSSM 3's now
+        ossm2,
+        channel=OSSM2_CHANNEL,
+        source=cfg.operators.source,
+        source_namespace=cfg.operators.source_namespace,
+        resource_key=OSSM2_SUBSCRIPTION,
+        renamed_from=SUBSCRIPTION,
+    )
+    moved = [
+        dataclasses.replace(s, resource_key=OSSM3_SUBSCRIPTION_DURING, after=(OSSM2_SUBSCRIPTION,))
+        if s.key == SUBSCRIPTION
+        else s
+        for s in specs
+    ]
+    return [ossm2, *moved]
+
+
+# The ossm2 profile's components whose objects a plain OSSM 3 stack keeps (components/ossm2/__init__.py).
+OSSM2_CONTROL_PLANE = ("control-plane", "ossm:index:ControlPlane")
+OSSM2_MEMBER_ROLL = ("member-roll", "ossm:index:MemberRoll")
+
+
+def _under(component: tuple[str, str], child: str) -> pulumi.Alias:
+    return pulumi.Alias(name=child, parent=create_urn(component[0], component[1]))
+
+
+def taken_over_namespace(cfg: StackConfig) -> list[pulumi.Alias]:
+    """After a migration: mesh.namespace was the SMCP control plane's resource; renamed, never deleted."""
+    if cfg.mesh.migrate_from is None:
+        return []
+    return [_under(OSSM2_CONTROL_PLANE, f"{OSSM2_CONTROL_PLANE[0]}-namespace")]
+
+
+def taken_over_members(cfg: StackConfig, name: str = "members") -> dict[str, list[pulumi.Alias]]:
+    """After a migration: each member namespace and its mesh policy were the member roll's resources."""
+    if cfg.mesh.migrate_from is None:
+        return {}
+    roll = OSSM2_MEMBER_ROLL[0]
+    aliases = {f"{name}-{m}": [_under(OSSM2_MEMBER_ROLL, f"{roll}-{m}")] for m in cfg.member_namespaces}
+    for m in cfg.members:
+        aliases[f"{name}-{m}-networkpolicy-mesh"] = [_under(OSSM2_MEMBER_ROLL, f"{roll}-{m}-networkpolicy")]
+    return aliases

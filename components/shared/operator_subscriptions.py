@@ -39,9 +39,13 @@ class OperatorSubscriptions(pulumi.ComponentResource):
         self.installed: dict[str, InstalledCsv] = {}
         created_namespaces: dict[str, KubeObject] = {}
         for op in args.operators:
+            key = op.resource_name
+            # A renamed Subscription (and the CSV record beside it) keeps its object: Pulumi renames it in state.
+            renamed = [pulumi.Alias(name=f"{name}-{op.renamed_from}")] if op.renamed_from else None
+            renamed_csv = [pulumi.Alias(name=f"{name}-{op.renamed_from}-csv")] if op.renamed_from else None
             if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
-                self.gates[op.key] = args.gates.gate(
-                    f"gate-{op.key}-operator",
+                self.gates[key] = args.gates.gate(
+                    f"gate-{key}-operator",
                     GateChecks(op.existing_subscription, op.namespace, op.crds, op.webhooks),
                     parent=self,
                     depends_on=[],
@@ -55,16 +59,17 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                         doc["metadata"]["labels"] = dict(op.namespace_labels)
                     if op.namespace_annotations:
                         doc["metadata"]["annotations"] = dict(op.namespace_annotations)
-                    ns = KubeObject(f"{name}-{op.key}-namespace", doc, pulumi.ResourceOptions(parent=self))
+                    ns = KubeObject(f"{name}-{key}-namespace", doc, pulumi.ResourceOptions(parent=self))
                     group = KubeObject(
-                        f"{name}-{op.key}-operatorgroup",
+                        f"{name}-{key}-operatorgroup",
                         render("operators/operator-group.yaml", name=op.namespace, namespace=op.namespace),
                         pulumi.ResourceOptions(parent=self, depends_on=[ns]),
                     )
                     created_namespaces[op.namespace] = group
                 before.append(created_namespaces[op.namespace])
+            before += [self.subscriptions[k] for k in op.after if k in self.subscriptions]
             subscription = KubeObject(
-                f"{name}-{op.key}",
+                f"{name}-{key}",
                 render(
                     "operators/subscription.yaml",
                     package=op.package,
@@ -80,11 +85,12 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     # Taken over: no diff, so no write (its owner rewrites any spec we send), and no delete.
                     ignore_changes=["spec", "metadata"] if op.taken_over else None,
                     retain_on_delete=True if op.taken_over else None,
+                    aliases=renamed,
                 ),
             )
-            self.subscriptions[op.key] = subscription
-            self.gates[op.key] = args.gates.gate(
-                f"gate-{op.key}-operator",
+            self.subscriptions[key] = subscription
+            self.gates[key] = args.gates.gate(
+                f"gate-{key}-operator",
                 GateChecks(
                     subscription=op.package,
                     subscription_namespace=op.namespace,
@@ -95,12 +101,12 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 depends_on=[subscription],
             )
             if args.remove_csv_with is not None:
-                self.installed[op.key] = InstalledCsv(
-                    f"{name}-{op.key}-csv",
+                self.installed[key] = InstalledCsv(
+                    f"{name}-{key}-csv",
                     op.package,
                     op.namespace,
                     args.remove_csv_with,
-                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[op.key]]),
+                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[key]], aliases=renamed_csv),
                     remove=args.remove_csvs and not op.taken_over,  # its new owner still runs it
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})

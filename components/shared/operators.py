@@ -33,6 +33,18 @@ class OperatorSpec:
     # the spec of `openshift-operators/servicemeshoperator3` on OCP 4.19-4.21): still declared, so Pulumi does
     # not delete it, but never written again and left in place by `pulumi destroy`, its CSV too.
     taken_over: bool = False
+    # The name its resources take in the stack (`operators-<name>`, `gate-<name>-operator`), when not `key`:
+    # two Subscriptions of one config key side by side (OSSM 2 and OSSM 3 during a migration).
+    resource_key: str = ""
+    # The resource name it had before, aliased so Pulumi renames it in its state instead of deleting it.
+    renamed_from: str = ""
+    # Resource names of Subscriptions (listed earlier) this one is created after: OSSM 3's operator only once
+    # OSSM 2's Subscription is Manual (sail-operator docs/ossm/ossm2-migration/README.md).
+    after: tuple[str, ...] = ()
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource_key or self.key
 
     @property
     def needs_namespace(self) -> bool:

@@ -1,0 +1,125 @@
+"""The OSSM 3 profile while the stack's OSSM 2.6 mesh still runs: both control planes, one namespace at a time.
+
+Red Hat's cluster-wide procedure (sail-operator docs/ossm/ossm2-migration/cluster-wide/README.md;
+facts-lifecycle §1.2-1.4): the SMCP stays (changed as the guide asks, components/ossm2/control_plane.py
+migration_smcp_manifest), the OSSM 3 `Istio` comes up RevisionBased in the SMCP's namespace, so its istiod
+loads 2.6's CA (`istio-ca-secret`) and proxies of both planes trust each other, and each member listed in
+`mesh.migrateFrom.namespaces` is labelled for the OSSM 3 revision and ignored by the 2.x injector. Every
+other member stays in the member roll on OSSM 2. The SMCP's ingress gateway keeps serving the Route until
+OSSM 2 is removed; Tempo, the collector and Kiali are OSSM 3's from the first step, and the one Telemetry in
+the shared root namespace sends both planes' spans to the same collector.
+
+Resource names are the ossm2 profile's for what it created (control plane, member roll, their namespaces),
+so Pulumi updates those objects instead of replacing them; components/ossm3/__init__.py takes them over by
+alias once OSSM 2 is removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import pulumi
+
+from components.config import AddonsConfig, StackConfig
+from components.mesh_profile import Mesh
+from components.ossm2.control_plane import ControlPlane as SmcpControlPlane
+from components.ossm2.control_plane import ControlPlaneArgs as SmcpControlPlaneArgs
+from components.ossm2.control_plane import migration_smcp_manifest
+from components.ossm2.member_roll import MemberRoll, MemberRollArgs
+from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
+from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
+from components.ossm3.migration import moved_namespace_labels, revision
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.shared.readiness_gates import ReadinessGates
+
+SMCP_GATEWAY = "istio-ingressgateway"  # the SMCP's ingress gateway Service, in the SMCP's namespace
+
+
+def build(
+    cfg: StackConfig,
+    operators_ready: Sequence[pulumi.Resource],
+    opts: pulumi.ResourceOptions,
+    checked: ConfigMapLookup | None = None,
+    gates: ReadinessGates | None = None,
+) -> Mesh:
+    """SMCP (changed) -> OSSM 3 IstioCNI + Istio Ready -> member roll with the moved namespaces' labels."""
+    migrate = cfg.mesh.migrate_from
+    assert migrate is not None and not migrate.remove_ossm2
+    mesh = cfg.mesh
+    provider = extension_provider(cfg)
+    # The SMCP's own objects as the ossm2 profile declared them, without what the move turns off
+    smcp_mesh = dataclasses.replace(
+        mesh,
+        name=migrate.smcp,
+        version="v2.6",
+        addons=AddonsConfig(kiali=False, grafana=False, prometheus=False),
+        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
+    )
+    smcp = SmcpControlPlane(
+        "control-plane",
+        SmcpControlPlaneArgs(smcp_mesh, operators_ready, migration_smcp_manifest(mesh, migrate.smcp, provider)),
+        opts,
+    )
+    # After the SMCP is Ready with its addons gone: its Kiali CR is pruned before the standalone one is created
+    control_plane = ControlPlane(
+        "control-plane",
+        ControlPlaneArgs(
+            mesh,
+            [*operators_ready, smcp.smcp],
+            provider,
+            shared_namespace=smcp.namespace,
+            revision_based=True,
+        ),
+        opts,
+    )
+    moved = {ns: moved_namespace_labels(revision(mesh)) for ns in migrate.namespaces}
+    roll = MemberRoll(
+        "member-roll",
+        MemberRollArgs(
+            mesh.namespace,
+            cfg.member_namespaces,
+            control_plane.istio,  # after both control planes: a moved namespace's pods need the OSSM 3 istiod
+            open_to_whole_mesh=cfg.members,
+            namespace_labels=moved,
+        ),
+        opts,
+    )
+    with_proxies = (*cfg.member_namespaces, mesh.namespace)  # the SMCP's gateway runs in its namespace
+    tracing = MeshTracing(
+        "tracing",
+        MeshTracingArgs(
+            cfg, operators_ready, control_plane.istio, aws_provider=None, span_sources=with_proxies, gates=gates
+        ),
+        opts,
+    )
+    ui_routes = {"jaeger": tracing.jaeger_route}
+    ui_sources: list[pulumi.Resource] = [tracing.tempo]
+    if mesh.addons.kiali:
+        console = MeshConsole(
+            "console",
+            MeshConsoleArgs(
+                cfg,
+                operators_ready,
+                control_plane.istio,
+                tracing,
+                monitored_namespaces=with_proxies,
+                members_ready=roll.smmr,
+                isolated_namespaces=cfg.member_namespaces,
+                monitoring_lookup=checked,
+            ),
+            opts,
+        )
+        ui_routes["kiali"] = console.route
+        ui_sources.append(console.kiali)
+    return Mesh(
+        namespace=mesh.namespace,
+        control_plane=smcp.smcp,  # the gateway's Service is the SMCP's until OSSM 2 is removed
+        members_ready=roll.smmr,
+        gateway_namespace=mesh.namespace,
+        gateway_service=SMCP_GATEWAY,
+        ui_routes=ui_routes,
+        ui_sources=ui_sources,
+        app_policies=None,  # the ossm2 set: the gateway that reaches servicea is still the SMCP's
+        jaeger_query=jaeger_query_service(cfg),
+    )
