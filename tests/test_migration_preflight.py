@@ -210,3 +210,18 @@ def test_every_problem_is_named_in_one_preview(cluster: Ossm26ApiServer) -> None
     message = refusal(cluster)
     assert ": 2 problems; nothing was created" in message
     assert program_smcp()["spec"]["addons"]["kiali"]["enabled"] is True  # the program's own, changed by it
+
+
+def test_pods_the_program_does_not_restart_are_listed_for_a_moved_namespace(
+    cluster: Ossm26ApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster.pods += [
+        pod("tracing", "servicea-5d8f7c9b4-x2x7q", "2.6.14"),  # the demo's: the program rolls it itself
+        pod("tracing", "orders-7f9c-abcde", "2.6.14"),  # someone else's, in the moved namespace
+        pod("bookinfo", "reviews-v1-fghij", "2.6.14"),  # an unmoved namespace: stays on OSSM 2
+    ]
+    cluster.pods[-3]["metadata"]["labels"]["app"] = "servicea"
+    preview(cluster, {**MESH, "migrateFrom": {"smcp": "basic", "namespaces": ["tracing"]}})
+    [line] = [r.getMessage() for r in caplog.records if "still run OSSM 2 proxies" in r.getMessage()]
+    assert "tracing/orders-7f9c-abcde" in line and "oc rollout restart deployment" in line
+    assert "servicea" not in line and "bookinfo" not in line

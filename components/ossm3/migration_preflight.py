@@ -79,6 +79,9 @@ class Findings:
     ocp: tuple[int, int] | None = None
     smcp_chart_version: str = ""
     program_changes: tuple[str, ...] = ()  # fields of its SMCP the program changes itself
+    # Pods (namespace/name) in moved namespaces that still run a 2.x proxy and that the program does not
+    # restart itself: they move to OSSM 3 only when restarted (no controller moves them, sail-operator#2103)
+    to_restart: tuple[str, ...] = ()
 
 
 def _at(tree: Any, path: str) -> Any:
@@ -237,7 +240,21 @@ def smcp_problems(cfg: StackConfig, smcp: Mapping[str, Any] | None) -> tuple[lis
     return problems, changes
 
 
-def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None) -> list[str]:
+def to_restart(cfg: StackConfig, pods: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Pods with a 2.x proxy (label maistra-version, migration-checker.sh) in a namespace moved to OSSM 3,
+    except the demo's own, which the program rolls itself."""
+    migrate = cfg.mesh.migrate_from
+    moved = set(migrate.namespaces) if migrate is not None else set()
+    own = {"servicea", "serviceb"} if cfg.app.enabled else set()
+    return sorted(
+        _name(p)
+        for p in pods
+        if _at(p, "metadata.namespace") in moved
+        and not (_at(p, "metadata.namespace") == cfg.app.namespace and _at(p, "metadata.labels.app") in own)
+    )
+
+
+def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None, pods: Sequence[Mapping[str, Any]]) -> list[str]:
     """Cluster-wide objects the move cannot carry (migration-checker.sh, migration README)."""
     problems: list[str] = []
     for plural in ("exportedservicesets", "importedservicesets"):
@@ -267,7 +284,6 @@ def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None) -> list[str]:
             f"ossm:mesh.migrateFrom: ServiceEntries without ports ({_listed(portless)}) make the OSSM 3 operator "
             "install fail; add spec.ports to each."
         )
-    pods = _items(get("/api/v1/pods", {"labelSelector": "maistra-version", "limit": str(PAGE)}))
     old = [_name(p) for p in pods if not str(_at(p, "metadata.labels.maistra-version")).startswith("2.6")]
     if old:
         problems.append(
@@ -293,9 +309,12 @@ def check(cfg: StackConfig, get: ClusterGet) -> Findings:
     assert migrate is not None
     smcp = get(f"/apis/maistra.io/v2/namespaces/{cfg.mesh.namespace}/servicemeshcontrolplanes/{migrate.smcp}", {})
     own, changes = smcp_problems(cfg, smcp)
-    problems = [*ocp_problems(cfg, ocp), *own, *cluster_problems(get, ocp)]
+    pods = _items(get("/api/v1/pods", {"labelSelector": "maistra-version", "limit": str(PAGE)}))
+    problems = [*ocp_problems(cfg, ocp), *own, *cluster_problems(get, ocp, pods)]
     chart = _at(smcp, "status.chartVersion")
-    return Findings(problems, ocp, chart if isinstance(chart, str) else "", tuple(changes))
+    return Findings(
+        problems, ocp, chart if isinstance(chart, str) else "", tuple(changes), tuple(to_restart(cfg, pods))
+    )
 
 
 def cluster_get(cfg: StackConfig) -> ClusterGet:
@@ -365,6 +384,13 @@ def preflight(cfg: StackConfig, get: ClusterGet | None = None) -> Findings | Non
         ) from None
     if findings.problems:
         raise MigrationPreconditionError(findings.problems)
+    if findings.to_restart:
+        pulumi.log.warn(
+            "mesh.migrateFrom.namespaces: these pods still run OSSM 2 proxies and move to OSSM 3 only when "
+            "restarted, which this program does not do for workloads it did not create: "
+            f"{', '.join(findings.to_restart[:50])}; after `pulumi up`, run "
+            "`oc rollout restart deployment -n <namespace>` for each and verify."
+        )
     if findings.program_changes:
         pulumi.log.info(
             "mesh.migrateFrom: this stack's SMCP is changed for the move: " + ", ".join(findings.program_changes)
