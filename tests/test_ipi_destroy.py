@@ -9,7 +9,9 @@ The model follows pulumi/pulumi at 1b594989 (read, not run; no CLI here):
   it is protected"), before the dry-run return, so a preview fails the same way; `RetainOnDelete` and a
   `DeletedWith` resource found in `sg.deletes` skip the provider's Delete and leave the state;
 - pkg/resource/deploy/deployment_executor.go: after an antichain, the transitive dependencies of every
-  failed step are left out of the later antichains.
+  failed step are left out of the later antichains. A failed step normally cancels the whole run; a
+  refused protected delete does not (step_executor.go `cancelDueToError` treats `deleteProtectedError` as
+  continue-on-error), which is why anything the guard does not depend on is still deleted.
 """
 
 from __future__ import annotations
