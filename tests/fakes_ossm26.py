@@ -43,6 +43,20 @@ def program_smcp(namespace: str = "istio-system", name: str = "basic") -> dict[s
     return smcp
 
 
+def crd(name: str) -> dict[str, Any]:
+    """A CRD as the API server lists it, cut to the required fields (apiextensions.k8s.io/v1)."""
+    plural, group = name.split(".", 1)
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "group": group,
+            "names": {"plural": plural, "kind": plural.title()},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    }
+
+
 def _list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {}, "items": items}
 
@@ -78,6 +92,14 @@ class Ossm26ApiServer(Ocp420ApiServer):
         ]
         self.gateway_classes: list[dict[str, Any]] = []
         self.forbidden: set[str] = set()  # paths answered 403, as for a user without RBAC on them
+        # CRDs of both operators (OSSM 2.6 bundle: maistra.io, federation.maistra.io and the istio-init *.istio.io;
+        # OSSM 3: sailoperator.io and the same *.istio.io) plus one of the platform's
+        self.crd_names = [
+            "servicemeshcontrolplanes.maistra.io", "servicemeshmemberrolls.maistra.io",
+            "servicemeshmembers.maistra.io", "exportedservicesets.federation.maistra.io",
+            "gateways.networking.istio.io", "peerauthentications.security.istio.io",
+            "istios.sailoperator.io", "routes.route.openshift.io",
+        ]  # fmt: skip
         self.subscriptions["openshift-operators"] = [
             {
                 "apiVersion": "operators.coreos.com/v1alpha1",
@@ -104,6 +126,17 @@ class Ossm26ApiServer(Ocp420ApiServer):
         self.smcps[("istio-system", "basic")] = smcp
         return self
 
+    def delete(self, raw: str) -> tuple[int, Mapping[str, Any]]:
+        """CRDs only, as the API server answers a delete: the object (in deletion), or 404."""
+        name = urlsplit(raw).path.rsplit("/", 1)[-1]
+        if not urlsplit(raw).path.startswith("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"):
+            return super().delete(raw)
+        if name not in self.crd_names:
+            return 404, _not_found(f'customresourcedefinitions.apiextensions.k8s.io "{name}"')
+        self.crd_names.remove(name)
+        return 200, {"kind": "CustomResourceDefinition", "apiVersion": "apiextensions.k8s.io/v1",
+                     "metadata": {"name": name}}  # fmt: skip
+
     def answer(self, raw: str) -> tuple[int, Mapping[str, Any]]:
         path = urlsplit(raw).path
         parts = path.strip("/").split("/")
@@ -129,6 +162,10 @@ class Ossm26ApiServer(Ocp420ApiServer):
             return 200, _list("ServiceEntry", self.service_entries)
         if path == "/api/v1/pods":
             return 200, _list("Pod", self.pods)
+        if path == "/apis/apiextensions.k8s.io/v1/customresourcedefinitions":
+            items = [crd(n) for n in self.crd_names]
+            return 200, {"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1",
+                         "metadata": {}, "items": items}  # fmt: skip
         if path == "/apis/gateway.networking.k8s.io/v1/gatewayclasses":
             version = self.cluster_version["status"]["desired"]["version"]
             if tuple(int(p) for p in version.split(".")[:2]) < (4, 19):

@@ -23,6 +23,7 @@ class MemberRollArgs:
     # Extra labels per member namespace: a member moved to OSSM 3 during a migration (istio.io/rev and
     # maistra.io/ignore-namespace; components/ossm3/migration.py) stays in the roll until OSSM 2 is removed.
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    also_after: Sequence[pulumi.Resource] = ()  # e.g. the OSSM 3 control plane a moved namespace needs
 
 
 class MemberRoll(pulumi.ComponentResource):
@@ -71,7 +72,7 @@ class MemberRoll(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.control_plane, *self.namespaces.values()],
+                depends_on=[args.control_plane, *args.also_after, *self.namespaces.values()],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )

@@ -13,6 +13,7 @@ from pulumi.resource import create_urn
 
 from components.config import MeshConfig, StackConfig
 from components.ossm2.operators import ossm2_operators
+from components.shared.operator_cleanup import crds_of_groups
 from components.shared.operators import OperatorSpec
 
 # The 2.x injector skips a namespace with this label, whatever its value (maistra/istio-operator maistra-2.5
@@ -40,8 +41,7 @@ def moved_namespace_labels(revision: str) -> dict[str, str]:
 
 def removable_crds(names: Iterable[str]) -> list[str]:
     """Of the CRDs on the cluster, the ones removing OSSM 2 may delete: `*.maistra.io` only."""
-    groups = [(n, n.split(".", 1)[1]) for n in names if "." in n]
-    return sorted(n for n, g in groups if g == OSSM2_ONLY_GROUP_SUFFIX[1:] or g.endswith(OSSM2_ONLY_GROUP_SUFFIX))
+    return crds_of_groups(list(names), (OSSM2_ONLY_GROUP_SUFFIX[1:],))
 
 
 # Resource names of the two Service Mesh Subscriptions while both run. The OSSM 2 one is renamed from the
@@ -91,6 +91,7 @@ def migration_operators(cfg: StackConfig, specs: Sequence[OperatorSpec]) -> list
         source_namespace=cfg.operators.source_namespace,
         resource_key=OSSM2_SUBSCRIPTION,
         renamed_from=SUBSCRIPTION,
+        remove_crd_groups=(OSSM2_ONLY_GROUP_SUFFIX[1:],),  # maistra.io and its subgroups (federation.maistra.io)
     )
     moved = [
         dataclasses.replace(s, resource_key=OSSM3_SUBSCRIPTION_DURING, after=(OSSM2_SUBSCRIPTION,))

@@ -79,9 +79,11 @@ def build(
         MemberRollArgs(
             mesh.namespace,
             cfg.member_namespaces,
-            control_plane.istio,  # after both control planes: a moved namespace's pods need the OSSM 3 istiod
+            # On the SMCP: Pulumi deletes the roll before it, both before the 2.x operator's CSV record
+            smcp.smcp,
             open_to_whole_mesh=cfg.members,
             namespace_labels=moved,
+            also_after=[control_plane.istio],  # a moved namespace's pods need the OSSM 3 istiod
         ),
         opts,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
-from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv
+from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv, OperatorCrds
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
@@ -101,12 +101,25 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 depends_on=[subscription],
             )
             if args.remove_csv_with is not None:
+                crds = (
+                    [
+                        OperatorCrds(
+                            f"{name}-{key}-crds",
+                            op.remove_crd_groups,
+                            args.remove_csv_with,
+                            pulumi.ResourceOptions(parent=self, depends_on=[subscription]),
+                        )
+                    ]
+                    if op.remove_crd_groups and args.remove_csvs
+                    else []
+                )
                 self.installed[key] = InstalledCsv(
                     f"{name}-{key}-csv",
                     op.package,
                     op.namespace,
                     args.remove_csv_with,
-                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[key]], aliases=renamed_csv),
+                    # deleted before the CRDs record: the CSV goes first, then its CRDs
+                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[key], *crds], aliases=renamed_csv),
                     remove=args.remove_csvs and not op.taken_over,  # its new owner still runs it
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})

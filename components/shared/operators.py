@@ -41,6 +41,9 @@ class OperatorSpec:
     # Resource names of Subscriptions (listed earlier) this one is created after: OSSM 3's operator only once
     # OSSM 2's Subscription is Manual (sail-operator docs/ossm/ossm2-migration/README.md).
     after: tuple[str, ...] = ()
+    # API groups whose CRDs go when this stack uninstalls the operator, after its CSV (OSSM 2 at the end of a
+    # migration: maistra.io, never *.istio.io, which OSSM 3 serves too)
+    remove_crd_groups: tuple[str, ...] = ()
 
     @property
     def resource_name(self) -> str:
