@@ -128,11 +128,34 @@ def test_after_removal_no_ossm2_object_is_declared_and_ossm3_takes_over_the_shar
 
 def test_no_kubernetes_object_is_declared_twice_in_any_phase() -> None:
     """Two resources for one object: dropping either one would delete the object the other still manages."""
-    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": ["tracing", "bookinfo"], "removeOssm2": True}):
+    every = ["tracing", "bookinfo"]
+    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": every}, {"namespaces": every, "removeOssm2": True}):
         ids = kube_identity(dev_migrating(**migrate))
         assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
 def test_every_phase_declares_only_schema_valid_objects() -> None:
-    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": ["tracing", "bookinfo"], "removeOssm2": True}):
+    every = ["tracing", "bookinfo"]
+    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": every}, {"namespaces": every, "removeOssm2": True}):
         assert all_violations(dev_migrating(**migrate)) == [], migrate
+
+
+def test_once_every_member_moved_the_gateway_gets_its_ossm3_canary_behind_the_smcps_service() -> None:
+    assert not [r for r in dev_migrating(namespaces=["tracing"]).kube_objects() if "canary" in r.name]
+    ev = dev_migrating(namespaces=["tracing", "bookinfo"])
+    canary = ev.find("Deployment", "istio-ingressgateway-canary")
+    assert canary.inputs["metadata"]["namespace"] == "istio-system"  # the SMCP's gateway namespace
+    pod = canary.inputs["spec"]["template"]
+    # the SMCP's ingress Service and the app Gateway select these labels; the OSSM 3 revision injects it
+    assert pod["metadata"]["labels"]["app"] == "istio-ingressgateway"
+    assert pod["metadata"]["labels"]["istio"] == "ingressgateway"
+    assert pod["metadata"]["labels"]["istio.io/rev"] == "basic-v1-30-latest"
+    assert pod["metadata"]["annotations"]["inject.istio.io/templates"] == "gateway"
+    selector = canary.inputs["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod["metadata"]["labels"].items() and "ossm-pulumi/gateway-canary" in selector
+    assert ev.find("Istio", "basic").urn in canary.dependencies
+    assert ev.outputs["migrationPhase"].value == "all-moved"
+    # on removal the Route moves to the OSSM 3 profile's own gateway; the canary goes with the SMCP
+    done = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
+    assert not [r for r in done.kube_objects() if "canary" in r.name]
+    assert done.outputs["gatewayService"].value == "istio-ingressgateway.istio-ingress"

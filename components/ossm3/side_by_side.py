@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 
 from components.config import AddonsConfig, StackConfig
+from components.kube import KubeObject, render
 from components.mesh_profile import Mesh
 from components.ossm2.control_plane import ControlPlane as SmcpControlPlane
 from components.ossm2.control_plane import ControlPlaneArgs as SmcpControlPlaneArgs
@@ -29,11 +31,31 @@ from components.ossm2.control_plane import migration_smcp_manifest
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
-from components.ossm3.migration import moved_namespace_labels, revision
+from components.ossm3.migration import REVISION_LABEL, moved_namespace_labels, revision
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
 
 SMCP_GATEWAY = "istio-ingressgateway"  # the SMCP's ingress gateway Service, in the SMCP's namespace
+CANARY_LABEL = "ossm-pulumi/gateway-canary"
+
+
+def gateway_canary(namespace: str, revision: str) -> dict[str, Any]:
+    """A gateway-injected Deployment the SMCP's ingress Service also selects (`app`/`istio` labels as the SMCP's
+    gateway pods, maistra/istio-operator gateways chart), injected by the OSSM 3 revision (`istio.io/rev` pod
+    label: the rev.object webhook) with istiod's `gateway` template; its own selector label keeps it apart from
+    the SMCP's Deployment. It runs as the SMCP gateway's ServiceAccount, which may read the gateway's
+    certificates [assumed: maistra names it istio-ingressgateway-service-account]."""
+    labels = {
+        "app": SMCP_GATEWAY,
+        "istio": "ingressgateway",
+        REVISION_LABEL: revision,
+        CANARY_LABEL: "true",
+    }
+    doc = render("ossm3/gateway/deployment.yaml", name=f"{SMCP_GATEWAY}-canary", namespace=namespace, podLabels=labels)
+    doc["metadata"]["labels"] = {"app": f"{SMCP_GATEWAY}-canary", CANARY_LABEL: "true"}
+    doc["spec"]["selector"] = {"matchLabels": {"istio": "ingressgateway", CANARY_LABEL: "true"}}
+    doc["spec"]["template"]["spec"]["serviceAccountName"] = f"{SMCP_GATEWAY}-service-account"
+    return doc
 
 
 def build(
@@ -114,6 +136,14 @@ def build(
         )
         ui_routes["kiali"] = console.route
         ui_sources.append(console.kiali)
+    if all(ns in migrate.namespaces for ns in cfg.member_namespaces):
+        # Every member moved: the gateway follows by Red Hat's canary (gateway-migration.md): OSSM 3 gateway
+        # pods beside the SMCP's, behind the SMCP's Service, until removal moves the Route to the OSSM 3 gateway
+        KubeObject(
+            "ingress-gateway-canary",
+            gateway_canary(mesh.namespace, revision(mesh)),
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[control_plane.istio, smcp.smcp])),
+        )
     return Mesh(
         namespace=mesh.namespace,
         control_plane=smcp.smcp,  # the gateway's Service is the SMCP's until OSSM 2 is removed
