@@ -16,6 +16,7 @@ from components import config as stack_config
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
+from components.ossm3.migration import phase_steps as migration_steps
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
@@ -95,6 +96,7 @@ if cfg.mesh.migrate_from is not None:  # how far the move from OSSM 2 has come (
     pulumi.export("migrationPhase", stack_config.phase(cfg.mesh.migrate_from, cfg.member_namespaces))
     pulumi.export("ossm2Namespaces", on_plane["ossm2"])
     pulumi.export("ossm3Namespaces", on_plane["ossm3"])
+    pulumi.export("migrationSteps", migration_steps(cfg))  # what this phase's `pulumi up` does
 pulumi.export("gateImage", gates.image)  # the cluster's own cli image unless ossm:gates.image is set
 if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.test_outputs_contract import README, contract_violations, parse_contract
 from tests.test_schemas import all_violations
@@ -159,3 +162,27 @@ def test_once_every_member_moved_the_gateway_gets_its_ossm3_canary_behind_the_sm
     done = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
     assert not [r for r in done.kube_objects() if "canary" in r.name]
     assert done.outputs["gatewayService"].value == "istio-ingressgateway.istio-ingress"
+
+
+def test_the_offline_plan_shows_both_planes_and_the_phases_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import plan
+
+    monkeypatch.setattr(plan, "evaluate", lambda stack: dev_migrating(namespaces=["tracing"]))
+    assert plan.main(["--stack", "dev", "--out", str(tmp_path / "plan")]) == 0
+    out = capsys.readouterr().out
+    tree = out.split("Deployment waves")[0]
+    assert tree.count("ControlPlane control-plane") == 2  # the SMCP's and OSSM 3's
+    assert "MemberRoll member-roll" in tree and "MeshTracing tracing" in tree
+    section = out.split("Migration from OSSM 2, phase namespaces")[1].split("\nOutputs:")[0]
+    assert "(OSSM 2: ['bookinfo']; OSSM 3: ['tracing'])" in section
+    assert "1. Subscription servicemeshoperator (OSSM 2): installPlanApproval Manual" in section
+    assert "move tracing: istio.io/rev=basic-v1-30-latest, maistra.io/ignore-namespace=true" in section
+    assert "stay on OSSM 2: bookinfo" in section
+
+
+def test_the_removal_steps_keep_the_clean_up_order() -> None:
+    steps = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True).outputs["migrationSteps"].value
+    order = [next(i for i, s in enumerate(steps) if word in s) for word in ("gateway", "SMCP", "CSV", "CRDs")]
+    assert order == sorted(order) and "never *.istio.io" in steps[-1]

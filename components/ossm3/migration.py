@@ -127,3 +127,37 @@ def taken_over_members(cfg: StackConfig, name: str = "members") -> dict[str, lis
     for m in cfg.members:
         aliases[f"{name}-{m}-networkpolicy-mesh"] = [_under(OSSM2_MEMBER_ROLL, f"{roll}-{m}-networkpolicy")]
     return aliases
+
+
+def phase_steps(cfg: StackConfig) -> list[str]:
+    """What `pulumi up` does in the stack's migration phase, in order (the plan and the outputs show it)."""
+    migrate = cfg.mesh.migrate_from
+    if migrate is None:
+        return []
+    mesh, members = cfg.mesh, cfg.member_namespaces
+    rev = revision(mesh)
+    moved = [m for m in members if m in migrate.namespaces]
+    stay = [m for m in members if m not in migrate.namespaces]
+    if migrate.remove_ossm2:
+        return [
+            f"OSSM 3 ingress gateway in istio-ingress on revision {rev}; the Route moves to it once it is ready",
+            f"members {', '.join(members)} keep istio.io/rev={rev}; maistra.io/ignore-namespace goes",
+            f"delete the member roll, then SMCP {mesh.namespace}/{migrate.smcp}, while the OSSM 2 operator runs",
+            "delete Subscription servicemeshoperator and its CSV, then the maistra.io CRDs (never *.istio.io)",
+        ]
+    steps = [
+        "Subscription servicemeshoperator (OSSM 2): installPlanApproval Manual",
+        f"SMCP {mesh.namespace}/{migrate.smcp}: addons off, tracing type None, spans to the OSSM 3 collector",
+        f"servicemeshoperator3 after it; IstioCNI and Istio {mesh.name} (RevisionBased, revision {rev}) in "
+        f"{mesh.namespace}, awaited",
+        "Tempo, the OpenTelemetry collector and Kiali for both planes",
+    ]
+    if moved:
+        steps.append(
+            f"move {', '.join(moved)}: istio.io/rev={rev}, maistra.io/ignore-namespace=true, no istio-injection; "
+            "restart their workloads (the preview lists those this program does not restart)"
+        )
+    steps.append(f"stay on OSSM 2: {', '.join(stay)}" if stay else "every member runs on OSSM 3")
+    if not stay:
+        steps.append(f"ingress gateway canary istio-ingressgateway-canary in {mesh.namespace} on revision {rev}")
+    return steps
