@@ -186,3 +186,15 @@ def test_the_removal_steps_keep_the_clean_up_order() -> None:
     steps = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True).outputs["migrationSteps"].value
     order = [next(i for i, s in enumerate(steps) if word in s) for word in ("gateway", "SMCP", "CSV", "CRDs")]
     assert order == sorted(order) and "never *.istio.io" in steps[-1]
+
+
+def test_going_back_to_the_ossm2_profile_keeps_the_ossm2_subscription_and_the_smcp() -> None:
+    """Before removeOssm2 the move can be undone: the ossm2 profile takes its renamed Subscription back."""
+    during = dev_migrating(namespaces=["tracing"])
+    back = evaluate("dev", {"ossm:members": ["bookinfo"]})
+    assert by_package(during)["servicemeshoperator"].urn in by_package(back)["servicemeshoperator"].aliases
+    csv = next(r.urn for r in during.records.values() if r.name == "operators-servicemesh2-csv")
+    assert csv in next(r.aliases for r in back.records.values() if r.name == "operators-servicemesh-csv")
+    assert back.find("ServiceMeshControlPlane", "basic").urn == during.find("ServiceMeshControlPlane", "basic").urn
+    labels = back.find("Namespace", "tracing").inputs["metadata"]["labels"]
+    assert "istio.io/rev" not in labels and "maistra.io/ignore-namespace" not in labels
