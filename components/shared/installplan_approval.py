@@ -261,14 +261,20 @@ def approve_pinned(
                     raise ApprovalError(f"operators.{target.key}: {ours[0].line()}")
                 elif ours:  # OLM writes the phase in a second call after creating the plan
                     pending = f"InstallPlan {ns}/{ours[0].plan} for {pin} has no phase yet"
-                elif installed and any(v.phase == "RequiresApproval" for v in verdicts):
-                    upgrade = next(v for v in verdicts if v.phase == "RequiresApproval")
-                    next_csv = upgrade.csvs[0] if len(upgrade.csvs) == 1 else "the CSV of that plan"
+                elif any(v.phase == "RequiresApproval" for v in verdicts):
+                    other = next(v for v in verdicts if v.phase == "RequiresApproval")
+                    next_csv = other.csvs[0] if len(other.csvs) == 1 else "the CSV of that plan"
+                    why = (
+                        f"{sub_name} has {installed} installed and OLM moves along the channel one upgrade at a "
+                        f"time and never downgrades; set operators.{target.key}.startingCSV to {next_csv} (or back "
+                        f"to {installed})"
+                        if installed
+                        else f"is {pin} in the Subscription's channel? Set operators.{target.key}.startingCSV to "
+                        f"one the channel lists, e.g. {next_csv}"
+                    )
                     raise ApprovalError(
-                        f"operators.{target.key}: {sub_name} has {installed} installed and OLM's next plan installs "
-                        f"{', '.join(upgrade.csvs)} (InstallPlan {upgrade.plan}), not the pinned {pin}: OLM moves "
-                        f"along the channel one upgrade at a time and never downgrades. Set "
-                        f"operators.{target.key}.startingCSV to {next_csv} (or back to {installed}) and run "
+                        f"operators.{target.key}: OLM's pending InstallPlan {ns}/{other.plan} installs "
+                        f"{', '.join(other.csvs)}, not the pinned {pin}, so it is not approved: {why}; then run "
                         "`pulumi up` again."
                     )
                 else:
