@@ -16,6 +16,7 @@ from components import config as stack_config
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
+from components.ossm3.upgrade import preview_upgrade, read_running
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
@@ -40,6 +41,8 @@ try:
         check_catalog(operators, cluster_package_lookup(cfg.cluster))
         if cfg.operators.approval == "Manual":  # what `up` will approve, and what stays pending
             preview_approvals(operators, cfg.cluster.kubeconfig, cfg.cluster.context)
+        if cfg.mesh.profile == "ossm3":  # a version or line change: its order checked, its steps shown
+            preview_upgrade(cfg, read_running(cfg.cluster, cfg.mesh.name))
 except stack_config.ConfigError as error:  # each problem with its stack file and line
     raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
 
@@ -79,6 +82,7 @@ app = (
             mesh.namespace,
             routes.ingress_url,
             mesh.app_policies if mesh.app_policies is not None else NETWORK_POLICIES,
+            mesh.workload_annotations,
         ),
         on_cluster,
     )

@@ -15,6 +15,7 @@ What it copies from OLM (operator-lifecycle-manager @ 992bb097749e; facts-lifecy
 - unknown objects answer a `Status` 404; a PATCH that is not `application/merge-patch+json` or
   `application/json-patch+json` is refused 415, as the API server does for custom resources.
 
+Also the Sail `Istio` objects (GET only), for the preview's read of the running mesh.
 Every request is logged as `METHOD path`.
 """
 
@@ -31,6 +32,8 @@ from urllib.parse import urlsplit
 import yaml
 
 PREFIX = "/apis/operators.coreos.com/v1alpha1/namespaces/"
+ISTIOS = "/apis/sailoperator.io/v1/istios/"
+UPDATED = "2026-12-06T03:00:00Z"
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -48,6 +51,7 @@ class OlmStandIn:
     installs: dict[str, dict[str, str]] = field(default_factory=dict)
     upgrades: dict[str, str] = field(default_factory=dict)
     install_polls: int = 1  # CSV reads answering Installing before Succeeded
+    istios: dict[str, dict[str, Any]] = field(default_factory=dict)  # sailoperator.io/v1 Istio, cluster-scoped
     log: list[str] = field(default_factory=list)
     _polls: dict[str, int] = field(default_factory=dict)
     _generation: int = 0
@@ -61,9 +65,14 @@ class OlmStandIn:
                 "name": name,
                 "channel": "stable",
                 "installPlanApproval": "Manual",
+                "source": "redhat-operators",
+                "sourceNamespace": "openshift-marketplace",
                 **({"startingCSV": pinned} if pinned else {}),
             },
-            "status": {"installedCSV": installed, "currentCSV": installed} if installed else {},
+            "status": {
+                "lastUpdated": UPDATED,
+                **({"installedCSV": installed, "currentCSV": installed} if installed else {}),
+            },
         }
         self.subscriptions.setdefault(namespace, {})[name] = sub
         if installed:
@@ -95,7 +104,8 @@ class OlmStandIn:
                 "clusterServiceVersionNames": sorted(installs.values()),
                 "generation": self._generation,
             },
-            "status": {"phase": phase} if phase else {},
+            # no status at all until OLM's second write (phase and catalogSources are required together)
+            **({"status": {"phase": phase, "catalogSources": ["redhat-operators"]}} if phase else {}),
         }
         self.installs[name] = dict(installs)
         for sub_name in installs:
@@ -113,6 +123,12 @@ class OlmStandIn:
     # --- the API ---------------------------------------------------------------------------------
     def answer(self, method: str, raw: str, body: bytes, content_type: str) -> tuple[int, Mapping[str, Any]]:
         path = urlsplit(raw).path
+        if path.startswith(ISTIOS) and method == "GET":
+            name = path[len(ISTIOS) :]
+            found = self.istios.get(name)
+            return (
+                (200, found) if found else (404, _status(404, "NotFound", f'istios.sailoperator.io "{name}" not found'))
+            )
         if not path.startswith(PREFIX):
             return 404, _status(404, "NotFound", f"{path} not found")
         parts = path[len(PREFIX) :].split("/")
@@ -147,7 +163,7 @@ class OlmStandIn:
     def _approve(self, namespace: str, name: str) -> None:
         plan = self.plans[namespace][name]
         plan["spec"]["approved"] = True
-        plan["status"]["phase"] = "Complete"
+        plan.setdefault("status", {"catalogSources": ["redhat-operators"]})["phase"] = "Complete"
         for sub_name, csv in self.installs.get(name, {}).items():
             sub = self.subscriptions.get(namespace, {}).get(sub_name)
             self.csvs.setdefault(namespace, {})[csv] = "Installing"

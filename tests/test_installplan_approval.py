@@ -135,7 +135,7 @@ def test_a_failed_plan_surfaces_olms_reason(olm: OlmStandIn, server: OlmApiServe
     olm.subscribe(NS, MESH, MESH_PIN)
     plan = olm.plan(NS, {MESH: MESH_PIN}, phase="Failed")
     olm.plans[NS][plan]["spec"]["approved"] = True
-    olm.plans[NS][plan]["status"]["conditions"] = [
+    olm.plans[NS][plan]["status"]["conditions"] = [  # as OLM reports a failed install
         {"type": "Installed", "status": "True", "message": "error validating existing CRs against new CRD's schema"}
     ]
     with pytest.raises(ApprovalError, match="failed: Installed: error validating existing CRs"):

@@ -17,6 +17,7 @@ from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
+from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
 
@@ -40,11 +41,17 @@ def build(
     control_plane = ControlPlane(
         "control-plane", ControlPlaneArgs(cfg.mesh, operators_ready, extension_provider(cfg)), opts
     )
-    gateway = IngressGateway("ingress-gateway", IngressGatewayArgs(cfg.mesh.name, control_plane.ready), opts)
+    revision = injection_revision(cfg.mesh)  # RevisionBased: the tag `default`, which follows every upgrade
+    rolled_by_revision = workload_annotations(cfg.mesh)  # a new active revision rolls the program's workloads
+    gateway = IngressGateway(
+        "ingress-gateway",
+        IngressGatewayArgs(revision, control_plane.ready, pod_annotations=rolled_by_revision),
+        opts,
+    )
     members = Members(
         "members",
         MembersArgs(
-            revision=cfg.mesh.name,
+            revision=revision,
             members=cfg.member_namespaces,
             # the gateway namespace too: whatever waits on the members finds every namespace with proxies
             control_plane=[*control_plane.ready, gateway.namespace],
@@ -97,4 +104,5 @@ def build(
         # have (the gateway lives in istio-ingress; members.py admits it, user-workload monitoring scrapes)
         app_policies=OSSM3_APP_POLICIES,
         jaeger_query=jaeger_query_service(cfg),
+        workload_annotations=rolled_by_revision,
     )
