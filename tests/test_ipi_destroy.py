@@ -9,7 +9,9 @@ The model follows pulumi/pulumi at 1b594989 (read, not run; no CLI here):
   it is protected"), before the dry-run return, so a preview fails the same way; `RetainOnDelete` and a
   `DeletedWith` resource found in `sg.deletes` skip the provider's Delete and leave the state;
 - pkg/resource/deploy/deployment_executor.go: after an antichain, the transitive dependencies of every
-  failed step are left out of the later antichains.
+  failed step are left out of the later antichains. A failed step normally cancels the whole run; a
+  refused protected delete does not (step_executor.go `cancelDueToError` treats `deleteProtectedError` as
+  continue-on-error), which is why anything the guard does not depend on is still deleted.
 """
 
 from __future__ import annotations
@@ -30,21 +32,19 @@ class Outcome:
     kept: list[str] = field(default_factory=list)  # skipped: a dependency of a failed step
 
 
-def destroy(records: dict[str, Record]) -> Outcome:
+def destroy(records: dict[str, Record], *, exclude_protected: bool = False, ignore_protect: bool = False) -> Outcome:
+    """`pulumi destroy`, optionally with `--exclude-protected` or `--ignore-protect` (CLI v3.256.0+).
+
+    pkg/cmd/pulumi/operations/destroy.go: `--exclude-protected` excludes every protected resource with its
+    transitive dependencies (`getProtectedExcludes`); `--ignore-protect` sets IgnoreProtect, which
+    `DeleteStep.Apply` checks before refusing a protected delete.
+    """
+
     def deps(r: Record) -> set[str]:
         found = {*r.dependencies, r.deleted_with, r.parent}
         if r.provider:  # a provider reference is "<urn>::<id>"
             found.add(r.provider.rsplit("::", 1)[0])
         return {d for d in found if d in records and d != r.urn}
-
-    deletes = set(records)  # GenerateDeletes: everything, the protected included
-    condemned, chains = set(records), []
-    while condemned:
-        chain = sorted(u for u in condemned if not deps(records[u]) & condemned)
-        assert chain, "cycle"
-        condemned -= set(chain)
-        chains.append(chain)
-    chains.reverse()
 
     def transitive(urn: str) -> set[str]:
         seen, todo = set(), [urn]
@@ -55,6 +55,20 @@ def destroy(records: dict[str, Record]) -> Outcome:
                     todo.append(d)
         return seen
 
+    excluded: set[str] = set()
+    if exclude_protected:
+        for urn, r in records.items():
+            if r.protect:
+                excluded |= {urn} | transitive(urn)
+    deletes = set(records) - excluded  # GenerateDeletes: everything not excluded, the protected included
+    condemned, chains = set(deletes), []
+    while condemned:
+        chain = sorted(u for u in condemned if not deps(records[u]) & condemned)
+        assert chain, "cycle"
+        condemned -= set(chain)
+        chains.append(chain)
+    chains.reverse()
+
     out, skipped = Outcome(), set()
     for chain in chains:
         for urn in chain:
@@ -62,7 +76,7 @@ def destroy(records: dict[str, Record]) -> Outcome:
                 out.kept.append(urn)
                 continue
             r = records[urn]
-            if r.protect:
+            if r.protect and not ignore_protect:
                 out.failed.append(urn)
             elif r.read or r.retain_on_delete or (r.deleted_with and r.deleted_with in deletes) or not r.custom:
                 out.dropped.append(urn)
@@ -111,3 +125,19 @@ def test_a_deliberate_teardown_destroys_the_cluster_and_skips_each_object(instal
     (command,) = [r for r in records.values() if r.type == "command:local:Command"]
     assert command.urn in out.deleted  # `openshift-install destroy cluster`
     assert in_cluster(installed) <= set(out.dropped)  # gone with the cluster, not deleted one by one
+
+
+def test_exclude_protected_destroys_only_what_the_guard_does_not_need(installed: Evaluation) -> None:
+    """README, Tearing down: `pulumi destroy --exclude-protected` ends without an error and keeps the cluster."""
+    out = destroy(installed.records, exclude_protected=True)
+    assert not out.failed and not out.kept
+    objects = in_cluster(installed)
+    assert not objects & {*out.dropped, *out.deleted}
+    (command,) = [r for r in installed.records.values() if r.type == "command:local:Command"]
+    assert command.urn not in {*out.dropped, *out.deleted}
+
+
+def test_ignore_protect_is_the_deliberate_teardown_in_one_command(installed: Evaluation) -> None:
+    """README, Tearing down: `pulumi destroy --ignore-protect` does what unprotecting both and destroying does."""
+    unprotected = {u: replace(r, protect=False) for u, r in installed.records.items()}
+    assert destroy(installed.records, ignore_protect=True) == destroy(unprotected)

@@ -221,6 +221,32 @@ def test_a_fresh_ipi_cluster_gets_the_configmap_without_any_read() -> None:
     assert created.inputs["data"] == {"config.yaml": "enableUserWorkload: true\n"}
 
 
+@pytest.mark.parametrize("installed", [False, True], ids=["existing", "ipi"])
+def test_a_created_monitoring_config_is_left_to_the_admins_who_edit_it_later(installed: bool) -> None:
+    """An admin's later `oc edit` (retention, storage: OpenShift's monitoring docs) is never reverted or fought.
+
+    pulumi-kubernetes v4.32 (read, not run): after a refresh, Diff compares the live object pruned to the
+    inputs with the new inputs (provider/pkg/provider/provider.go Diff); a change of a ConfigMap's `data` is a
+    replacement (diff.go forceNewProperties, enableConfigMapMutable off by default), delete-before-replace for a
+    named object; the delete is a no-op here (retainOnDelete) and the create fails on AlreadyExists
+    (await/await.go Creation: a plain create without upsertExistingObjects). The engine drops ignored paths from
+    that diff (Diff, req.IgnoreChanges). An ipi stack declares this ConfigMap on every update.
+    """
+    cfg = ipi(uwm(True)) if installed else uwm(True)
+    result = build_console(cfg, answering(None))
+    [created] = monitoring_writes(result)
+    assert created.type == "kubernetes:core/v1:ConfigMap"
+    assert created.ignore_changes == ["data"]  # written once; the admins' from then on
+    assert created.urn in result.retained  # and never deleted
+
+
+def test_the_patch_of_an_existing_config_is_not_frozen() -> None:
+    """The patch is declared only while user-workload monitoring is off, with the text read at that preview."""
+    result = build_console(uwm(True), answering(ADMIN_CONFIG))
+    [patch] = monitoring_writes(result)
+    assert patch.type == "kubernetes:core/v1:ConfigMapPatch" and patch.ignore_changes == []
+
+
 def test_preview_fails_with_the_command_when_uwm_is_off_and_may_not_be_enabled() -> None:
     with pytest.raises(MonitoringConfigError, match="oc patch configmap cluster-monitoring-config"):
         build_console(uwm(False), answering(ADMIN_CONFIG))

@@ -11,7 +11,8 @@ ConfigMap openshift-monitoring/cluster-monitoring-config, beside settings the
 program does not own. The preview reads it: when it is off the program turns
 it on only if `mesh.monitoring.enableUserWorkload` says so, changing that one
 line and nothing else, and otherwise fails the preview with the exact `oc`
-command. The ConfigMap is never deleted or reset by `pulumi destroy`.
+command. The ConfigMap is never deleted or reset by `pulumi destroy`, and one
+the program created is never reverted to its one line after an admin edits it.
 """
 
 from __future__ import annotations
@@ -369,8 +370,15 @@ class MeshConsole(pulumi.ComponentResource):
         # forgets this resource: the ConfigMap stays as it is.
         keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         if not state.exists:
+            # Created once, then the admins': OpenShift's docs have them edit this ConfigMap for every other
+            # monitoring setting. Without ignore_changes a refresh would show their edit as a diff on `data`,
+            # which pulumi-kubernetes replaces on a ConfigMap (provider/pkg/provider/diff.go forceNewProperties,
+            # unless enableConfigMapMutable): the retained delete is a no-op and the create then fails on
+            # AlreadyExists (await.go Creation, no upsert), leaving the ConfigMap out of the state. An ipi
+            # stack declares this on every update, as it never reads the cluster at preview.
             doc = render("ossm3/console/cluster-monitoring-config.yaml", config=text)
-            return KubeObject(f"{name}-cluster-monitoring-config", doc, keep)
+            created = pulumi.ResourceOptions(parent=self, retain_on_delete=True, ignore_changes=["data"])
+            return KubeObject(f"{name}-cluster-monitoring-config", doc, created)
         # Server-side apply of this one key; force takes it over from whoever wrote the ConfigMap,
         # with the content read at preview (their other settings kept verbatim). Deleting a Patch
         # would remove the key it owns, the whole config.yaml here: hence retain_on_delete above.

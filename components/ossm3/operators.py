@@ -53,6 +53,8 @@ INGRESS_OWNED_ANNOTATION = "ingress.operator.openshift.io/owned"
 # What the ingress operator writes into spec.config.annotations of the Subscriptions it owns (subscription.go
 # WorkloadPartitioningManagementAnnotationKey): the mark it leaves on one it took over, metadata untouched.
 INGRESS_SPEC_MARK = "target.workload.openshift.io/management"
+# The only Subscription it writes (pkg/operator/controller/names.go ServiceMeshOperatorSubscriptionName).
+INGRESS_SUBSCRIPTION = (OPERATORS_NAMESPACE, "servicemeshoperator3")
 ISTIO_CRD = "istios.sailoperator.io"
 MAX_ENUM = 200  # the 3.4 CRD lists 20 versions
 MAX_CRD_BYTES = 8 * 1024 * 1024  # the Istio CRD is about 1 MiB (its whole values schema)
@@ -139,11 +141,18 @@ def _written_by_pulumi(meta: Mapping[str, Any]) -> bool:
 
 
 def owned_by_ingress_operator(sub: Mapping[str, Any]) -> bool:
-    """Created (annotation) or taken over (its spec mark) by the OpenShift ingress operator."""
+    """Created (annotation) or taken over (its spec mark) by the OpenShift ingress operator.
+
+    The spec mark is the workload-partitioning annotation anyone may set on a Subscription; it says
+    "taken over" only on the one Subscription the ingress operator reconciles (names.go
+    ServiceMeshOperatorSubscriptionName: openshift-operators/servicemeshoperator3).
+    """
     meta = sub.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
     if isinstance(annotations, Mapping) and INGRESS_OWNED_ANNOTATION in annotations:
         return True
+    if not isinstance(meta, Mapping) or (meta.get("namespace"), meta.get("name")) != INGRESS_SUBSCRIPTION:
+        return False
     body = sub.get("spec")
     config = body.get("config") if isinstance(body, Mapping) else None
     marks = config.get("annotations") if isinstance(config, Mapping) else None

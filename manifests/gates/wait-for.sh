@@ -230,7 +230,7 @@ check_crds() {
 
 # One webhook configuration by its full <resource>/<name>: a CA bundle, and ready endpoints behind it.
 check_webhook() {
-  local webhook=$1 svc svc_ns rc
+  local webhook=$1 svc svc_ns rc state address ready=""
   oc_get "$webhook" "$webhook" -o 'jsonpath={.webhooks[0].clientConfig.caBundle}'
   rc=$?
   [ "$rc" -eq 2 ] && return 1
@@ -251,11 +251,18 @@ check_webhook() {
   # slice of the Service by its kubernetes.io/service-name label, addresses of ready endpoints only. The
   # EndpointSlice controller always sets conditions.ready (kubernetes pkg/controller/endpointslice
   # podToEndpoint); an unset one (a hand-made slice) counts as not ready here, which only makes the gate wait.
+  # One "<ready> <addresses>" line per endpoint, judged here: a jsonpath filter ([?()]) on `endpoints` fails
+  # on the placeholder slice of a Service with no pods yet, whose `endpoints` the API server returns as null
+  # (kubernetes/kubernetes#135968; client-go util/jsonpath evalFilter errors on nil, evalArray skips it).
   oc_get "endpointslices of service $svc_ns/$svc" endpointslices.discovery.k8s.io -n "$svc_ns" \
-    -l "kubernetes.io/service-name=$svc" -o 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}'
+    -l "kubernetes.io/service-name=$svc" \
+    -o 'jsonpath={range .items[*].endpoints[*]}{.conditions.ready}{" "}{.addresses[*]}{"\n"}{end}'
   rc=$?
   [ "$rc" -eq 2 ] && return 1
-  if [ "$rc" -ne 0 ] || [ -z "$OUT" ]; then
+  while read -r state address _; do
+    if [ "$state" = true ] && [ -n "$address" ]; then ready=1; fi
+  done <<< "$OUT"
+  if [ "$rc" -ne 0 ] || [ -z "$ready" ]; then
     pending="webhook service $svc_ns/$svc has no ready endpoints yet"
     return 1
   fi

@@ -89,6 +89,23 @@ def test_a_subscription_we_created_and_it_took_over_is_kept_but_never_written() 
     assert not owned_by_ingress_operator(ours())  # ours, untouched: declared and managed as before
 
 
+@pytest.mark.parametrize(
+    ("name", "package"), [("ossm3", "servicemeshoperator3"), ("kiali-ossm", "kiali-ossm")], ids=["renamed", "kiali"]
+)
+def test_the_workload_partitioning_mark_alone_is_no_takeover_elsewhere(name: str, package: str) -> None:
+    """The ingress operator writes only openshift-operators/servicemeshoperator3 (names.go
+    ServiceMeshOperatorSubscriptionName); its spec mark is the documented workload-partitioning annotation,
+    which a user may set on any Subscription of theirs. Such a Subscription stays ours: declared and managed."""
+    sub = ours()
+    sub["metadata"]["name"] = name
+    sub["spec"]["name"] = package
+    sub["spec"]["config"] = {"annotations": {"target.workload.openshift.io/management": '{"effect": "Preferred"}'}}
+    assert not owned_by_ingress_operator(sub)
+    cfg = parse({"mesh": {"profile": "ossm3"}})
+    specs = ossm3_operators(cfg, lambda ns, pkg: [sub] if pkg == package else [])
+    assert not any(s.taken_over or s.existing_subscription for s in specs)
+
+
 # --- the same against the 4.20 stand-in, through the whole program ----------------------------------------
 
 
