@@ -7,9 +7,11 @@ the plan, the CSVs and the fix; after an upgrade the next plan stays pending.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from components.shared.cluster_client import api_client
 from components.shared.installplan_approval import ApprovalError, Olm, Target, approve_pinned, judge, report
@@ -177,3 +179,40 @@ def test_judge_requires_the_subscriptions_uid_among_the_owners() -> None:
     owners.append({"kind": "Subscription", "uid": "uid-ours"})
     assert [v.action for v in judge([plan], "uid-ours", MESH_PIN, ())] == ["approve"]
     assert judge([plan, "junk", {"metadata": None}], "", MESH_PIN, ()) == []  # type: ignore[list-item]
+
+
+def test_the_preview_logs_the_report_through_the_stacks_kubeconfig(olm: OlmStandIn, server: OlmApiServer) -> None:
+    from components.shared.installplan_approval import preview_approvals
+    from components.shared.operators import OperatorSpec
+
+    olm.subscribe(NS, MESH, MESH_PIN)
+    olm.plan(NS, {MESH: "servicemeshoperator3.v3.4.3"})
+    ours = OperatorSpec("servicemesh", MESH, "stable-3.4", NS, (), starting_csv=MESH_PIN)
+    reused = OperatorSpec("kiali", KIALI, "stable", NS, (), existing_subscription=KIALI, starting_csv=KIALI_PIN)
+    lines = preview_approvals([ours, reused], server.kubeconfig(), None)
+    assert any("pending but not approved: it does not install the pinned" in line for line in lines)
+    assert lines[-1].startswith(f"operators.kiali: Subscription {NS}/{KIALI} belongs to another owner")
+    assert not any(line.startswith("operators.kiali: will approve") for line in lines)  # never a reused one
+    assert olm.patches() == []
+
+
+def test_an_unreadable_cluster_skips_the_preview_report() -> None:
+    from components.shared.installplan_approval import preview_approvals
+    from components.shared.operators import OperatorSpec
+
+    ours = OperatorSpec("servicemesh", MESH, "stable-3.4", NS, (), starting_csv=MESH_PIN)
+    with socket.socket() as probe:  # a port nothing listens on once closed: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = {"server": f"http://127.0.0.1:{port}"}
+    kubeconfig = yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "x",
+            "clusters": [{"name": "c", "cluster": server}],
+            "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        }
+    )
+    assert preview_approvals([ours], kubeconfig, None) == []

@@ -134,3 +134,11 @@ def test_a_revision_name_too_long_for_istiods_service_is_refused() -> None:
     with pytest.raises(pulumi.RunError) as err:
         evaluate("ossm3", canary("v1.30-latest", "stable-3.4", name="m" * 50))
     assert "ossm:mesh.name" in str(err.value) and "istiod-" in str(err.value)
+
+
+def test_the_policy_pack_passes_a_manual_revision_based_stack() -> None:
+    """Pinned Manual operators, a tag-injected mesh and revision-annotated pods break no policy of the pack."""
+    from tests.policy_helpers import run_all
+    from tests.test_plan_upgrade import CANARY
+
+    assert run_all(evaluate("ossm3", CANARY)) == []
