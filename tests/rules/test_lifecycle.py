@@ -134,3 +134,15 @@ def test_a_manual_plan_is_approved_whole_so_a_bundle_with_foreign_csvs_is_left()
         list(olm.plans["openshift-operators"].values()), uid, "servicemeshoperator3.v3.4.2", ("other.v1.0.1",)
     )
     assert allowed.action == "approve"
+
+
+def test_the_34_line_reconciles_the_minors_of_its_crd_enum_except_end_of_life() -> None:
+    """ACCEPTED_MINORS['3.4'] is the OSSM 3.4 Istio CRD's spec.version enum (tests/schemas copy) without v1.26."""
+    from components.config.mesh import OSSM3_END_OF_LIFE
+    from components.ossm3.upgrade import ACCEPTED_MINORS, minor
+
+    schema = json.loads((SCHEMAS / "sailoperator.io_v1_Istio.json").read_text())["schema"]
+    enum = schema["properties"]["spec"]["properties"]["version"]["enum"]
+    minors = {minor(v) for v in enum if not v.startswith(OSSM3_END_OF_LIFE)} - {""}
+    assert sorted(minors) == sorted(ACCEPTED_MINORS["3.4"])
+    assert "1.26" in {minor(v) for v in enum}  # in the enum, refused as end of life (versions.ossm.yaml)
