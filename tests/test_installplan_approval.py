@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from components.shared.cluster_client import api_client
-from components.shared.installplan_approval import ApprovalError, Olm, Target, approve_pinned, judge, report
+from components.shared.olm_approval import ApprovalError, Olm, Target, approve_pinned, judge, report
 from tests.fakes_olm import OlmApiServer, OlmStandIn
 
 NS = "openshift-operators"

@@ -21,7 +21,7 @@ class OperatorChoice:
     source: str | None = None  # unset: operators.source
     source_namespace: str | None = None  # unset: operators.sourceNamespace
     # The CSV OLM installs first (Subscription spec.startingCSV); with approval Manual, the only one the
-    # program approves (components/shared/installplan_approval.py). Changing it is a controlled upgrade.
+    # program approves (components/shared/olm_approval.py). Changing it is a controlled upgrade.
     starting_csv: str | None = None
 
 

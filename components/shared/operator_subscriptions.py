@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
-from components.shared.installplan_approval import InstallPlanApproval, targets
+from components.shared.installplan_approval import InstallPlanApproval
+from components.shared.olm_approval import targets
 from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates

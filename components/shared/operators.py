@@ -34,7 +34,7 @@ class OperatorSpec:
     # not delete it, but never written again and left in place by `pulumi destroy`, its CSV too.
     taken_over: bool = False
     # Subscription spec.startingCSV (ossm:operators.<key>.startingCSV); with approval Manual the one CSV the
-    # program approves for this Subscription (components/shared/installplan_approval.py).
+    # program approves for this Subscription (components/shared/olm_approval.py).
     starting_csv: str | None = None
 
     @property

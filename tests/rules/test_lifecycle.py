@@ -29,7 +29,7 @@ from components.config.mesh import MeshConfig
 from components.config.rules_lifecycle import revision_name
 from components.ossm3.revisions import istio_wait_for
 from components.ossm3.upgrade import MeshState, order_problems
-from components.shared.installplan_approval import judge
+from components.shared.olm_approval import judge
 from tests.fakes_olm import OlmStandIn
 from tests.schema_validation import violations
 
