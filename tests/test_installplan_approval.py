@@ -216,3 +216,19 @@ def test_an_unreadable_cluster_skips_the_preview_report() -> None:
         }
     )
     assert preview_approvals([ours], kubeconfig, None) == []
+
+
+def test_a_pin_olm_cannot_resolve_stops_at_once_naming_the_key(olm: OlmStandIn, server: OlmApiServer) -> None:
+    sub = olm.subscribe(NS, MESH, "servicemeshoperator3.v3.9.9")
+    sub["status"]["conditions"] = [  # as OLM's syncResolvingNamespace writes it for a CSV not in the channel
+        {
+            "type": "ResolutionFailed",
+            "status": "True",
+            "reason": "ConstraintsNotSatisfiable",
+            "message": "constraints not satisfiable: no operators found with name servicemeshoperator3.v3.9.9",
+        }
+    ]
+    with pytest.raises(ApprovalError) as err:
+        run(server, Target("servicemesh", NS, MESH, "servicemeshoperator3.v3.9.9"), timeout=600)
+    assert "operators.servicemesh.startingCSV" in str(err.value) and "constraints not satisfiable" in str(err.value)
+    assert "timed out" not in str(err.value)

@@ -146,6 +146,19 @@ def _conditions(obj: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def unsatisfiable(sub: Mapping[str, Any]) -> bool:
+    """ResolutionFailed True with reason ConstraintsNotSatisfiable: OLM calls it terminal, needing intervention
+    (operator-lifecycle-manager pkg/controller/operators/catalog/operator.go `syncResolvingNamespace`)."""
+    found = _map(sub.get("status")).get("conditions")
+    return any(
+        isinstance(c, Mapping)
+        and c.get("type") == "ResolutionFailed"
+        and c.get("status") == "True"
+        and c.get("reason") == "ConstraintsNotSatisfiable"
+        for c in (found[:20] if isinstance(found, list) else [])
+    )
+
+
 class Olm:
     """The few OLM reads and the one write the approval needs, each bounded in time (a CustomObjectsApi)."""
 
@@ -265,6 +278,13 @@ def approve_pinned(
                         f"operators.{target.key}: OLM's pending InstallPlan {ns}/{other.plan} installs "
                         f"{', '.join(other.csvs)}, not the pinned {pin}, so it is not approved: {why}; then run "
                         "`pulumi up` again."
+                    )
+                elif unsatisfiable(sub):
+                    raise ApprovalError(
+                        f"operators.{target.key}: OLM cannot resolve {sub_name} with startingCSV {pin} "
+                        f"({_conditions(sub)}); set operators.{target.key}.startingCSV to a CSV of the "
+                        f"Subscription's channel (oc get packagemanifest {target.subscription} -n "
+                        "openshift-marketplace -o jsonpath='{.status.channels[*].currentCSV}' lists the heads)"
                     )
                 else:
                     state = _text(status.get("state"), 40)
