@@ -17,9 +17,11 @@ from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
 from components.ossm3.migration import phase_steps as migration_steps
+from components.ossm3.upgrade import preview_upgrade, read_running
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, cluster_package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
+from components.shared.installplan_approval import preview_approvals
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
@@ -38,6 +40,10 @@ try:
         installed = provision(cfg.cluster.ipi, es_nodes)
     elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
         check_catalog(operators, cluster_package_lookup(cfg.cluster))
+        if cfg.operators.approval == "Manual":  # what `up` will approve, and what stays pending
+            preview_approvals(operators, cfg.cluster.kubeconfig, cfg.cluster.context)
+        if cfg.mesh.profile == "ossm3":  # a version or line change: its order checked, its steps shown
+            preview_upgrade(cfg, read_running(cfg.cluster, cfg.mesh.name))
 except stack_config.ConfigError as error:  # each problem with its stack file and line
     raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
 
@@ -59,6 +65,8 @@ subscriptions = OperatorSubscriptions(
         # a cluster this stack installs takes its CSVs with it
         ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None,
         cfg.operators.remove_csv_on_destroy,
+        # approval Manual: the program approves each pinned CSV's InstallPlan itself, on any cluster it reaches
+        ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None,
     ),
     on_cluster,
 )
@@ -75,6 +83,7 @@ app = (
             mesh.namespace,
             routes.ingress_url,
             mesh.app_policies if mesh.app_policies is not None else NETWORK_POLICIES,
+            mesh.workload_annotations,
         ),
         on_cluster,
     )

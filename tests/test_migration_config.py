@@ -13,15 +13,22 @@ import pytest
 
 from components.config import ConfigError, parse
 from components.config.migration import MigrateFromConfig, phase, planes
+from tests.migration_config import manual_operators
 from tools.offline import evaluate
 
 
 def migrating(**migrate: Any) -> dict[str, Any]:
     """The dev stack's mesh switched to OSSM 3 (an Istio not named default), plus `migrate`."""
     return {
-        "mesh": {"profile": "ossm3", "name": "ossm3", "version": "v1.30-latest", "migrateFrom": migrate},
+        "mesh": {
+            "profile": "ossm3",
+            "name": "ossm3",
+            "version": "v1.30-latest",
+            "updateStrategy": "RevisionBased",
+            "migrateFrom": migrate,
+        },
         "members": ["bookinfo"],
-        "operators": {"approval": "Manual"},
+        "operators": manual_operators(),
     }
 
 
@@ -66,6 +73,10 @@ def test_bad_migration_input_names_the_key_and_the_fix(raw: dict[str, Any], key:
 def test_the_move_needs_manual_approval_until_ossm2_is_removed() -> None:
     """A Manual OSSM 2 Subscription makes OLM plan every openshift-operators install Manual (facts §3.2)."""
     automatic = {**migrating(smcp="basic"), "operators": {"approval": "Automatic"}}
+    inplace = migrating(smcp="basic")
+    inplace["mesh"]["updateStrategy"] = "InPlace"
+    [strategy] = problems(inplace)
+    assert strategy.startswith("ossm:mesh.updateStrategy:") and "RevisionBased" in strategy
     [problem] = problems(automatic)
     assert problem.startswith("ossm:operators.approval:") and "set operators.approval Manual" in problem
     done = {**migrating(smcp="basic", namespaces=["tracing", "bookinfo"], removeOssm2=True)}
@@ -99,13 +110,13 @@ def test_the_phase_and_the_planes_follow_the_moved_namespaces() -> None:
 
 def test_the_dev_stack_refuses_removal_before_declaring_anything() -> None:
     """Through the program: the error names the key, and nothing is declared half-way."""
-    mesh = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest"}
+    mesh = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest", "updateStrategy": "RevisionBased"}
     with pytest.raises(pulumi.RunError) as failed:
         evaluate(
             "dev",
             {
                 "ossm:mesh": {**mesh, "migrateFrom": {"smcp": "basic", "removeOssm2": True}},
-                "ossm:operators": {"approval": "Manual"},
+                "ossm:operators": manual_operators(),
             },
         )
     assert "ossm:mesh.migrateFrom: removeOssm2 removes OSSM 2, but tracing still runs on it" in str(failed.value)

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from tests.migration_config import manual_operators
 from tests.test_outputs_contract import README, contract_violations, parse_contract
 from tests.test_schemas import all_violations
 from tools.offline import Evaluation, evaluate
 
-MESH = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest"}
+MESH = {"profile": "ossm3", "name": "basic", "version": "v1.30-latest", "updateStrategy": "RevisionBased"}
 
 
 def dev_migrating(**migrate: Any) -> Evaluation:
@@ -21,7 +22,7 @@ def dev_migrating(**migrate: Any) -> Evaluation:
         {
             "ossm:mesh": {**MESH, "migrateFrom": {"smcp": "basic", **migrate}},
             "ossm:members": ["bookinfo"],
-            "ossm:operators": {"approval": "Manual"},
+            "ossm:operators": manual_operators(),
         },
     )
 
@@ -123,10 +124,26 @@ def test_after_removal_no_ossm2_object_is_declared_and_ossm3_takes_over_the_shar
     side = dev_migrating(namespaces=["tracing"])
     for name in ("istio-system", "tracing", "bookinfo"):  # taken over, not deleted and created again
         assert side.find("Namespace", name).urn in ev.find("Namespace", name).aliases, name
-    # the members and the gateway follow the RevisionBased revision the moved namespaces already run on
-    assert ev.find("Namespace", "tracing").inputs["metadata"]["labels"]["istio.io/rev"] == "basic-v1-30-latest"
-    gateway = ev.find("Deployment", "istio-ingressgateway")
-    assert gateway.inputs["spec"]["template"]["metadata"]["labels"]["istio.io/rev"] == "basic-v1-30-latest"
+    # a plain OSSM 3 stack: the `default` tag on the Istio, members on istio-injection=enabled
+    tag = ev.find("IstioRevisionTag", "default")
+    assert tag.inputs["spec"]["targetRef"] == {"kind": "Istio", "name": "basic"}
+    labels = ev.find("Namespace", "tracing").inputs["metadata"]["labels"]
+    assert labels.get("istio-injection") == "enabled" and "istio.io/rev" not in labels
+
+
+def comparable(ev: Evaluation) -> dict[str, Any]:
+    """What `pulumi preview` compares: each resource's inputs by URN (aliases and migration outputs aside)."""
+    return {urn: (r.type, r.inputs, sorted(r.dependencies)) for urn, r in ev.records.items()}
+
+
+def test_after_removal_migrate_from_can_be_dropped_without_a_change() -> None:
+    done = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
+    plain = evaluate("dev", {"ossm:mesh": MESH, "ossm:members": ["bookinfo"], "ossm:operators": manual_operators()})
+    assert comparable(done) == comparable(plain)
+    migration_outputs = {"migrationPhase", "ossm2Namespaces", "ossm3Namespaces", "migrationSteps"}
+    assert {k: v.value for k, v in done.outputs.items() if k not in migration_outputs} == {
+        k: v.value for k, v in plain.outputs.items()
+    }
 
 
 def test_no_kubernetes_object_is_declared_twice_in_any_phase() -> None:
@@ -198,3 +215,19 @@ def test_going_back_to_the_ossm2_profile_keeps_the_ossm2_subscription_and_the_sm
     assert back.find("ServiceMeshControlPlane", "basic").urn == during.find("ServiceMeshControlPlane", "basic").urn
     labels = back.find("Namespace", "tracing").inputs["metadata"]["labels"]
     assert "istio.io/rev" not in labels and "maistra.io/ignore-namespace" not in labels
+
+
+def test_the_demo_restarts_when_its_namespace_moves_and_when_it_moves_back() -> None:
+    """A namespace moves only as its pods restart: the demo's pod template names the revision once moved."""
+
+    def annotations(ev: Evaluation) -> dict[str, str]:
+        template = ev.find("Deployment", "servicea").inputs["spec"]["template"]["metadata"]
+        return dict(template.get("annotations") or {})
+
+    before = annotations(evaluate("dev", {"ossm:members": ["bookinfo"]}))
+    unmoved = annotations(dev_migrating(namespaces=["bookinfo"]))
+    moved = annotations(dev_migrating(namespaces=["tracing"]))
+    assert unmoved == before  # switching the profile alone restarts nothing
+    assert moved != unmoved and moved["ossm-pulumi/istio-revision"] == "basic-v1-30-latest"
+    done = annotations(dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True))
+    assert done == moved  # removing OSSM 2 restarts nothing that already moved

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 
 from tests.fakes_ossm26 import Ossm26ApiServer, pod, program_smcp
+from tests.migration_config import manual_operators
 from tools.offline import Evaluation, evaluate
 
 MESH = {
@@ -22,10 +23,11 @@ MESH = {
     "name": "basic",
     "namespace": "istio-system",
     "version": "v1.24-latest",  # into OSSM 3.0, the line Red Hat's guide documents, on OpenShift 4.18
+    "updateStrategy": "RevisionBased",
     "monitoring": {"enableUserWorkload": True},
     "migrateFrom": {"smcp": "basic"},
 }
-OPERATORS = {"approval": "Manual", "servicemesh": {"channel": "stable-3.0"}}
+OPERATORS = manual_operators("stable-3.0")
 
 
 @pytest.fixture
@@ -169,7 +171,9 @@ def test_an_smcp_someone_else_made_is_refused_with_each_field_the_manual_procedu
 
 def test_an_ossm3_line_that_does_not_run_on_this_openshift_is_refused(cluster: Ossm26ApiServer) -> None:
     mesh = {**MESH, "version": "v1.30-latest"}
-    message = refusal(cluster, mesh=mesh, servicemesh={"channel": "stable-3.4"})
+    message = refusal(
+        cluster, mesh=mesh, servicemesh={"channel": "stable-3.4", "startingCSV": "servicemeshoperator3.v3.4.2"}
+    )
     assert (
         "ossm:operators.servicemesh.channel: 'stable-3.4' installs an OSSM 3 that does not support OpenShift 4.18"
         in message

@@ -9,11 +9,18 @@ from components.ossm2.control_plane import migration_smcp_manifest, smcp_manifes
 from components.ossm3.migration_preflight import smcp_problems
 from components.ossm3.tracing import extension_provider
 from tests.fakes_ossm26 import program_smcp
+from tests.migration_config import manual_operators
 from tests.schema_validation import violations
 
 MIGRATING = {
-    "mesh": {"profile": "ossm3", "name": "basic", "version": "v1.24-latest", "migrateFrom": {"smcp": "basic"}},
-    "operators": {"approval": "Manual", "servicemesh": {"channel": "stable-3.0"}},
+    "mesh": {
+        "profile": "ossm3",
+        "name": "basic",
+        "version": "v1.24-latest",
+        "updateStrategy": "RevisionBased",
+        "migrateFrom": {"smcp": "basic"},
+    },
+    "operators": manual_operators("stable-3.0"),
 }
 
 

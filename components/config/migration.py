@@ -84,6 +84,7 @@ def check_migration(
     members: Sequence[str],
     installs_cluster: bool = False,
     approval: str = "Manual",
+    update_strategy: str = "RevisionBased",
 ) -> None:
     """What the migration refuses before anything is declared: every problem names its key and the fix."""
     if migrate is None:
@@ -117,6 +118,13 @@ def check_migration(
             "guide), and OLM then makes every InstallPlan of openshift-operators Manual, servicemeshoperator3's "
             "and kiali-ossm's included (operator-lifecycle-manager catalog operator.go syncResolvingNamespace); "
             "set operators.approval Manual, so the program approves the CSVs it pins.",
+        )
+    if update_strategy != "RevisionBased":
+        r.problem(
+            "mesh.updateStrategy",
+            "the move runs the OSSM 3 revision beside 2.6's istiod and moves namespaces to it by "
+            "istio.io/rev=<revision> (Red Hat's migration guide, cluster-wide procedure), so it needs "
+            "RevisionBased; set `pulumi config set --path mesh.updateStrategy RevisionBased`.",
         )
     for i, name in enumerate(migrate.namespaces):
         if name not in members:

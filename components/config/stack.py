@@ -89,7 +89,14 @@ def parse(
     check_namespaces(r, mesh, operators, app, gates, members)
     enrolled = ((app.namespace,) if app.enabled else ()) + members
     check_migration(
-        r, mesh.profile, mesh.name, mesh.migrate_from, enrolled, cluster.ipi is not None, operators.approval
+        r,
+        mesh.profile,
+        mesh.name,
+        mesh.migrate_from,
+        enrolled,
+        cluster.ipi is not None,
+        operators.approval,
+        mesh.update_strategy,
     )
     check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
@@ -99,7 +106,12 @@ def parse(
     )
 
 
+SPELLED_AS_THE_API = {"starting_csv": "startingCSV"}  # Subscription spec.startingCSV
+
+
 def _camel(name: str) -> str:
+    if name in SPELLED_AS_THE_API:
+        return SPELLED_AS_THE_API[name]
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

@@ -18,8 +18,9 @@ from components.ossm3.console import preflight as console_preflight
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
-from components.ossm3.migration import both_planes, revision, taken_over_members, taken_over_namespace
+from components.ossm3.migration import both_planes, taken_over_members, taken_over_namespace
 from components.ossm3.operators import operators
+from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.side_by_side import build as side_by_side_build
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
@@ -52,21 +53,21 @@ def build(
     control_plane = ControlPlane(
         "control-plane",
         ControlPlaneArgs(
-            cfg.mesh,
-            operators_ready,
-            extension_provider(cfg),
-            revision_based=cfg.mesh.migrate_from is not None,
-            namespace_aliases=taken_over_namespace(cfg),
+            cfg.mesh, operators_ready, extension_provider(cfg), namespace_aliases=taken_over_namespace(cfg)
         ),
         opts,
     )
-    # After a migration the Istio stays RevisionBased: members and the gateway select its revision by name
-    injecting = revision(cfg.mesh) if cfg.mesh.migrate_from is not None else cfg.mesh.name
-    gateway = IngressGateway("ingress-gateway", IngressGatewayArgs(injecting, control_plane.ready), opts)
+    revision = injection_revision(cfg.mesh)  # RevisionBased: the tag `default`, which follows every upgrade
+    rolled_by_revision = workload_annotations(cfg.mesh)  # a new active revision rolls the program's workloads
+    gateway = IngressGateway(
+        "ingress-gateway",
+        IngressGatewayArgs(revision, control_plane.ready, pod_annotations=rolled_by_revision),
+        opts,
+    )
     members = Members(
         "members",
         MembersArgs(
-            revision=injecting,
+            revision=revision,
             members=cfg.member_namespaces,
             # the gateway namespace too: whatever waits on the members finds every namespace with proxies
             control_plane=[*control_plane.ready, gateway.namespace],
@@ -120,4 +121,5 @@ def build(
         # have (the gateway lives in istio-ingress; members.py admits it, user-workload monitoring scrapes)
         app_policies=OSSM3_APP_POLICIES,
         jaeger_query=jaeger_query_service(cfg),
+        workload_annotations=rolled_by_revision,
     )

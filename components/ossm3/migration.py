@@ -13,6 +13,7 @@ from pulumi.resource import create_urn
 
 from components.config import MeshConfig, StackConfig
 from components.ossm2.operators import ossm2_operators
+from components.ossm3.revisions import active_revision
 from components.shared.operator_cleanup import crds_of_groups
 from components.shared.operators import OperatorSpec
 
@@ -62,9 +63,9 @@ def both_planes(cfg: StackConfig) -> bool:
 
 
 def revision(mesh: MeshConfig) -> str:
-    """The OSSM 3 revision moved namespaces select: RevisionBased `<name>-<version, '.' -> '-'>` (sail-operator
-    release-3.4 controllers/istio/istio_controller.go getActiveRevisionName; facts-lifecycle §2.1)."""
-    return f"{mesh.name}-{mesh.version.replace('.', '-')}"
+    """The OSSM 3 revision moved namespaces select: the RevisionBased Istio's active revision
+    (`<name>-<version, '.' -> '-'>`, components/ossm3/revisions.py), not the `default` tag."""
+    return active_revision(mesh)
 
 
 def migration_operators(cfg: StackConfig, specs: Sequence[OperatorSpec]) -> list[OperatorSpec]:
@@ -89,6 +90,7 @@ def migration_operators(cfg: StackConfig, specs: Sequence[OperatorSpec]) -> list
         channel=OSSM2_CHANNEL,
         source=cfg.operators.source,
         source_namespace=cfg.operators.source_namespace,
+        starting_csv=None,  # installed long ago; never approved again (a 2.x upgrade mid-migration is refused)
         resource_key=OSSM2_SUBSCRIPTION,
         renamed_from=SUBSCRIPTION,
         remove_crd_groups=(OSSM2_ONLY_GROUP_SUFFIX[1:],),  # maistra.io and its subgroups (federation.maistra.io)

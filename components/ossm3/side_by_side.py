@@ -32,6 +32,7 @@ from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.migration import REVISION_LABEL, moved_namespace_labels, revision
+from components.ossm3.revisions import workload_annotations
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.shared.readiness_gates import ReadinessGates
 
@@ -91,7 +92,7 @@ def build(
             [*operators_ready, smcp.smcp],
             provider,
             shared_namespace=smcp.namespace,
-            revision_based=True,
+            revision_tag=False,  # no `default` tag while OSSM 2 runs: it would inject the OSSM 2 namespaces too
         ),
         opts,
     )
@@ -144,6 +145,7 @@ def build(
             gateway_canary(mesh.namespace, revision(mesh)),
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[control_plane.istio, smcp.smcp])),
         )
+    app_moved = cfg.app.enabled and cfg.app.namespace in migrate.namespaces
     return Mesh(
         namespace=mesh.namespace,
         control_plane=smcp.smcp,  # the gateway's Service is the SMCP's until OSSM 2 is removed
@@ -154,4 +156,6 @@ def build(
         ui_sources=ui_sources,
         app_policies=None,  # the ossm2 set: the gateway that reaches servicea is still the SMCP's
         jaeger_query=jaeger_query_service(cfg),
+        # The demo's pods carry the revision once their namespace moved: moving it (or back) rolls them
+        workload_annotations=workload_annotations(mesh) if app_moved else {},
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -34,6 +34,7 @@ class AppStackArgs:
     control_plane_namespace: str
     ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
     network_policies: Sequence[str] = NETWORK_POLICIES  # the profile's choice (Mesh.app_policies)
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)  # the profile's (Mesh.workload_annotations)
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -68,6 +69,9 @@ class AppStack(pulumi.ComponentResource):
                 replicas=args.replicas,
                 upstream=upstream_of(service, ns),
             )
+            if args.pod_annotations:  # a changed value rolls the pods (and, through `revision`, reruns verify)
+                template = deployment["spec"]["template"]["metadata"]
+                template["annotations"] = {**template.get("annotations", {}), **args.pod_annotations}
             self._rendered.append(deployment)
             self.deployments[service] = KubeObject(
                 f"{name}-{service}",
@@ -96,9 +100,7 @@ class AppStack(pulumi.ComponentResource):
             f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll
         )
         # What the demo runs (images, code, replicas): verify runs again when it changes.
-        self.revision = hashlib.sha256(
-            json.dumps([source, *self._rendered], sort_keys=True).encode()
-        ).hexdigest()[:16]
+        self.revision = hashlib.sha256(json.dumps([source, *self._rendered], sort_keys=True).encode()).hexdigest()[:16]
         self.gateway_url: pulumi.Output[str] | None = (
             pulumi.Output.concat(args.ingress_url, TRACE_PATH) if args.ingress_url is not None else None
         )

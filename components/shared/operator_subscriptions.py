@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
+from components.shared.installplan_approval import InstallPlanApproval
+from components.shared.olm_approval import targets
 from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv, OperatorCrds
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
@@ -27,6 +29,9 @@ class OperatorSubscriptionsArgs:
     # Set: a record per Subscription this stack creates, which uninstalls it on destroy (if remove_csvs)
     remove_csv_with: ClusterCredentials | None = None
     remove_csvs: bool = True
+    # Set with approval Manual: each pinned Subscription this stack creates gets an InstallPlanApproval step
+    # between it and its gate (None when rendering manifests: there is no cluster to approve on).
+    approve_with: ClusterCredentials | None = None
 
 
 class OperatorSubscriptions(pulumi.ComponentResource):
@@ -38,11 +43,20 @@ class OperatorSubscriptions(pulumi.ComponentResource):
         self.gates: dict[str, KubeObject] = {}
         self.installed: dict[str, InstalledCsv] = {}
         created_namespaces: dict[str, KubeObject] = {}
+        self.approvals: dict[str, InstallPlanApproval] = {}
+        approvals = {t.key: t for t in targets(args.operators)} if args.approval == "Manual" else {}
+        if approvals and args.approve_with is None:
+            pulumi.log.warn(
+                "operators.approval Manual with rendered manifests: nothing approves the InstallPlans of "
+                f"{', '.join(f'{t.namespace}/{t.subscription} ({t.pinned})' for t in approvals.values())}; "
+                "approve each one that installs its pinned CSV once the manifests are applied."
+            )
         for op in args.operators:
             key = op.resource_name
-            # A renamed Subscription (and the CSV record beside it) keeps its object: Pulumi renames it in state.
-            renamed = [pulumi.Alias(name=f"{name}-{op.renamed_from}")] if op.renamed_from else None
-            renamed_csv = [pulumi.Alias(name=f"{name}-{op.renamed_from}-csv")] if op.renamed_from else None
+            # A renamed Subscription (and the records beside it) keeps its object: Pulumi renames it in state.
+            def renamed(suffix: str = "", op: OperatorSpec = op) -> list[pulumi.Alias] | None:
+                return [pulumi.Alias(name=f"{name}-{op.renamed_from}{suffix}")] if op.renamed_from else None
+
             if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
                 self.gates[key] = args.gates.gate(
                     f"gate-{key}-operator",
@@ -68,27 +82,44 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     created_namespaces[op.namespace] = group
                 before.append(created_namespaces[op.namespace])
             before += [self.subscriptions[k] for k in op.after if k in self.subscriptions]
+            manifest = render(
+                "operators/subscription.yaml",
+                package=op.package,
+                namespace=op.namespace,
+                channel=op.channel,
+                source=op.source,
+                sourceNamespace=op.source_namespace,
+                approval=args.approval,
+            )
+            if op.starting_csv:  # must be in the channel (checked against the OSSM 3 line at config time)
+                manifest["spec"]["startingCSV"] = op.starting_csv
             subscription = KubeObject(
                 f"{name}-{key}",
-                render(
-                    "operators/subscription.yaml",
-                    package=op.package,
-                    namespace=op.namespace,
-                    channel=op.channel,
-                    source=op.source,
-                    sourceNamespace=op.source_namespace,
-                    approval=args.approval,
-                ),
+                manifest,
                 pulumi.ResourceOptions(
                     parent=self,
                     depends_on=before,
                     # Taken over: no diff, so no write (its owner rewrites any spec we send), and no delete.
                     ignore_changes=["spec", "metadata"] if op.taken_over else None,
                     retain_on_delete=True if op.taken_over else None,
-                    aliases=renamed,
+                    aliases=renamed(),
                 ),
             )
             self.subscriptions[key] = subscription
+            before_gate: list[pulumi.Resource] = [subscription]
+            # only a pinned spec has a target (two Subscriptions of one key side by side: only one is pinned)
+            target = approvals.get(op.key) if op.starting_csv else None
+            if target is not None and args.approve_with is not None:
+                self.approvals[key] = InstallPlanApproval(
+                    f"{name}-{key}-installplan-approval",
+                    target,
+                    args.approve_with,
+                    args.gates.args.timeout_minutes * 60,
+                    pulumi.ResourceOptions(
+                        parent=self, depends_on=[subscription], aliases=renamed("-installplan-approval")
+                    ),
+                )
+                before_gate.append(self.approvals[key])
             self.gates[key] = args.gates.gate(
                 f"gate-{key}-operator",
                 GateChecks(
@@ -96,9 +127,11 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     subscription_namespace=op.namespace,
                     crds=op.crds,
                     webhooks=op.webhooks,
+                    # a new pin is an upgrade: the gate runs again once it is approved and installed
+                    pinned_csv=target.pinned if target is not None and args.approve_with is not None else "",
                 ),
                 parent=self,
-                depends_on=[subscription],
+                depends_on=before_gate,
             )
             if args.remove_csv_with is not None:
                 crds = (
@@ -119,7 +152,9 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     op.namespace,
                     args.remove_csv_with,
                     # deleted before the CRDs record: the CSV goes first, then its CRDs
-                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[key], *crds], aliases=renamed_csv),
+                    pulumi.ResourceOptions(
+                        parent=self, depends_on=[self.gates[key], *crds], aliases=renamed("-csv")
+                    ),
                     remove=args.remove_csvs and not op.taken_over,  # its new owner still runs it
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})
