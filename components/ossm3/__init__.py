@@ -18,17 +18,23 @@ from components.ossm3.console import preflight as console_preflight
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
-from components.ossm3.migration import both_planes, taken_over_members, taken_over_namespace
-from components.ossm3.operators import operators
+from components.ossm3.migration import both_planes, migration_operators, taken_over_members, taken_over_namespace
+from components.ossm3.operators import operators as ossm3_operators
 from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.side_by_side import build as side_by_side_build
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import ReadinessGates
 
 # The shared app policies (components/shared/app_stack.py NETWORK_POLICIES) that fit OSSM 3
 OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
 
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
+
+
+def operators(cfg: StackConfig) -> list[OperatorSpec]:
+    """The profile's operators; during a migration OSSM 2's Subscription among them (components/ossm3/migration.py)."""
+    return migration_operators(cfg, ossm3_operators(cfg))
 
 
 def preflight(cfg: StackConfig) -> ConfigMapLookup | None:

@@ -36,7 +36,6 @@ import pulumi
 
 from components.config import ClusterConfig, ConfigError, StackConfig
 from components.config.mesh import OSSM3_END_OF_LIFE, OSSM3_ISTIO_VERSIONS
-from components.ossm3.migration import migration_operators
 from components.shared.cluster_client import api_client_or_warn
 from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
@@ -333,16 +332,12 @@ def ossm3_operators(
 
 
 def operators(cfg: StackConfig) -> list[OperatorSpec]:
-    """The profile hook: looks the cluster up at preview unless offline, rendering or not installed yet.
-
-    During a migration from OSSM 2 its Subscription is among them (components/ossm3/migration.py).
-    """
+    """The profile hook: looks the cluster up at preview unless offline, rendering or not installed yet."""
     offline = os.environ.get("OSSM_OFFLINE") == "1"
     if offline or cfg.cluster.render_yaml_to is not None or cfg.cluster.ipi is not None:
-        return migration_operators(cfg, ossm3_operators(cfg))
+        return ossm3_operators(cfg)
     lookup = cluster_subscription_lookup(cfg.cluster)
-    specs = ossm3_operators(cfg, lookup, cluster_crd_lookup(cfg.cluster) if lookup is not None else None)
-    return migration_operators(cfg, specs)
+    return ossm3_operators(cfg, lookup, cluster_crd_lookup(cfg.cluster) if lookup is not None else None)
 
 
 def cluster_crd_lookup(cluster: ClusterConfig) -> CrdLookup | None:

@@ -81,16 +81,20 @@ def build(
     )
     smcp = SmcpControlPlane(
         "control-plane",
-        SmcpControlPlaneArgs(smcp_mesh, operators_ready, migration_smcp_manifest(mesh, migrate.smcp, provider)),
+        SmcpControlPlaneArgs(
+            mesh=smcp_mesh,
+            operators_ready=operators_ready,
+            smcp=migration_smcp_manifest(mesh, migrate.smcp, provider),
+        ),
         opts,
     )
     # After the SMCP is Ready with its addons gone: its Kiali CR is pruned before the standalone one is created
     control_plane = ControlPlane(
         "control-plane",
         ControlPlaneArgs(
-            mesh,
-            [*operators_ready, smcp.smcp],
-            provider,
+            mesh=mesh,
+            operators_ready=[*operators_ready, smcp.smcp],
+            extension_provider=provider,
             shared_namespace=smcp.namespace,
             revision_tag=False,  # no `default` tag while OSSM 2 runs: it would inject the OSSM 2 namespaces too
         ),
@@ -100,10 +104,10 @@ def build(
     roll = MemberRoll(
         "member-roll",
         MemberRollArgs(
-            mesh.namespace,
-            cfg.member_namespaces,
+            control_plane_namespace=mesh.namespace,
+            members=cfg.member_namespaces,
             # On the SMCP: Pulumi deletes the roll before it, both before the 2.x operator's CSV record
-            smcp.smcp,
+            control_plane=smcp.smcp,
             open_to_whole_mesh=cfg.members,
             namespace_labels=moved,
             also_after=[control_plane.istio],  # a moved namespace's pods need the OSSM 3 istiod
@@ -114,7 +118,12 @@ def build(
     tracing = MeshTracing(
         "tracing",
         MeshTracingArgs(
-            cfg, operators_ready, control_plane.istio, aws_provider=None, span_sources=with_proxies, gates=gates
+            cfg=cfg,
+            operators_ready=operators_ready,
+            control_plane=control_plane.istio,
+            aws_provider=None,
+            span_sources=with_proxies,
+            gates=gates,
         ),
         opts,
     )
@@ -124,10 +133,10 @@ def build(
         console = MeshConsole(
             "console",
             MeshConsoleArgs(
-                cfg,
-                operators_ready,
-                control_plane.istio,
-                tracing,
+                cfg=cfg,
+                operators_ready=operators_ready,
+                control_plane=control_plane.istio,
+                tracing=tracing,
                 monitored_namespaces=with_proxies,
                 members_ready=roll.smmr,
                 isolated_namespaces=cfg.member_namespaces,
