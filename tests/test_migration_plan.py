@@ -231,3 +231,11 @@ def test_the_demo_restarts_when_its_namespace_moves_and_when_it_moves_back() -> 
     assert moved != unmoved and moved["ossm-pulumi/istio-revision"] == "basic-v1-30-latest"
     done = annotations(dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True))
     assert done == moved  # removing OSSM 2 restarts nothing that already moved
+
+
+def test_the_policy_pack_passes_every_phase() -> None:
+    from tests.test_policy_pack import run_all
+
+    every = ["tracing", "bookinfo"]
+    for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": every}, {"namespaces": every, "removeOssm2": True}):
+        assert run_all(dev_migrating(**migrate)) == [], migrate
