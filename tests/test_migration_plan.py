@@ -124,6 +124,8 @@ def test_after_removal_no_ossm2_object_is_declared_and_ossm3_takes_over_the_shar
     side = dev_migrating(namespaces=["tracing"])
     for name in ("istio-system", "tracing", "bookinfo"):  # taken over, not deleted and created again
         assert side.find("Namespace", name).urn in ev.find("Namespace", name).aliases, name
+    policy = ev.find("NetworkPolicy", "istio-mesh", "bookinfo")  # the extra member's mesh policy too
+    assert side.find("NetworkPolicy", "istio-mesh", "bookinfo").urn in policy.aliases
     # a plain OSSM 3 stack: the `default` tag on the Istio, members on istio-injection=enabled
     tag = ev.find("IstioRevisionTag", "default")
     assert tag.inputs["spec"]["targetRef"] == {"kind": "Istio", "name": "basic"}
@@ -234,7 +236,7 @@ def test_the_demo_restarts_when_its_namespace_moves_and_when_it_moves_back() -> 
 
 
 def test_the_policy_pack_passes_every_phase() -> None:
-    from tests.test_policy_pack import run_all
+    from tests.policy_helpers import run_all
 
     every = ["tracing", "bookinfo"]
     for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": every}, {"namespaces": every, "removeOssm2": True}):

@@ -22,9 +22,8 @@ from components.shared.operators import OperatorSpec
 # until OSSM 2 is uninstalled (sail-operator docs/ossm/ossm2-migration/cluster-wide/README.md).
 IGNORE_NAMESPACE = "maistra.io/ignore-namespace"
 REVISION_LABEL = "istio.io/rev"
-INJECTION_LABEL = (
-    "istio-injection"  # beats istio.io/rev (sail-operator pkg/revision/references.go): never on a moved ns
-)
+# beats istio.io/rev (sail-operator pkg/revision/references.go): never on a moved namespace
+INJECTION_LABEL = "istio-injection"
 # Groups the OSSM 2 operator owns alone: its CRDs may go once its CSV is deleted (cleaning-2.6/README.md). The
 # *.istio.io CRDs now belong to the OSSM 3 CSV (deleting them deletes every Istio config object), and the
 # OSSM 3 IstioCNI chart uses ClusterRole/ClusterRoleBinding `istio-cni` (istio/istio
