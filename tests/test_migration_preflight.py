@@ -229,3 +229,12 @@ def test_pods_the_program_does_not_restart_are_listed_for_a_moved_namespace(
     [line] = [r.getMessage() for r in caplog.records if "still run OSSM 2 proxies" in r.getMessage()]
     assert "tracing/orders-7f9c-abcde" in line and "oc rollout restart deployment" in line
     assert "servicea" not in line and "bookinfo" not in line
+
+
+def test_after_removal_the_preflight_no_longer_asks_for_the_smcp(cluster: Ossm26ApiServer) -> None:
+    """The SMCP is gone after the removing `pulumi up`; previews until migrateFrom is dropped still pass."""
+    cluster.smcps.clear()
+    done = {**MESH, "migrateFrom": {"smcp": "basic", "namespaces": ["tracing"], "removeOssm2": True}}
+    ev = preview(cluster, done)
+    assert ev.find("IstioRevisionTag", "default") is not None
+    assert not cluster.read("/apis/maistra.io")

@@ -360,8 +360,11 @@ def cluster_get(cfg: StackConfig) -> ClusterGet:
 
 
 def preflight(cfg: StackConfig, get: ClusterGet | None = None) -> Findings | None:
-    """The profile's hook: None without a migration, offline, rendering, or a cluster this stack installs."""
-    if cfg.mesh.migrate_from is None:
+    """The profile's hook: None without a migration, offline, rendering, or a cluster this stack installs.
+
+    Once removeOssm2 is set the starting state no longer matters (and the SMCP is gone after that `up`).
+    """
+    if cfg.mesh.migrate_from is None or cfg.mesh.migrate_from.remove_ossm2:
         return None
     if get is None:
         if os.environ.get("OSSM_OFFLINE") == "1" or cfg.cluster.render_yaml_to is not None:
