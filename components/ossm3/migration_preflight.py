@@ -13,22 +13,18 @@ gateway) it changes itself in the migration; what someone else added is named he
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components.config import ConfigError, StackConfig
+from components.ossm3.migration_reads import ClusterGet, ClusterUnreadableError, cluster_get
 from components.ossm3.operators import _written_by_pulumi
 
-# Raw GET of an API path with query parameters: the decoded JSON object, None on 404; raises when unreadable.
-ClusterGet = Callable[[str, Mapping[str, str]], "Mapping[str, Any] | None"]
-
-MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a page of 500 ServiceEntries; anything larger is not an answer to trust
 PAGE = 500
 SHOWN = 5  # offending objects named per problem
 # The newest 2.6 z-stream Red Hat's migration guide requires (its revisions asked for 2.6.7, 2.6.9, then 2.6.14:
@@ -65,10 +61,6 @@ class MigrationPreconditionError(ConfigError):
     """The cluster is not in the state Red Hat's migration procedure starts from."""
 
     subject = "The cluster is not ready for the move from OSSM 2 (mesh.migrateFrom):"
-
-
-class ClusterUnreadableError(Exception):
-    """An answer that is no answer: refused, timed out, too large, not JSON."""
 
 
 @dataclass(frozen=True)
@@ -315,48 +307,6 @@ def check(cfg: StackConfig, get: ClusterGet) -> Findings:
     return Findings(
         problems, ocp, chart if isinstance(chart, str) else "", tuple(changes), tuple(to_restart(cfg, pods))
     )
-
-
-def cluster_get(cfg: StackConfig) -> ClusterGet:
-    """GETs through the stack's kubeconfig: 10 s and MAX_ANSWER_BYTES per answer, JSON objects only."""
-    from components.shared.cluster_client import api_client
-
-    try:
-        base = api_client(cfg.cluster.kubeconfig, cfg.cluster.context)
-    except Exception as exc:
-        raise ClusterUnreadableError(f"no usable kubeconfig ({exc.__class__.__name__})") from None
-
-    def get(path: str, query: Mapping[str, str]) -> Mapping[str, Any] | None:
-        try:
-            method, url, headers, body, post = base.param_serialize(
-                "GET",
-                path,
-                query_params=list(query.items()),
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-            )
-            # the REST layer streams (urllib3 preload_content=False): read at most MAX_ANSWER_BYTES + 1
-            response = base.call_api(method, url, header_params=headers, body=body, post_params=post,
-                                     _request_timeout=10)  # fmt: skip
-            status = int(response.status)
-            raw = response.response.read(MAX_ANSWER_BYTES + 1)
-        except Exception as exc:  # refused, DNS, TLS, timeout
-            raise ClusterUnreadableError(f"{path}: {exc.__class__.__name__}") from None
-        if status == 404:
-            return None
-        if not 200 <= status < 300:
-            raise ClusterUnreadableError(f"{path}: HTTP {status}")
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise ClusterUnreadableError(f"{path}: answer larger than {MAX_ANSWER_BYTES} bytes")
-        try:
-            found = json.loads(raw)
-        except ValueError:
-            raise ClusterUnreadableError(f"{path}: not JSON") from None
-        if not isinstance(found, Mapping):
-            raise ClusterUnreadableError(f"{path}: not a JSON object")
-        return found
-
-    return get
 
 
 def preflight(cfg: StackConfig, get: ClusterGet | None = None) -> Findings | None:
