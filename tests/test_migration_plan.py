@@ -241,3 +241,12 @@ def test_the_policy_pack_passes_every_phase() -> None:
     every = ["tracing", "bookinfo"]
     for migrate in ({}, {"namespaces": ["tracing"]}, {"namespaces": every}, {"namespaces": every, "removeOssm2": True}):
         assert run_all(dev_migrating(**migrate)) == [], migrate
+
+
+def test_side_by_side_keeps_the_routers_way_in_to_the_standalone_kiali() -> None:
+    """The SMCP's namespace keeps the ossm2 profile's default-deny policy until removal; Kiali runs there."""
+    ev = dev_migrating(namespaces=["tracing"])
+    assert ev.find("NetworkPolicy", "default-deny-ingress", "istio-system") is not None
+    addons = ev.find("NetworkPolicy", "allow-router-to-addons", "istio-system").inputs["spec"]
+    assert addons["podSelector"]["matchExpressions"][0]["values"] == ["kiali"]
+    assert ev.find("Kiali", "kiali").inputs["metadata"]["namespace"] == "istio-system"

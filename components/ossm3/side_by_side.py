@@ -71,12 +71,14 @@ def build(
     assert migrate is not None and not migrate.remove_ossm2
     mesh = cfg.mesh
     provider = extension_provider(cfg)
-    # The SMCP's own objects as the ossm2 profile declared them, without what the move turns off
+    # The SMCP's own objects as the ossm2 profile declared them, without what the move turns off. Its
+    # namespace keeps its default-deny policy until removal, so the router's way in to Kiali (now the
+    # standalone one, same namespace, same app label and port) stays open.
     smcp_mesh = dataclasses.replace(
         mesh,
         name=migrate.smcp,
         version="v2.6",
-        addons=AddonsConfig(kiali=False, grafana=False, prometheus=False),
+        addons=AddonsConfig(kiali=mesh.addons.kiali, grafana=False, prometheus=False),
         tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
     )
     smcp = SmcpControlPlane(
