@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import StackConfig
-from components.mesh_profile import Mesh
 from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm2.operators import ossm2_operators as operators
+from components.shared.mesh import Mesh
 
 __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components.kube import KubeObject, await_ready, render
-from components.mesh_profile import Mesh
+from components.shared.mesh import Mesh
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 ADMITTED = 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}=True'

@@ -1,0 +1,55 @@
+"""The seam's types: what a mesh profile is asked for, and the `Mesh` it hands the shared parts.
+
+They sit below every profile (`components/ossm2/`, `components/ossm3/`) and below the
+registry that picks one (`components/mesh_profile.py`), so imports run one way:
+registry -> profiles -> this module -> config. The profiles implement `Profile`
+as modules: a module satisfies a Protocol under mypy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pulumi
+
+from components.config import StackConfig
+from components.shared.operators import OperatorSpec
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """What a profile's control plane gives the shared parts of the graph."""
+
+    namespace: str  # the control plane's namespace
+    control_plane: pulumi.Resource  # the gateway Service and the UI CRs follow from it
+    members_ready: pulumi.Resource  # injection works in every member namespace once this is ready
+    gateway_namespace: str
+    gateway_service: str
+    # UI name ("jaeger", "kiali") -> (namespace, Route name) of the Route its operator creates
+    ui_routes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The CRs whose operators create those Routes: the Route gate's clock starts after them
+    ui_sources: Sequence[pulumi.Resource] = ()
+    # The shared app NetworkPolicies this profile needs (components/shared/app_stack.py), all by default
+    app_policies: Sequence[str] | None = None
+    # (namespace, Service, port) of the Jaeger query API that needs no login: verify reads it through
+    # the API server's service proxy (components/verification/apiserver.py)
+    jaeger_query: tuple[str, str, int] | None = None
+
+
+class Profile(Protocol):
+    def operators(self, cfg: StackConfig) -> list[OperatorSpec]: ...
+
+    # Reads what the profile needs from the cluster before any resource is declared, and fails the
+    # preview on a problem; what it returns goes to build() as `checked`.
+    def preflight(self, cfg: StackConfig) -> Any: ...
+
+    def build(
+        self,
+        cfg: StackConfig,
+        operators_ready: Sequence[pulumi.Resource],
+        opts: pulumi.ResourceOptions,
+        checked: Any = None,
+        gates: Any = None,  # the shared ReadinessGates, for waits inside the profile
+    ) -> Mesh: ...
