@@ -8,8 +8,6 @@ The mesh profile (components/mesh_profile.py) decides which operators and which
 control plane; everything else is shared.
 """
 
-import os
-
 import pulumi
 
 from components import config as stack_config
@@ -17,8 +15,9 @@ from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
 from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
-from components.shared.catalog_check import check_catalog, cluster_package_lookup
+from components.shared.catalog_check import check_catalog, package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
+from components.shared.cluster_client import preview_reader
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
@@ -29,14 +28,15 @@ installed: OpenShiftCluster | None = None
 try:
     cfg = stack_config.load()
     profile = profile_for(cfg)
-    operators = profile.operators(cfg)
-    checked = profile.preflight(cfg)  # e.g. OSSM 3: user-workload monitoring, read once
+    reader = preview_reader(cfg)  # None: offline plan, rendering, or a cluster this stack installs
+    operators = profile.operators(cfg, reader)
+    checked = profile.preflight(cfg, reader)  # e.g. OSSM 3: user-workload monitoring, read once
     rendering = cfg.cluster.render_yaml_to is not None
     if cfg.cluster.ipi is not None:  # AWS checked at preview, then openshift-install
         es_nodes = cfg.mesh.tracing.elasticsearch_nodes if cfg.mesh.tracing.storage == "Elasticsearch" else None
         installed = provision(cfg.cluster.ipi, es_nodes)
-    elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
-        check_catalog(operators, cluster_package_lookup(cfg.cluster))
+    elif reader is not None:
+        check_catalog(operators, package_lookup(reader))
 except stack_config.ConfigError as error:  # each problem with its stack file and line
     raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
 

@@ -24,4 +24,5 @@ def profile_for(cfg: StackConfig) -> Profile:
 
 
 def operators_for(cfg: StackConfig) -> list[OperatorSpec]:
-    return profile_for(cfg).operators(cfg)
+    """The profile's operators as an offline plan has them: no Subscription on the cluster looked up."""
+    return profile_for(cfg).operators(cfg, None)

@@ -11,6 +11,7 @@ import pulumi
 from components import mesh_profile, ossm3
 from components.config import StackConfig
 from components.ossm3.operators import ossm3_operators
+from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
 from components.shared.operators import OperatorSpec
 from tools.offline import Evaluation, evaluate
@@ -22,11 +23,11 @@ class AdoptingOssm3:
     def __init__(self, lookup: Any) -> None:
         self.lookup = lookup
 
-    def operators(self, cfg: StackConfig) -> list[OperatorSpec]:
+    def operators(self, cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
         return ossm3_operators(cfg, self.lookup)
 
-    def preflight(self, cfg: StackConfig) -> Any:
-        return ossm3.preflight(cfg)
+    def preflight(self, cfg: StackConfig, reader: ClusterReader | None) -> Any:
+        return ossm3.preflight(cfg, reader)
 
     def build(
         self,

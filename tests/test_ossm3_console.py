@@ -17,12 +17,13 @@ from components.ossm3.console import (
     MeshConsole,
     MeshConsoleArgs,
     MonitoringConfigError,
-    MonitoringUnavailableError,
     enabled_text,
     parse_state,
     user_workload_monitoring_problems,
 )
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
+from components.shared.cluster_client import ClusterUnreadableError
+from tests.fake_reader import FakeReader
 from tests.ossm3_obs_harness import Run, ossm3_config, run
 from tests.schema_validation import violations
 from tools.offline import Record, reveal
@@ -62,7 +63,7 @@ def answering(text: str | None) -> console.ConfigMapLookup:
 
 
 def unreachable(namespace: str, name: str) -> Mapping[str, Any] | None:
-    raise MonitoringUnavailableError("ConnectTimeout")
+    raise ClusterUnreadableError("ConnectTimeout")
 
 
 def uwm(enable: bool, **mesh: Any) -> StackConfig:
@@ -226,9 +227,8 @@ def test_preview_fails_with_the_command_when_uwm_is_off_and_may_not_be_enabled()
         build_console(uwm(False), answering(ADMIN_CONFIG))
 
 
-def test_offline_declares_nothing_on_the_monitoring_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")
-    result = build_console(uwm(True), None)
+def test_offline_declares_nothing_on_the_monitoring_config() -> None:
+    result = build_console(uwm(True), None)  # what the preflight hands on when the preview may not read
     assert monitoring_writes(result) == []
     assert of_kind(result, "Kiali")  # the rest is declared as usual
 
@@ -308,23 +308,32 @@ def test_monitoring_off_fails_the_preview_before_anything_is_declared() -> None:
     assert settings.SETTINGS.monitor.records == {}  # not the AWS checks, not the installer, nothing
 
 
-def test_preflight_reads_the_configmap_once_and_replays_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preflight_reads_the_configmap_once_and_replays_it() -> None:
     from components.config import parse
     from components.ossm3 import console
 
-    reads: list[tuple[str, str]] = []
     on = {"data": {"config.yaml": "enableUserWorkload: true\n"}}
-
-    def lookup(namespace: str, name: str) -> dict[str, Any]:
-        reads.append((namespace, name))
-        return on
-
-    monkeypatch.delenv("OSSM_OFFLINE", raising=False)
-    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lookup)
-    replay = console.preflight(parse({"mesh": {"profile": "ossm3"}}))
-    assert replay is not None and reads == [("openshift-monitoring", "cluster-monitoring-config")]
-    assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reads) == 1
+    where = ("v1", "configmaps", "openshift-monitoring", "cluster-monitoring-config")
+    reader = FakeReader(objects={where: on})
+    replay = console.preflight(parse({"mesh": {"profile": "ossm3"}}), reader)
+    assert replay is not None and reader.reads == ["get v1 configmaps openshift-monitoring/cluster-monitoring-config"]
+    assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reader.reads) == 1
     off = {"data": {"config.yaml": "prometheusK8s:\n  retention: 7d\n"}}
-    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lambda namespace, name: off)
     with pytest.raises(console.MonitoringConfigError, match="oc "):
-        console.preflight(parse({"mesh": {"profile": "ossm3"}}))
+        console.preflight(parse({"mesh": {"profile": "ossm3"}}), FakeReader(objects={where: off}))
+
+
+def test_preflight_reads_nothing_without_a_reader_and_warns_once_when_the_cluster_cannot_answer() -> None:
+    from unittest import mock
+
+    from components.config import parse
+    from components.ossm3 import console
+
+    cfg = parse({"mesh": {"profile": "ossm3"}})
+    assert console.preflight(cfg, None) is None  # offline, rendering: MeshConsole warns instead
+    with mock.patch("pulumi.log.warn") as warn:
+        assert console.preflight(cfg, FakeReader(unreadable="HTTP 403")) is None
+    [(message, _)] = [c.args for c in warn.call_args_list]
+    assert message == "user-workload monitoring check skipped: the cluster cannot be read (HTTP 403)"
+    never = FakeReader(unreadable="must not be read")
+    assert console.preflight(ipi(uwm(True)), never) is not None and never.reads == []  # installs it: starts absent

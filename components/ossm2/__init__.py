@@ -12,13 +12,20 @@ import pulumi
 from components.config import StackConfig
 from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
-from components.ossm2.operators import ossm2_operators as operators
+from components.ossm2.operators import ossm2_operators
+from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
+from components.shared.operators import OperatorSpec
 
 __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 
 
-def preflight(cfg: StackConfig) -> None:
+def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
+    """Always its own Subscriptions: nothing on an OSSM 2 cluster owns one for these packages."""
+    return ossm2_operators(cfg)
+
+
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> None:
     """Nothing beyond the shared catalog preflight: the SMCP brings its own Prometheus."""
     return None
 

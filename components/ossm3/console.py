@@ -17,7 +17,6 @@ command. The ConfigMap is never deleted or reset by `pulumi destroy`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -28,10 +27,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.config import ClusterConfig, StackConfig
+from components.config import StackConfig
 from components.kube import KubeObject, await_ready, render
 from components.ossm3.tracing import MeshTracing, tempo_query_url
-from components.shared.cluster_client import api_client_or_warn
+from components.shared.cluster_client import ClusterReader, ClusterUnreadableError, unless_unreadable
 
 MONITORING_NAMESPACE = "openshift-monitoring"
 MONITORING_CONFIGMAP = "cluster-monitoring-config"
@@ -44,12 +43,9 @@ KIALI_SERVICE_ACCOUNT = "kiali-service-account"  # what the Kiali operator names
 KIALI_READY = "condition=Successful"
 
 # (namespace, name) -> the ConfigMap as the API returns it, None when it does not exist;
-# raises MonitoringUnavailableError when the API cannot answer.
+# raises ClusterUnreadableError when the API cannot answer.
 ConfigMapLookup = Callable[[str, str], "Mapping[str, Any] | None"]
-
-
-class MonitoringUnavailableError(Exception):
-    """The monitoring ConfigMap could not be read (cluster unreachable, not allowed, ...)."""
+MONITORING_CHECK = "user-workload monitoring check"
 
 
 class MonitoringConfigError(pulumi.RunError):
@@ -148,7 +144,7 @@ def user_workload_monitoring_problems(cfg: StackConfig, lookup: ConfigMapLookup)
     """One message when Kiali would have no metrics and the program may not fix it; [] when fine or unreadable."""
     try:
         state = _state_for(cfg, lookup)
-    except MonitoringUnavailableError:
+    except ClusterUnreadableError:
         return []  # the caller warns; a preview without a cluster is not an error
     except InvalidMonitoringConfigError as exc:
         return [_invalid(exc)]
@@ -190,55 +186,29 @@ def problems_for(cfg: StackConfig, state: MonitoringState) -> list[str]:
     ]
 
 
-def cluster_configmap_lookup(cluster: ClusterConfig) -> ConfigMapLookup | None:
-    """A lookup against the cluster's API (10 s per request), or None without a usable kubeconfig."""
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "user-workload monitoring check")
-    if base is None:
-        return None
-    api = client.CoreV1Api(base)
-
-    def lookup(namespace: str, name: str) -> Mapping[str, Any] | None:
-        try:
-            found = api.read_namespaced_config_map(name, namespace, _request_timeout=10)
-            result: Mapping[str, Any] = api.api_client.sanitize_for_serialization(found)
-            return result
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise MonitoringUnavailableError(f"HTTP {exc.status}") from exc
-        except Exception as exc:  # connection refused, DNS, TLS, timeout
-            raise MonitoringUnavailableError(exc.__class__.__name__) from exc
-
-    return lookup
+def configmap_lookup(reader: ClusterReader) -> ConfigMapLookup:
+    """A ConfigMap by namespace and name through the preview's reader."""
+    return lambda namespace, name: reader.get("v1", "configmaps", name, namespace)
 
 
-def preflight(cfg: StackConfig) -> ConfigMapLookup | None:
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> ConfigMapLookup | None:
     """Reads the monitoring ConfigMap once, before any resource is declared, and fails the preview on a problem.
 
     Returns a lookup that replays that one answer to MeshConsole (which builds its patch from it),
-    or None when nothing was read (no Kiali, offline, rendering): MeshConsole then warns.
+    or None when nothing was read (no Kiali; no reader: offline, rendering; an unreadable cluster):
+    MeshConsole then warns. A cluster this stack installs is not read: it starts without the ConfigMap.
     """
     if not cfg.mesh.addons.kiali:
         return None
-    lookup: ConfigMapLookup | None = lambda namespace, name: None  # noqa: E731 (ipi: _state_for reads nothing)
+    answer: Mapping[str, Any] | None = None
     if cfg.cluster.ipi is None:
-        if os.environ.get("OSSM_OFFLINE") == "1" or cfg.cluster.render_yaml_to is not None:
+        if reader is None:
             return None
-        lookup = cluster_configmap_lookup(cfg.cluster)
-    if lookup is None:
-        return None
-    try:
-        answer = lookup(MONITORING_NAMESPACE, MONITORING_CONFIGMAP) if cfg.cluster.ipi is None else None
-    except MonitoringUnavailableError as exc:
-        reason = str(exc)
-
-        def unavailable(namespace: str, name: str) -> Mapping[str, Any] | None:
-            raise MonitoringUnavailableError(reason)
-
-        return unavailable
+        lookup = configmap_lookup(reader)
+        read = unless_unreadable(MONITORING_CHECK, lambda: (lookup(MONITORING_NAMESPACE, MONITORING_CONFIGMAP),), None)
+        if read is None:
+            return None
+        answer = read[0]
     replay: ConfigMapLookup = lambda namespace, name: answer  # noqa: E731
     problems = user_workload_monitoring_problems(cfg, replay)
     if problems:
@@ -262,8 +232,8 @@ class MeshConsoleArgs:
     # Namespaces that deny ingress by default (None: the app namespace, see shared/app_stack); they
     # get a policy admitting the user-workload Prometheus to the proxies' metrics ports.
     isolated_namespaces: Sequence[str] | None = None
-    # Reads the monitoring ConfigMap (from __main__: preflight's replay of its one read); None: the
-    # cluster's API, unless offline (OSSM_OFFLINE=1) or rendering.
+    # Reads the monitoring ConfigMap (the profile's preflight replays its one read); None: nothing was
+    # read (offline, rendering, an unreadable cluster), and the console warns instead.
     monitoring_lookup: ConfigMapLookup | None = None
 
 
@@ -341,23 +311,19 @@ class MeshConsole(pulumi.ComponentResource):
         cfg = args.cfg
         lookup = args.monitoring_lookup
         if lookup is None and cfg.cluster.ipi is None:
-            offline = os.environ.get("OSSM_OFFLINE") == "1" or cfg.cluster.render_yaml_to is not None
-            lookup = None if offline else cluster_configmap_lookup(cfg.cluster)
-        if lookup is None and cfg.cluster.ipi is None:
             pulumi.log.warn(
-                "user-workload monitoring not checked (no cluster to read); Kiali needs it on: "
+                "user-workload monitoring not checked (the cluster was not read); Kiali needs it on: "
                 f"oc get configmap {MONITORING_CONFIGMAP} -n {MONITORING_NAMESPACE} -o yaml",
                 self,
             )
             return None
         read: ConfigMapLookup = lookup or (lambda namespace, configmap: None)
         try:
-            state = _state_for(cfg, read)
-        except MonitoringUnavailableError as exc:
-            pulumi.log.warn(f"user-workload monitoring not checked: cluster not readable ({exc})", self)
-            return None
+            state = unless_unreadable(MONITORING_CHECK, lambda: _state_for(cfg, read), None, self)
         except InvalidMonitoringConfigError as exc:
             raise MonitoringConfigError(_invalid(exc)) from None
+        if state is None:
+            return None
         problems = problems_for(cfg, state)
         if problems:
             raise MonitoringConfigError("\n".join(problems))

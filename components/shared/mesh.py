@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import pulumi
 
 from components.config import StackConfig
+from components.shared.cluster_client import ClusterReader
 from components.shared.operators import OperatorSpec
 
 
@@ -39,11 +40,15 @@ class Mesh:
 
 
 class Profile(Protocol):
-    def operators(self, cfg: StackConfig) -> list[OperatorSpec]: ...
+    """A Service Mesh generation. Its reads of the cluster go through `reader` (components/shared/cluster_client.py),
+    None when the preview may not read the cluster; `build` reads nothing."""
 
-    # Reads what the profile needs from the cluster before any resource is declared, and fails the
-    # preview on a problem; what it returns goes to build() as `checked`.
-    def preflight(self, cfg: StackConfig) -> Any: ...
+    # The operators to subscribe to; an existing Subscription found through the reader may be reused.
+    def operators(self, cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]: ...
+
+    # Reads what the control plane needs before any resource is declared, and fails the preview on a
+    # problem; what it returns goes to build() as `checked`.
+    def preflight(self, cfg: StackConfig, reader: ClusterReader | None) -> Any: ...
 
     def build(
         self,
