@@ -11,6 +11,7 @@ control plane; everything else is shared.
 import pulumi
 
 from components import config as stack_config
+from components import errors
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
@@ -37,8 +38,8 @@ try:
         installed = provision(cfg.cluster.ipi, es_nodes)
     elif reader is not None:
         check_catalog(operators, package_lookup(reader))
-except stack_config.ConfigError as error:  # each problem with its stack file and line
-    raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
+except Exception as error:  # the one handler: config, cluster or ours (components/errors.py)
+    raise errors.for_user(error, stack_config.in_stack_file) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
 access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 from pulumi.runtime import settings
 
+from components.errors import ConfigError
 from components.shared.readiness_gates import (
     CLI_IMAGESTREAM,
     GateChecks,
@@ -74,7 +75,7 @@ def test_configured_gate_image_is_used_and_nothing_is_read() -> None:
 
 
 def test_rendering_manifests_without_a_gate_image_is_a_clear_error() -> None:
-    with pytest.raises(GateImageError, match=r"ossm:gates\.image must be set when rendering manifests"):
+    with pytest.raises(ConfigError, match=r"ossm:gates\.image must be set when rendering manifests"):
         declare(ReadinessGatesArgs("ossm-gates", None, 20, live=False))
 
 

@@ -28,6 +28,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.config import StackConfig
+from components.errors import ClusterError
 from components.kube import KubeObject, await_ready, render
 from components.ossm3.tracing import MeshTracing, tempo_query_url
 from components.shared.cluster_client import ClusterReader, ClusterUnreadableError, unless_unreadable
@@ -48,8 +49,11 @@ ConfigMapLookup = Callable[[str, str], "Mapping[str, Any] | None"]
 MONITORING_CHECK = "user-workload monitoring check"
 
 
-class MonitoringConfigError(pulumi.RunError):
-    """User-workload monitoring is off and the config does not let the program turn it on (no traceback)."""
+class MonitoringConfigError(ClusterError):
+    """User-workload monitoring is off, or set in a form the program may not edit, and the config does not
+    let the program turn it on: fixed on the cluster (the `oc` command given), or by allowing the program."""
+
+    subject = "User-workload monitoring on this cluster has"
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ def preflight(cfg: StackConfig, reader: ClusterReader | None) -> ConfigMapLookup
     replay: ConfigMapLookup = lambda namespace, name: answer  # noqa: E731
     problems = user_workload_monitoring_problems(cfg, replay)
     if problems:
-        raise MonitoringConfigError("\n".join(problems))
+        raise MonitoringConfigError(problems)
     return replay
 
 
@@ -326,7 +330,7 @@ class MeshConsole(pulumi.ComponentResource):
             return None
         problems = problems_for(cfg, state)
         if problems:
-            raise MonitoringConfigError("\n".join(problems))
+            raise MonitoringConfigError(problems)
         if state.user_workload_enabled:
             return None  # already on: the program takes no ownership of the ConfigMap
         text = enabled_text(state)  # problems_for has checked that the one-line edit is safe

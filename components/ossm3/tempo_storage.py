@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
 from components.kube import KubeObject, render
 
 # Grafana Tempo's minimal S3 permissions (docs: configuration/hosted-storage/s3, "TempoPermissions").
@@ -39,8 +39,8 @@ TEMPO_OBJECT_ACTIONS = (
 TEMPO_BUCKET_ACTIONS = ("s3:ListBucket",)
 
 
-class StorageConfigError(pulumi.RunError):
-    """The S3 storage cannot be placed: printed without a traceback, with the key to set."""
+class StorageConfigError(ConfigError):
+    """The S3 storage cannot be placed: the key to set."""
 
 
 def resolve_region(cfg: StackConfig) -> str:

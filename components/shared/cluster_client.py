@@ -27,6 +27,7 @@ import pulumi
 import yaml
 
 from components.config import StackConfig
+from components.errors import InternalError
 
 OFFLINE_ENV = "OSSM_OFFLINE"  # "1": the preview reads nothing (tools/offline.py, air-gapped pipelines)
 REQUEST_TIMEOUT = 10  # seconds per request
@@ -159,7 +160,7 @@ class KubeReader:
         raw = {"_preload_content": False, "_request_timeout": self._timeout}
         if api == "v1":
             if plural != "configmaps" or namespace is None:  # the one core kind read at preview
-                raise ValueError(f"core {plural} is not read at preview")
+                raise InternalError(f"core {plural} is not read at preview")
             return self._answer(lambda c: client.CoreV1Api(c).read_namespaced_config_map(name, namespace, **raw), True)
         group, version = api.split("/", 1)
         if namespace is None:

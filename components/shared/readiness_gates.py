@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from components.errors import ClusterError, ConfigError
 from components.kube import KubeObject, read, render
 
 GATE_SCRIPT = "gates/wait-for.sh"
@@ -32,8 +33,10 @@ CLI_TAG = "latest"
 _DIGEST_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$")
 
 
-class GateImageError(pulumi.RunError):
+class GateImageError(ClusterError):
     """The cluster's cli image cannot be determined; the message says to set `gates.image`."""
+
+    subject = "The cluster's cli ImageStream has"
 
 
 def cli_image(status: Any) -> str:
@@ -111,7 +114,7 @@ class ReadinessGates(pulumi.ComponentResource):
         if args.image is not None:
             return pulumi.Output.from_input(args.image)
         if not args.live:
-            raise GateImageError(
+            raise ConfigError(
                 "ossm:gates.image must be set when rendering manifests (cluster.renderYamlTo): the gates' "
                 f"default image is read from the cluster's ImageStream {CLI_IMAGESTREAM}"
             )
