@@ -120,7 +120,7 @@ def test_the_rule_sees_a_new_bare_raise(tmp_path: Path) -> None:
 def test_every_error_class_of_the_program_is_one_of_the_three_kinds_or_caught_inside() -> None:
     """A new exception class states what the user does: it derives from one of the kinds, or it is listed."""
     internal = {
-        "InvalidMonitoringConfigError",  # ossm3/console.py: turned into MonitoringConfigError by the console
+        "InvalidMonitoringConfigError",  # ossm3/user_workload_monitoring.py: becomes a MonitoringConfigError
         "SignalledError",  # the installer script's own, turned into an exit code
         "FetchError",  # verification: becomes a named cause in the verify report
         "OutputsError",  # verification: VerifyConfigError / tools/verify exit 2

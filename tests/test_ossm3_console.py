@@ -12,16 +12,15 @@ import pytest
 import yaml
 
 from components.config import ClusterConfig, IpiConfig, StackConfig
-from components.ossm3 import console
-from components.ossm3.console import (
-    MeshConsole,
-    MeshConsoleArgs,
+from components.ossm3 import user_workload_monitoring as monitoring
+from components.ossm3.console import MeshConsole, MeshConsoleArgs
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
+from components.ossm3.user_workload_monitoring import (
     MonitoringConfigError,
     enabled_text,
     parse_state,
     user_workload_monitoring_problems,
 )
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
 from components.shared.cluster_client import ClusterUnreadableError
 from tests.fake_reader import FakeReader
 from tests.ossm3_obs_harness import Run, ossm3_config, run
@@ -52,7 +51,7 @@ def configmap(text: str | None) -> dict[str, Any] | None:
     }
 
 
-def answering(text: str | None) -> console.ConfigMapLookup:
+def answering(text: str | None) -> monitoring.ConfigMapLookup:
     """A lookup that answers like the API server for openshift-monitoring/cluster-monitoring-config."""
 
     def lookup(namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -97,7 +96,7 @@ def test_a_config_without_trailing_newline_stays_valid() -> None:
 
 def test_a_flow_style_config_is_refused_rather_than_rewritten() -> None:
     state = parse_state(configmap("{prometheusK8s: {retention: 1d}}"))
-    with pytest.raises(console.InvalidMonitoringConfigError, match="cannot edit line by line"):
+    with pytest.raises(monitoring.InvalidMonitoringConfigError, match="cannot edit line by line"):
         enabled_text(state)
 
 
@@ -111,7 +110,7 @@ def test_a_flow_style_config_is_refused_rather_than_rewritten() -> None:
     ],
 )
 def test_hostile_or_broken_answers_are_refused_with_the_reason(answer: dict[str, Any], reason: str) -> None:
-    with pytest.raises(console.InvalidMonitoringConfigError, match=reason):
+    with pytest.raises(monitoring.InvalidMonitoringConfigError, match=reason):
         parse_state(answer)
 
 
@@ -166,7 +165,9 @@ def test_a_cluster_this_program_installs_needs_the_program_to_enable_it() -> Non
 
 
 def build_console(
-    cfg: StackConfig, lookup: console.ConfigMapLookup | None, monitored: tuple[str, ...] = ("tracing", "istio-ingress")
+    cfg: StackConfig,
+    lookup: monitoring.ConfigMapLookup | None,
+    monitored: tuple[str, ...] = ("tracing", "istio-ingress"),
 ) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
         tracing = MeshTracing("tracing", MeshTracingArgs(cfg, [stand_ins["gate"]], stand_ins["control_plane"], None))
@@ -310,30 +311,28 @@ def test_monitoring_off_fails_the_preview_before_anything_is_declared() -> None:
 
 def test_preflight_reads_the_configmap_once_and_replays_it() -> None:
     from components.config import parse
-    from components.ossm3 import console
 
     on = {"data": {"config.yaml": "enableUserWorkload: true\n"}}
     where = ("v1", "configmaps", "openshift-monitoring", "cluster-monitoring-config")
     reader = FakeReader(objects={where: on})
-    replay = console.preflight(parse({"mesh": {"profile": "ossm3"}}), reader)
+    replay = monitoring.preflight(parse({"mesh": {"profile": "ossm3"}}), reader)
     assert replay is not None and reader.reads == ["get v1 configmaps openshift-monitoring/cluster-monitoring-config"]
     assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reader.reads) == 1
     off = {"data": {"config.yaml": "prometheusK8s:\n  retention: 7d\n"}}
-    with pytest.raises(console.MonitoringConfigError, match="oc "):
-        console.preflight(parse({"mesh": {"profile": "ossm3"}}), FakeReader(objects={where: off}))
+    with pytest.raises(monitoring.MonitoringConfigError, match="oc "):
+        monitoring.preflight(parse({"mesh": {"profile": "ossm3"}}), FakeReader(objects={where: off}))
 
 
 def test_preflight_reads_nothing_without_a_reader_and_warns_once_when_the_cluster_cannot_answer() -> None:
     from unittest import mock
 
     from components.config import parse
-    from components.ossm3 import console
 
     cfg = parse({"mesh": {"profile": "ossm3"}})
-    assert console.preflight(cfg, None) is None  # offline, rendering: MeshConsole warns instead
+    assert monitoring.preflight(cfg, None) is None  # offline, rendering: MeshConsole warns instead
     with mock.patch("pulumi.log.warn") as warn:
-        assert console.preflight(cfg, FakeReader(unreadable="HTTP 403")) is None
+        assert monitoring.preflight(cfg, FakeReader(unreadable="HTTP 403")) is None
     [(message, _)] = [c.args for c in warn.call_args_list]
     assert message == "user-workload monitoring check skipped: the cluster cannot be read (HTTP 403)"
     never = FakeReader(unreadable="must not be read")
-    assert console.preflight(ipi(uwm(True)), never) is not None and never.reads == []  # installs it: starts absent
+    assert monitoring.preflight(ipi(uwm(True)), never) is not None and never.reads == []  # installs it: starts absent

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import StackConfig
-from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs, preflight
+from components.ossm3.console import MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.ossm3.user_workload_monitoring import ConfigMapLookup, preflight
 from components.shared.mesh import Mesh
 from components.shared.readiness_gates import ReadinessGates
 
