@@ -337,3 +337,25 @@ def test_moving_a_frozen_module_or_renaming_its_class_is_refused_with_the_reason
         f"components/shared/operator_cleanup.py no longer defines _InstalledCsvProvider: {FROZEN[2][2]}",
     ]
     assert dynamic_providers(root) == {("components/verify_resource.py", "_VerifyProvider")}  # unlisted: fails above
+
+
+# --- rooms of a readable size ------------------------------------------------------------------------------
+
+MAX_LINES = 400  # past this a module has always held two or three concepts here; split it along them
+
+
+def long_modules(root: Path) -> list[str]:
+    return sorted(
+        f"{p.relative_to(root)}: {n} lines"
+        for p in (root / "components").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    )
+
+
+def test_no_module_of_the_program_is_over_400_lines() -> None:
+    assert long_modules(ROOT) == []
+
+
+def test_the_size_rule_sees_a_long_module(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"components/ossm3/console.py": "x = 1\n" * (MAX_LINES + 1), "components/a.py": "x\n"})
+    assert long_modules(root) == [f"components/ossm3/console.py: {MAX_LINES + 1} lines"]
