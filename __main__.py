@@ -15,7 +15,7 @@ from components import errors
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
-from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
+from components.shared.app_stack import AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
 from components.shared.cluster_client import preview_reader
@@ -74,7 +74,7 @@ app = (
             mesh.members_ready,
             mesh.namespace,
             routes.ingress_url,
-            mesh.app_policies if mesh.app_policies is not None else NETWORK_POLICIES,
+            mesh.app_policies,
         ),
         on_cluster,
     )

@@ -10,12 +10,22 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import StackConfig
+from components.names import GATEWAY_SERVICE
 from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm2.operators import ossm2_operators
 from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
 from components.shared.operators import OperatorSpec
+
+# Deny by default; admit the SMCP's gateway (in the control plane's namespace) to servicea, servicea to
+# serviceb, and the control plane's Prometheus to the proxies (manifests/app/).
+OSSM2_APP_POLICIES = (
+    "app/networkpolicy-default-deny.yaml",
+    "app/networkpolicy-gateway-to-servicea.yaml",
+    "app/networkpolicy-servicea-to-serviceb.yaml",
+    "app/networkpolicy-control-plane.yaml",
+)
 
 __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 
@@ -51,10 +61,11 @@ def build(
         ui_routes["kiali"] = (ns, "kiali")
     return Mesh(
         namespace=ns,
-        control_plane=control_plane.smcp,
+        gateway_ready=control_plane.smcp,
         members_ready=member_roll.smmr,
         gateway_namespace=ns,
-        gateway_service="istio-ingressgateway",
+        gateway_service=GATEWAY_SERVICE,
         ui_routes=ui_routes,
+        app_policies=OSSM2_APP_POLICIES,
         jaeger_query=(ns, JAEGER_QUERY_SERVICE, JAEGER_QUERY_PORT),
     )

@@ -10,8 +10,7 @@ import pulumi
 
 from components.config import MeshConfig
 from components.kube import KubeObject, await_ready, render
-
-CNI_NAMESPACE = "istio-cni"  # IstioCNI's spec.namespace default (sail-operator CRD); immutable once set
+from components.names import OSSM3_CNI_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class ControlPlane(pulumi.ComponentResource):
                 render("ossm3/control-plane/namespace.yaml", name=ns),
                 pulumi.ResourceOptions(parent=self),
             )
-            for ns in (mesh.namespace, CNI_NAMESPACE)
+            for ns in (mesh.namespace, OSSM3_CNI_NAMESPACE)
         }
         self.istiod_network_policy = KubeObject(
             f"{name}-networkpolicy-istiod",
@@ -56,12 +55,12 @@ class ControlPlane(pulumi.ComponentResource):
         self.cni = KubeObject(
             f"{name}-istiocni",
             await_ready(
-                render("ossm3/control-plane/istio-cni.yaml", namespace=CNI_NAMESPACE, version=mesh.version),
+                render("ossm3/control-plane/istio-cni.yaml", namespace=OSSM3_CNI_NAMESPACE, version=mesh.version),
                 "condition=Ready",
                 timeout * 60,
             ),
             pulumi.ResourceOptions(
-                parent=self, depends_on=[namespaces[CNI_NAMESPACE], *args.operators_ready], custom_timeouts=waits
+                parent=self, depends_on=[namespaces[OSSM3_CNI_NAMESPACE], *args.operators_ready], custom_timeouts=waits
             ),
         )
         # Not after the CNI: Sail reconciles both at once and reports Istio Ready only with a Healthy CNI.

@@ -17,14 +17,6 @@ SERVICES = ("servicea", "serviceb")
 TRACE_PATH = "/trace"  # the VirtualService's route (manifests/app/virtualservice.yaml)
 
 
-NETWORK_POLICIES = (
-    "app/networkpolicy-default-deny.yaml",
-    "app/networkpolicy-gateway-to-servicea.yaml",
-    "app/networkpolicy-servicea-to-serviceb.yaml",
-    "app/networkpolicy-control-plane.yaml",
-)
-
-
 @dataclass(frozen=True)
 class AppStackArgs:
     namespace: str
@@ -33,7 +25,8 @@ class AppStackArgs:
     mesh_ready: pulumi.Resource  # injection needs membership; Istio CRDs need a reconciled control plane
     control_plane_namespace: str
     ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
-    network_policies: Sequence[str] = NETWORK_POLICIES  # the profile's choice (Mesh.app_policies)
+    # manifests/app/networkpolicy-*.yaml the profile's mesh needs (Mesh.app_policies)
+    network_policies: Sequence[str] = ()
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -44,7 +37,7 @@ def upstream_of(service: str, namespace: str) -> str:
 class AppStack(pulumi.ComponentResource):
     """The traced demo: everything here waits for the mesh to have enrolled its namespace.
 
-    That step (OSSM 2: the member roll Ready) is also what makes the namespace
+    That step (the profile's `Mesh.members_ready`) is also what makes the namespace
     exist, and PeerAuthentication (an Istio CRD) is served only once the control
     plane has reconciled.
     """
@@ -52,10 +45,10 @@ class AppStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AppStack", name, None, opts)
         ns = args.namespace
-        after_roll = pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready])
+        in_mesh = pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready])
         source = render("app/configmap.yaml", namespace=ns)
         source["data"] = {"service.py": SERVICE_SOURCE.read_text()}
-        config_map = KubeObject(f"{name}-source", source, after_roll)
+        config_map = KubeObject(f"{name}-source", source, in_mesh)
         self.deployments: dict[str, KubeObject] = {}
         self.services: dict[str, KubeObject] = {}
         self._rendered: list[dict[str, object]] = []
@@ -75,9 +68,9 @@ class AppStack(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready, config_map]),
             )
             self.services[service] = KubeObject(
-                f"{name}-{service}-svc", render("app/service.yaml", name=service, namespace=ns), after_roll
+                f"{name}-{service}-svc", render("app/service.yaml", name=service, namespace=ns), in_mesh
             )
-        self.gateway = KubeObject(f"{name}-gateway", render("app/gateway.yaml", namespace=ns), after_roll)
+        self.gateway = KubeObject(f"{name}-gateway", render("app/gateway.yaml", namespace=ns), in_mesh)
         self.virtual_service = KubeObject(
             f"{name}-virtualservice",
             render("app/virtualservice.yaml", namespace=ns, servicea=f"servicea.{ns}.svc.cluster.local"),
@@ -88,12 +81,12 @@ class AppStack(pulumi.ComponentResource):
             KubeObject(
                 f"{name}-{path.split('/')[-1].removesuffix('.yaml')}",
                 render(path, namespace=ns, controlPlaneNamespace=args.control_plane_namespace),
-                after_roll,
+                in_mesh,
             )
             for path in args.network_policies
         ]
         self.peer_authentication = KubeObject(
-            f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), after_roll
+            f"{name}-peerauthentication", render("app/peer-authentication.yaml", namespace=ns), in_mesh
         )
         # What the demo runs (images, code, replicas): verify runs again when it changes.
         self.revision = hashlib.sha256(

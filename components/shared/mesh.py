@@ -19,12 +19,14 @@ from components.shared.cluster_client import ClusterReader
 from components.shared.operators import OperatorSpec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mesh:
     """What a profile's control plane gives the shared parts of the graph."""
 
     namespace: str  # the control plane's namespace
-    control_plane: pulumi.Resource  # the gateway Service and the UI CRs follow from it
+    # Ready once the gateway's Service exists (OSSM 2: the SMCP that deploys it; OSSM 3: the injected
+    # gateway): the Routes wait on it
+    gateway_ready: pulumi.Resource
     members_ready: pulumi.Resource  # injection works in every member namespace once this is ready
     gateway_namespace: str
     gateway_service: str
@@ -32,8 +34,8 @@ class Mesh:
     ui_routes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The CRs whose operators create those Routes: the Route gate's clock starts after them
     ui_sources: Sequence[pulumi.Resource] = ()
-    # The shared app NetworkPolicies this profile needs (components/shared/app_stack.py), all by default
-    app_policies: Sequence[str] | None = None
+    # The app NetworkPolicies (manifests/app/networkpolicy-*.yaml) this profile's mesh needs
+    app_policies: Sequence[str]
     # (namespace, Service, port) of the Jaeger query API that needs no login: verify reads it through
     # the API server's service proxy (components/verification/apiserver.py)
     jaeger_query: tuple[str, str, int] | None = None

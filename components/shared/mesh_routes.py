@@ -60,7 +60,7 @@ class MeshRoutes(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[mesh.control_plane],
+                depends_on=[mesh.gateway_ready],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )
@@ -73,7 +73,7 @@ class MeshRoutes(pulumi.ComponentResource):
             "gate-ui-routes",
             GateChecks(routes=ui_routes, route_namespace=mesh.namespace, routes_require_tls=True),
             parent=self,
-            depends_on=[mesh.control_plane, *mesh.ui_sources],
+            depends_on=[mesh.gateway_ready, *mesh.ui_sources],
         )
 
         def read(ui: str) -> KubeObject:
