@@ -42,39 +42,49 @@ except Exception as error:  # the one handler: config, cluster or ours (componen
     raise errors.for_user(error, stack_config.in_stack_file) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
-access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
+access = ClusterAccess(
+    "cluster",
+    ClusterAccessArgs(kubeconfig=kubeconfig, context=cfg.cluster.context, render_yaml_to=cfg.cluster.render_yaml_to),
+)
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
     "gates",
-    ReadinessGatesArgs(cfg.gates.namespace, cfg.gates.image, cfg.gates.timeout_minutes, live=not rendering),
+    ReadinessGatesArgs(
+        namespace=cfg.gates.namespace,
+        image=cfg.gates.image,
+        timeout_minutes=cfg.gates.timeout_minutes,
+        live=not rendering,
+    ),
     on_cluster,
 )
 subscriptions = OperatorSubscriptions(
     "operators",
     OperatorSubscriptionsArgs(
-        operators,
-        cfg.operators.approval,
-        gates,
+        operators=operators,
+        approval=cfg.operators.approval,
+        gates=gates,
         # a cluster this stack installs takes its CSVs with it
-        ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None,
-        cfg.operators.remove_csv_on_destroy,
+        remove_csv_with=(
+            ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None
+        ),
+        remove_csvs=cfg.operators.remove_csv_on_destroy,
     ),
     on_cluster,
 )
 mesh = profile.build(cfg, subscriptions.ready, on_cluster, checked, gates=gates)  # control plane, then members
-routes = MeshRoutes("routes", MeshRoutesArgs(mesh, gates, live=not rendering), on_cluster)
+routes = MeshRoutes("routes", MeshRoutesArgs(mesh=mesh, gates=gates, live=not rendering), on_cluster)
 app = (
     AppStack(
         "app",
         AppStackArgs(
-            cfg.app.namespace,
-            cfg.app.image,
-            cfg.app.replicas,
-            mesh.members_ready,
-            mesh.namespace,
-            routes.ingress_url,
-            mesh.app_policies,
+            namespace=cfg.app.namespace,
+            image=cfg.app.image,
+            replicas=cfg.app.replicas,
+            mesh_ready=mesh.members_ready,
+            control_plane_namespace=mesh.namespace,
+            ingress_url=routes.ingress_url,
+            network_policies=mesh.app_policies,
         ),
         on_cluster,
     )

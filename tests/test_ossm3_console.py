@@ -170,12 +170,25 @@ def build_console(
     monitored: tuple[str, ...] = ("tracing", "istio-ingress"),
 ) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
-        tracing = MeshTracing("tracing", MeshTracingArgs(cfg, [stand_ins["gate"]], stand_ins["control_plane"], None))
+        tracing = MeshTracing(
+            "tracing",
+            MeshTracingArgs(
+                cfg=cfg,
+                operators_ready=[stand_ins["gate"]],
+                control_plane=stand_ins["control_plane"],
+                aws_provider=None,
+            ),
+        )
         stand_ins["tracing"] = tracing
         stand_ins["console"] = MeshConsole(
             "console",
             MeshConsoleArgs(
-                cfg, [stand_ins["gate"]], stand_ins["control_plane"], tracing, monitored, monitoring_lookup=lookup
+                cfg=cfg,
+                operators_ready=[stand_ins["gate"]],
+                control_plane=stand_ins["control_plane"],
+                tracing=tracing,
+                monitored_namespaces=monitored,
+                monitoring_lookup=lookup,
             ),
         )
 

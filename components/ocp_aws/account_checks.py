@@ -84,7 +84,7 @@ class PreflightError(ConfigError):
     subject = "The AWS preflight for this cluster found"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwsPrerequisitesArgs:
     ipi: IpiConfig
     elasticsearch_nodes: int | None = None  # set when traces go to Elasticsearch

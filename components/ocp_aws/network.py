@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from components.config import IpiConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterNetworkArgs:
     ipi: IpiConfig
     zones: tuple[str, ...]

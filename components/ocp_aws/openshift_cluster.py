@@ -47,7 +47,7 @@ def api_server(result: dict[str, Any]) -> str:
     return str(yaml.safe_load(result["kubeconfig"])["clusters"][0]["cluster"]["server"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OpenShiftClusterArgs:
     ipi: IpiConfig
     install_config: pulumi.Output[str]  # install-config.yaml, secret

@@ -36,7 +36,7 @@ def provision(
     account or the install config would make the installer fail.
     """
 
-    checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
+    checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi=ipi, elasticsearch_nodes=elasticsearch_nodes), opts)
     # Pin the zones (three by default) unless the given subnets decide them.
     zones = list(ipi.zones) if ipi.network.subnets else list(checks.zones)
     placeholder = [install_config.PLACEHOLDER_SUBNET] if ipi.network.create else list(ipi.network.subnets)
@@ -46,24 +46,31 @@ def provision(
     subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(list(ipi.network.subnets))
     prerequisites: list[pulumi.Resource] = [checks]
     if ipi.network.create:
-        network = ClusterNetwork("network", ClusterNetworkArgs(ipi, tuple(zones), checks.provider, "aws", checks), opts)
+        network = ClusterNetwork(
+            "network",
+            ClusterNetworkArgs(
+                ipi=ipi, zones=tuple(zones), provider=checks.provider, prefix="aws", previous_parent=checks
+            ),
+            opts,
+        )
         subnets, prerequisites = network.subnet_ids, [checks, network]
     doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones, stack_name()))
     plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
+    legacy = checks.presence.adopted  # the state's installer may predate identity triggers
     cluster = OpenShiftCluster(
         NAME,
         OpenShiftClusterArgs(
-            ipi,
-            cast("pulumi.Output[str]", pulumi.Output.secret(plain)),  # it holds the pull secret
-            doc.apply(install_config.identity),
+            ipi=ipi,
+            install_config=cast("pulumi.Output[str]", pulumi.Output.secret(plain)),  # it holds the pull secret
+            identity=doc.apply(install_config.identity),
             # digests of the pull secret and SSH key are not the secrets, but they stay secret all the same
-            cast(
+            settings=cast(
                 "pulumi.Output[str]",
                 pulumi.Output.secret(doc.apply(lambda d: json.dumps(install_config.settings(d), sort_keys=True))),
             ),
-            record_dir(ipi),
-            prerequisites,
-            legacy := checks.presence.adopted,
+            record_dir=record_dir(ipi),
+            prerequisites=prerequisites,
+            legacy_trigger=legacy,
         ),
         opts,
     )

@@ -49,10 +49,17 @@ def build(
 ) -> Mesh:
     """SMCP after every operator gate, then the roll; the app waits for the roll's Ready (its own Ready
     condition covers what OSSM 2 needs: no gate of its own)."""
-    control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, operators_ready), opts)
+    control_plane = ControlPlane(
+        "control-plane", ControlPlaneArgs(mesh=cfg.mesh, operators_ready=operators_ready), opts
+    )
     member_roll = MemberRoll(
         "member-roll",
-        MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, open_to_whole_mesh=cfg.members),
+        MemberRollArgs(
+            control_plane_namespace=cfg.mesh.namespace,
+            members=cfg.member_namespaces,
+            control_plane=control_plane.smcp,
+            open_to_whole_mesh=cfg.members,
+        ),
         opts,
     )
     ns = cfg.mesh.namespace

@@ -19,7 +19,7 @@ JAEGER_QUERY_SERVICE = "jaeger-query-api"
 JAEGER_QUERY_PORT = 16686  # jaeger query's --query.http-server.host-port, the pod port the OAuth proxy fronts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate

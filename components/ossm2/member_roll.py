@@ -10,7 +10,7 @@ import pulumi
 from components.kube import KubeObject, await_ready, render
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MemberRollArgs:
     control_plane_namespace: str
     members: Sequence[str]

@@ -42,9 +42,13 @@ def build(
     UI Route exists (`gates`: the gate that waits for it)."""
     # No gate of its own: Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
     control_plane = ControlPlane(
-        "control-plane", ControlPlaneArgs(cfg.mesh, operators_ready, extension_provider(cfg)), opts
+        "control-plane",
+        ControlPlaneArgs(mesh=cfg.mesh, operators_ready=operators_ready, extension_provider=extension_provider(cfg)),
+        opts,
     )
-    gateway = IngressGateway("ingress-gateway", IngressGatewayArgs(cfg.mesh.name, control_plane.ready), opts)
+    gateway = IngressGateway(
+        "ingress-gateway", IngressGatewayArgs(revision=cfg.mesh.name, control_plane=control_plane.ready), opts
+    )
     members = Members(
         "members",
         MembersArgs(
@@ -61,9 +65,9 @@ def build(
     tracing = MeshTracing(
         "tracing",
         MeshTracingArgs(
-            cfg,
-            operators_ready,
-            control_plane.istio,
+            cfg=cfg,
+            operators_ready=operators_ready,
+            control_plane=control_plane.istio,
             aws_provider=None,
             span_sources=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
             gates=gates,
@@ -76,10 +80,10 @@ def build(
         console = MeshConsole(
             "console",
             MeshConsoleArgs(
-                cfg,
-                operators_ready,
-                control_plane.istio,
-                tracing,
+                cfg=cfg,
+                operators_ready=operators_ready,
+                control_plane=control_plane.istio,
+                tracing=tracing,
                 monitored_namespaces=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
                 members_ready=members,
                 isolated_namespaces=cfg.member_namespaces,

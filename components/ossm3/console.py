@@ -31,7 +31,7 @@ def kiali_manifest(cfg: StackConfig) -> dict[str, Any]:
     return render("ossm3/console/kiali.yaml", namespace=cfg.mesh.namespace, tracingUrl=tempo_query_url(cfg))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeshConsoleArgs:
     cfg: StackConfig
     operators_ready: Sequence[pulumi.Resource]  # the Kiali gate among them

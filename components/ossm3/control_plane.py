@@ -13,7 +13,7 @@ from components.kube import KubeObject, await_ready, render
 from components.names import OSSM3_CNI_NAMESPACE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate

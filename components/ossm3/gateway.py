@@ -18,7 +18,7 @@ def pod_labels(revision: str) -> dict[str, str]:
     return {"istio": "ingressgateway", "app": GATEWAY_SERVICE, **inject}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngressGatewayArgs:
     revision: str
     control_plane: Sequence[pulumi.Resource]  # istiod Ready: it injects the proxy into the pod

@@ -16,7 +16,7 @@ def injection_labels(revision: str) -> dict[str, str]:
     return {"istio-injection": "enabled"} if revision == "default" else {"istio.io/rev": revision}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MembersArgs:
     revision: str  # the Istio CR's name (InPlace: revision = name)
     members: Sequence[str]

@@ -115,7 +115,7 @@ def lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TempoStorageArgs:
     namespace: str  # where TempoStack runs and reads its Secret
     secret_name: str

@@ -135,7 +135,7 @@ def network_policies(cfg: StackConfig, span_sources: Sequence[str]) -> list[dict
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeshTracingArgs:
     cfg: StackConfig
     operators_ready: Sequence[pulumi.Resource]  # the Tempo and OpenTelemetry gates among them

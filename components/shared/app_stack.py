@@ -17,7 +17,7 @@ SERVICES = ("servicea", "serviceb")
 TRACE_PATH = "/trace"  # the VirtualService's route (manifests/app/virtualservice.yaml)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppStackArgs:
     namespace: str
     image: str
@@ -26,7 +26,7 @@ class AppStackArgs:
     control_plane_namespace: str
     ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
     # manifests/app/networkpolicy-*.yaml the profile's mesh needs (Mesh.app_policies)
-    network_policies: Sequence[str] = ()
+    network_policies: Sequence[str]
 
 
 def upstream_of(service: str, namespace: str) -> str:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterAccessArgs:
     kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
     context: str | None = None

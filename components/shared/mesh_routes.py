@@ -14,7 +14,7 @@ from components.shared.readiness_gates import GateChecks, ReadinessGates
 ADMITTED = 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}=True'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeshRoutesArgs:
     mesh: Mesh  # where the gateway Service and the operators' UI Routes are
     gates: ReadinessGates

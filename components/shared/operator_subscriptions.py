@@ -18,7 +18,7 @@ from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OperatorSubscriptionsArgs:
     operators: Sequence[OperatorSpec]
     approval: str

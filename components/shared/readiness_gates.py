@@ -63,7 +63,7 @@ def cli_image(status: Any) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReadinessGatesArgs:
     namespace: str
     image: str | None  # None: the cluster's own cli image (ImageStream openshift/cli)
