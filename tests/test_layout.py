@@ -359,3 +359,53 @@ def test_no_module_of_the_program_is_over_400_lines() -> None:
 def test_the_size_rule_sees_a_long_module(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"components/ossm3/console.py": "x = 1\n" * (MAX_LINES + 1), "components/a.py": "x\n"})
     assert long_modules(root) == [f"components/ossm3/console.py: {MAX_LINES + 1} lines"]
+
+
+# --- components name their outputs at the top --------------------------------------------------------------
+
+
+def undeclared_outputs(root: Path) -> list[str]:
+    """`self.<public> = ...` in a ComponentResource that its class body does not annotate.
+
+    Pulumi's SDK resolves these annotations at registration (pulumi/_types.py resource_types): each must
+    name a type importable at run time, which the whole suite exercises.
+    """
+    found = []
+    for path in sorted((root / "components").rglob("*.py")):
+        for cls in ast.parse(path.read_text()).body:
+            if not isinstance(cls, ast.ClassDef) or not any("ComponentResource" in ast.unparse(b) for b in cls.bases):
+                continue
+            declared = {
+                n.target.id for n in cls.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+            }
+            for node in ast.walk(cls):
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if isinstance(node, ast.AnnAssign):
+                    targets = [node.target]
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "self"
+                        and not target.attr.startswith("_")
+                        and target.attr not in declared
+                    ):
+                        found.append(f"{path.relative_to(root)}: {cls.name}.{target.attr}")
+    return sorted(set(found))
+
+
+def test_every_component_declares_its_public_attributes_at_the_top() -> None:
+    assert undeclared_outputs(ROOT) == []
+
+
+def test_an_attribute_assigned_along_the_way_is_found(tmp_path: Path) -> None:
+    component = (
+        "class Routes(pulumi.ComponentResource):\n"
+        "    ingress: KubeObject\n\n"
+        "    def __init__(self):\n"
+        "        self.ingress = KubeObject()\n"
+        "        self.host = self.ingress.host\n"
+        "        self._private = 1\n"
+    )
+    root = _tree(tmp_path, {"components/shared/mesh_routes.py": component})
+    assert undeclared_outputs(root) == ["components/shared/mesh_routes.py: Routes.host"]

@@ -254,6 +254,11 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = F
 class AwsPrerequisites(pulumi.ComponentResource):
     """The account, checked, and the AWS provider everything on AWS goes through. The cluster depends on this."""
 
+    provider: aws.Provider
+    presence: ClusterPresence
+    installed: bool
+    zones: tuple[str, ...]
+
     def __init__(self, name: str, args: AwsPrerequisitesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AwsPrerequisites", name, None, opts)
         ipi = args.ipi

@@ -36,6 +36,9 @@ def subnet_plan(cidr: str, zones: tuple[str, ...]) -> list[tuple[str, str, str]]
 class ClusterNetwork(pulumi.ComponentResource):
     """One public and one private subnet per zone, NAT per zone, DNS on: what an existing-VPC install needs."""
 
+    vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+
     def __init__(self, name: str, args: ClusterNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ClusterNetwork", name, None, opts)
         ipi, prefix = args.ipi, args.prefix
@@ -94,6 +97,6 @@ class ClusterNetwork(pulumi.ComponentResource):
             private_rt = route_table(f"private-{zone}", {"nat_gateway_id": nat.id})
             private = subnet("private", zone, private_cidr, "internal-elb", private_rt)
             handed_over.extend([public.id, private.id])  # External only: Internal on a built VPC is refused
-        self.vpc_id: pulumi.Output[str] = vpc.id
-        self.subnet_ids: pulumi.Output[list[str]] = pulumi.Output.all(*handed_over).apply(list)
+        self.vpc_id = vpc.id
+        self.subnet_ids = pulumi.Output.all(*handed_over).apply(list)
         self.register_outputs({"vpcId": vpc.id, "subnetIds": self.subnet_ids})

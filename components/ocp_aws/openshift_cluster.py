@@ -61,6 +61,14 @@ class OpenShiftClusterArgs:
 class OpenShiftCluster(pulumi.ComponentResource):
     """An installer-provisioned OpenShift cluster on AWS."""
 
+    install: command.local.Command
+    kubeconfig: pulumi.Output[str]
+    kubeadmin_password: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    infra_id: pulumi.Output[str]
+    console_url: str
+    in_cluster: list[pulumi.Resource]
+
     def __init__(self, name: str, args: OpenShiftClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OpenShiftCluster", name, None, opts)
         ipi = args.ipi
@@ -96,15 +104,13 @@ class OpenShiftCluster(pulumi.ComponentResource):
         # stdout is declared a secret output; marking the parsed result secret too keeps the
         # credentials secret whatever the engine does with additional_secret_outputs.
         result = cast("pulumi.Output[dict[str, Any]]", pulumi.Output.secret(self.install.stdout.apply(json.loads)))
-        self.kubeconfig: pulumi.Output[str] = result.apply(lambda r: str(r["kubeconfig"]))
-        self.kubeadmin_password: pulumi.Output[str] = result.apply(lambda r: str(r["kubeadminPassword"]))
+        self.kubeconfig = result.apply(lambda r: str(r["kubeconfig"]))
+        self.kubeadmin_password = result.apply(lambda r: str(r["kubeadminPassword"]))
         # The API URL and infra ID are not secrets: take them out of the secret result.
-        self.api_url: pulumi.Output[str] = pulumi.Output.unsecret(result.apply(api_server))
-        self.infra_id: pulumi.Output[str] = pulumi.Output.unsecret(
-            result.apply(lambda r: str(r["metadata"]["infraID"]))
-        )
+        self.api_url = pulumi.Output.unsecret(result.apply(api_server))
+        self.infra_id = pulumi.Output.unsecret(result.apply(lambda r: str(r["metadata"]["infraID"])))
         self.console_url = f"https://console-openshift-console.apps.{ipi.cluster_domain}"
-        self.in_cluster: list[pulumi.Resource] = []  # every Kubernetes object, deleted with the cluster
+        self.in_cluster = []  # every Kubernetes object, deleted with the cluster
         self.register_outputs({"apiUrl": self.api_url, "consoleUrl": self.console_url, "infraId": self.infra_id})
 
 

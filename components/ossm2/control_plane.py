@@ -104,6 +104,11 @@ def jaeger_query_service_manifest(mesh: MeshConfig) -> dict[str, Any]:
 class ControlPlane(pulumi.ComponentResource):
     """Declares the SMCP after every operator gate and holds dependents until it is Ready."""
 
+    namespace_name: str
+    network_policies: list[KubeObject]
+    jaeger_query: KubeObject
+    smcp: KubeObject
+
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ControlPlane", name, None, opts)
         mesh = args.mesh

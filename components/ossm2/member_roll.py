@@ -29,6 +29,10 @@ class MemberRoll(pulumi.ComponentResource):
     sets only once all members are configured, i.e. sidecar injection works.
     """
 
+    namespaces: dict[str, KubeObject]
+    network_policies: list[KubeObject]
+    smmr: KubeObject
+
     def __init__(self, name: str, args: MemberRollArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MemberRoll", name, None, opts)
         self.namespaces = {

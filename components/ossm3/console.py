@@ -51,6 +51,14 @@ class MeshConsoleArgs:
 class MeshConsole(pulumi.ComponentResource):
     """Metrics scraping for the mesh, Kiali's reader binding, and Kiali once tracing and the control plane are up."""
 
+    user_workload: pulumi.Resource | None  # the monitoring ConfigMap write, when the program turns it on
+    service_monitor: KubeObject
+    pod_monitors: list[KubeObject]
+    network_policies: list[KubeObject]
+    reader_binding: KubeObject
+    kiali: KubeObject
+    route: tuple[str, str]
+
     def __init__(self, name: str, args: MeshConsoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:MeshConsole", name, None, opts)
         cfg = args.cfg
@@ -114,5 +122,5 @@ class MeshConsole(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )
-        self.route: tuple[str, str] = (ns, "kiali")
+        self.route = (ns, "kiali")
         self.register_outputs({"kialiRoute": f"{ns}/kiali"})

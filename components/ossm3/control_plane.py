@@ -34,6 +34,10 @@ class ControlPlane(pulumi.ComponentResource):
     """Holds dependents until istiod serves: Istio Ready needs IstioCNI Healthy (sail-operator
     pkg/revision/dependency.go, reasons IstioCNINotFound/IstioCNINotHealthy), so both are awaited."""
 
+    istiod_network_policy: KubeObject
+    cni: KubeObject
+    istio: KubeObject
+
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:ControlPlane", name, None, opts)
         mesh = args.mesh

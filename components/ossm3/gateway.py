@@ -29,6 +29,11 @@ class IngressGatewayArgs:
 class IngressGateway(pulumi.ComponentResource):
     """Namespace, ServiceAccount with its SDS Role, Service, NetworkPolicy and the injected Deployment."""
 
+    namespace: KubeObject
+    service: KubeObject
+    network_policy: KubeObject
+    deployment: KubeObject
+
     def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:IngressGateway", name, None, opts)
         ns, gw = args.namespace, GATEWAY_SERVICE

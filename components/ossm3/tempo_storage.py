@@ -148,6 +148,18 @@ class TempoStorageArgs:
 class TempoStorage(pulumi.ComponentResource):
     """The bucket with its guards, the scoped IAM user and key, and the Secret TempoStack reads."""
 
+    bucket: aws.s3.Bucket
+    ownership: aws.s3.BucketOwnershipControls
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration
+    lifecycle: aws.s3.BucketLifecycleConfiguration
+    tls_only: aws.s3.BucketPolicy
+    user: aws.iam.User
+    user_policy: aws.iam.UserPolicy
+    access_key: aws.iam.AccessKey
+    secret: KubeObject
+    bucket_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: TempoStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:TempoStorage", name, None, opts)
         provider = args.aws_provider or aws.Provider(
@@ -232,5 +244,5 @@ class TempoStorage(pulumi.ComponentResource):
                 additional_secret_outputs=["stringData", "data"],
             ),
         )
-        self.bucket_name: pulumi.Output[str] = self.bucket.bucket
+        self.bucket_name = self.bucket.bucket
         self.register_outputs({"bucket": self.bucket.bucket, "region": args.region})

@@ -42,6 +42,15 @@ class AppStack(pulumi.ComponentResource):
     plane has reconciled.
     """
 
+    deployments: dict[str, KubeObject]
+    services: dict[str, KubeObject]
+    gateway: KubeObject
+    virtual_service: KubeObject
+    network_policies: list[KubeObject]
+    peer_authentication: KubeObject
+    revision: str  # changes with what the demo runs: verify runs again
+    gateway_url: pulumi.Output[str] | None
+
     def __init__(self, name: str, args: AppStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AppStack", name, None, opts)
         ns = args.namespace
@@ -49,8 +58,8 @@ class AppStack(pulumi.ComponentResource):
         source = render("app/configmap.yaml", namespace=ns)
         source["data"] = {"service.py": SERVICE_SOURCE.read_text()}
         config_map = KubeObject(f"{name}-source", source, in_mesh)
-        self.deployments: dict[str, KubeObject] = {}
-        self.services: dict[str, KubeObject] = {}
+        self.deployments = {}
+        self.services = {}
         self._rendered: list[dict[str, object]] = []
         for service in SERVICES:
             deployment = render(
@@ -92,7 +101,5 @@ class AppStack(pulumi.ComponentResource):
         self.revision = hashlib.sha256(
             json.dumps([source, *self._rendered], sort_keys=True).encode()
         ).hexdigest()[:16]
-        self.gateway_url: pulumi.Output[str] | None = (
-            pulumi.Output.concat(args.ingress_url, TRACE_PATH) if args.ingress_url is not None else None
-        )
+        self.gateway_url = pulumi.Output.concat(args.ingress_url, TRACE_PATH) if args.ingress_url is not None else None
         self.register_outputs({"namespace": ns, "gatewayUrl": self.gateway_url})

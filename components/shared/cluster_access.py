@@ -32,6 +32,8 @@ class ClusterAccess(pulumi.ComponentResource):
     kubeconfig's active cluster changes.
     """
 
+    provider: k8s.Provider
+
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ClusterAccess", name, None, opts)
         kubeconfig = pulumi.Output.secret(args.kubeconfig) if args.kubeconfig is not None else None

@@ -43,6 +43,10 @@ class MeshRoutes(pulumi.ComponentResource):
     is Ready; a gate waits for them to be admitted before they are read.
     """
 
+    ingress: KubeObject
+    ingress_host: pulumi.Output[str] | None
+    ui_hosts: dict[str, pulumi.Output[str]]
+
     def __init__(self, name: str, args: MeshRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MeshRoutes", name, None, opts)
         mesh = args.mesh
@@ -89,8 +93,8 @@ class MeshRoutes(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[gate]),
             )
 
-        self.ingress_host: pulumi.Output[str] | None = None
-        self.ui_hosts: dict[str, pulumi.Output[str]] = {}
+        self.ingress_host = None
+        self.ui_hosts = {}
         if args.live:
             self.ingress_host = _host(self.ingress, f"{mesh.gateway_namespace}/{mesh.gateway_service}")
             for ui, (namespace, route) in mesh.ui_routes.items():

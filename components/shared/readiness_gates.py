@@ -87,6 +87,10 @@ class GateChecks:
 class ReadinessGates(pulumi.ComponentResource):
     """The namespace, read-only RBAC and script that every gate Job shares."""
 
+    args: ReadinessGatesArgs
+    prerequisites: list[pulumi.Resource]
+    image: pulumi.Output[str]  # which image the gates run: shown in the plan, exportable
+
     def __init__(self, name: str, args: ReadinessGatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ReadinessGates", name, None, opts)
         self.args = args
@@ -106,7 +110,7 @@ class ReadinessGates(pulumi.ComponentResource):
         script["data"] = {"wait-for.sh": read(GATE_SCRIPT)}
         config_map = KubeObject(f"{name}-script", script, in_ns)
         policy = KubeObject(f"{name}-networkpolicy", render("gates/networkpolicy.yaml", namespace=ns), in_ns)
-        self.prerequisites: list[pulumi.Resource] = [namespace, account, role, binding, config_map, policy]
+        self.prerequisites = [namespace, account, role, binding, config_map, policy]
         self.image = self._image(name, args)  # which image the gates run: shown in the plan, exportable
         self.register_outputs({"namespace": ns, "image": self.image})
 
