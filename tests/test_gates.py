@@ -141,7 +141,7 @@ def test_the_newest_import_of_latest_is_taken() -> None:
     assert cli_image(status) == CLI_IMAGE
 
 
-# --- A failed gate runs again on the next `up` (issue 14) ---------------------------------------------
+# --- A failed gate runs again on the next `up` -----------------------------------------------------------
 
 
 def gate_jobs(evaluation: Evaluation) -> list[Record]:

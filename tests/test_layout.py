@@ -409,3 +409,39 @@ def test_an_attribute_assigned_along_the_way_is_found(tmp_path: Path) -> None:
     )
     root = _tree(tmp_path, {"components/shared/mesh_routes.py": component})
     assert undeclared_outputs(root) == ["components/shared/mesh_routes.py: Routes.host"]
+
+
+# --- comments carry reasons, not history -------------------------------------------------------------------
+
+ISSUE_REFERENCE = re.compile(r"\bissues?\s+#?\d+", re.IGNORECASE)  # "issue 14", "issues 11": nothing to follow here
+TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".sh", ".toml"}
+
+
+def issue_references(root: Path) -> list[str]:
+    found = []
+    for top in ("components", "tools", "tests", "policy", "manifests", "docs", "app", "README.md", "__main__.py"):
+        base = root / top
+        paths = [base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []
+        for path in paths:
+            rel = path.relative_to(root)
+            if path.suffix not in TEXT_SUFFIXES or rel.parts[:2] in {("tests", "golden"), ("tests", "schemas")}:
+                continue
+            if rel == Path("tests/test_layout.py"):
+                continue  # this rule's own examples
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+                if ISSUE_REFERENCE.search(line):
+                    found.append(f"{rel}:{number}")
+    return found
+
+
+def test_no_comment_or_doc_points_at_an_issue_number() -> None:
+    assert issue_references(ROOT) == []
+
+
+def test_the_history_rule_sees_an_issue_number(tmp_path: Path) -> None:
+    files = {
+        "components/ocp_aws/network.py": '"""The VPC (apart since issue 10)."""\n',
+        "tests/test_gates.py": "# --- A failed gate runs again (Issue 14) ---\n",
+        "README.md": "See olm-docs#252 and pulumi/pulumi#6837: upstream threads, not ours.\n",
+    }
+    assert issue_references(_tree(tmp_path, files)) == ["components/ocp_aws/network.py:1", "tests/test_gates.py:1"]

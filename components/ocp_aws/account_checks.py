@@ -4,7 +4,7 @@ Reads the hosted zone, the cluster's would-be records, the zones, instance
 shapes and offerings, given subnets and service quotas through the AWS
 provider (invokes), runs the rules in `preflight_rules`, and raises
 `PreflightError` before the cluster is declared when the install would fail.
-The VPC the program builds is `network.ClusterNetwork` (apart since issue 10).
+The VPC the program builds is `network.ClusterNetwork`, a component of its own.
 
 Day 2: whether this stack's cluster exists is decided from what every backend
 shares, never from the engine's state (`pulumi:pulumi:readStack*` builtins are

@@ -1,9 +1,9 @@
 """The VPC for an existing-VPC install, built by the program (`cluster.network.create: true`).
 
-Apart from the account checks since issue 10. Its resources keep the names they
-had as children of the account-checks component and carry an alias to that
-parent, so stacks created before the split keep their VPC instead of replacing
-it (a replaced VPC takes the cluster's network down with it).
+Its resources once were children of the account-checks component: they keep the
+names they had there and carry an alias to that parent, so older stacks keep
+their VPC instead of replacing it (a replaced VPC takes the cluster's network
+down with it).
 """
 
 from __future__ import annotations

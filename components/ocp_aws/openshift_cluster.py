@@ -4,7 +4,7 @@ What destroy needs (metadata.json), the admin kubeconfig and the kubeadmin
 password live in Pulumi state, as secrets, so `pulumi destroy` works from a
 fresh CI runner and nothing depends on the machine that installed.
 
-Day 2 (issue 14):
+Day 2:
 - the installer Command is replaced only when the cluster's identity changes
   (name, base domain, region, networking, zones, subnets: `install_config.identity`);
   any other change runs its `update`, which keeps the recorded cluster and
