@@ -36,11 +36,11 @@ def _host(route: KubeObject, label: str) -> pulumi.Output[str]:
 
 
 class MeshRoutes(pulumi.ComponentResource):
-    """Creates `istio-ingressgateway` and reads the Jaeger/Kiali Routes once they are admitted.
+    """Creates the gateway's Route and reads the UI Routes (Jaeger, Kiali) once they are admitted.
 
-    Since OSSM 2.5 the SMCP no longer exposes the gateway, so the Route is ours.
-    The Jaeger and Kiali operators create their Routes some time after the SMCP
-    is Ready; a gate waits for them to be admitted before they are read.
+    Neither profile's control plane exposes the gateway (OSSM 2 since 2.5; OSSM 3's Sail deploys no
+    gateway), so the Route is ours. The UI operators create their Routes some time after their CRs
+    (`Mesh.ui_sources`) are Ready; a gate waits for them to be admitted before they are read.
     """
 
     ingress: KubeObject
