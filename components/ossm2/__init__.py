@@ -14,18 +14,14 @@ from components.names import GATEWAY_SERVICE
 from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm2.operators import ossm2_operators
+from components.shared.app_stack import CONTROL_PLANE_SCRAPE, DEFAULT_DENY, GATEWAY_TO_SERVICEA, SERVICEA_TO_SERVICEB
 from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
 from components.shared.operators import OperatorSpec
 
 # Deny by default; admit the SMCP's gateway (in the control plane's namespace) to servicea, servicea to
 # serviceb, and the control plane's Prometheus to the proxies (manifests/app/).
-OSSM2_APP_POLICIES = (
-    "app/networkpolicy-default-deny.yaml",
-    "app/networkpolicy-gateway-to-servicea.yaml",
-    "app/networkpolicy-servicea-to-serviceb.yaml",
-    "app/networkpolicy-control-plane.yaml",
-)
+OSSM2_APP_POLICIES = (DEFAULT_DENY, GATEWAY_TO_SERVICEA, SERVICEA_TO_SERVICEB, CONTROL_PLANE_SCRAPE)
 
 __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 

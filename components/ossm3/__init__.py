@@ -19,13 +19,14 @@ from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.ossm3.user_workload_monitoring import ConfigMapLookup, preflight
+from components.shared.app_stack import DEFAULT_DENY, SERVICEA_TO_SERVICEB
 from components.shared.mesh import Mesh
 from components.shared.readiness_gates import ReadinessGates
 
 # Deny by default, admit servicea to serviceb. The gateway lives in istio-ingress, which members.py admits,
 # and user-workload monitoring scrapes through the console's own policy: OSSM 2's gateway-to-servicea and
 # control-plane scrape policies select pods OSSM 3 does not have.
-OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
+OSSM3_APP_POLICIES = (DEFAULT_DENY, SERVICEA_TO_SERVICEB)
 
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
 

@@ -15,6 +15,11 @@ from components.kube import KubeObject, render
 SERVICE_SOURCE = Path(__file__).resolve().parents[2] / "app" / "service.py"
 SERVICES = ("servicea", "serviceb")
 TRACE_PATH = "/trace"  # the VirtualService's route (manifests/app/virtualservice.yaml)
+# The app's NetworkPolicies (manifests/app/); each profile names those its mesh needs (Mesh.app_policies).
+DEFAULT_DENY = "app/networkpolicy-default-deny.yaml"
+SERVICEA_TO_SERVICEB = "app/networkpolicy-servicea-to-serviceb.yaml"
+GATEWAY_TO_SERVICEA = "app/networkpolicy-gateway-to-servicea.yaml"  # a gateway in the control plane's namespace
+CONTROL_PLANE_SCRAPE = "app/networkpolicy-control-plane.yaml"  # the control plane's own Prometheus
 
 
 @dataclass(frozen=True, kw_only=True)
