@@ -27,7 +27,8 @@ __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 
 
 def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
-    """Always its own Subscriptions: nothing on an OSSM 2 cluster owns one for these packages."""
+    """Always its own Subscriptions: the Subscription another owner keeps (the ingress operator's) is
+    servicemeshoperator3's, OSSM 3's package; the cluster is not read for OSSM 2's."""
     return ossm2_operators(cfg)
 
 
