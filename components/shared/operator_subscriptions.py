@@ -18,7 +18,7 @@ from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OperatorSubscriptionsArgs:
     operators: Sequence[OperatorSpec]
     approval: str
@@ -32,11 +32,15 @@ class OperatorSubscriptionsArgs:
 class OperatorSubscriptions(pulumi.ComponentResource):
     """Installs the profile's operators through OLM and exposes one readiness gate each."""
 
+    subscriptions: dict[str, KubeObject]
+    gates: dict[str, KubeObject]
+    installed: dict[str, InstalledCsv]
+
     def __init__(self, name: str, args: OperatorSubscriptionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OperatorSubscriptions", name, None, opts)
-        self.subscriptions: dict[str, KubeObject] = {}
-        self.gates: dict[str, KubeObject] = {}
-        self.installed: dict[str, InstalledCsv] = {}
+        self.subscriptions = {}
+        self.gates = {}
+        self.installed = {}
         created_namespaces: dict[str, KubeObject] = {}
         for op in args.operators:
             if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
