@@ -109,3 +109,30 @@ def test_hostile_answers_are_no_running_mesh() -> None:
     assert state_from({"spec": {"version": "v1.28-latest", "updateStrategy": "x" * 300}}, []) == MeshState(  # type: ignore[arg-type]
         "v1.28-latest", "InPlace", "", "default"
     )
+
+
+def test_the_ossm3_preflight_refuses_the_order_before_any_resource() -> None:
+    """The profile's preflight runs the check: a refused order fails the preview, naming the key."""
+    from components import ossm3
+    from tests.fake_reader import FakeReader
+
+    reader = FakeReader(
+        objects={
+            ("sailoperator.io/v1", "istios", None, "default"): istio("v1.26-latest"),
+            ("operators.coreos.com/v1alpha1", "subscriptions", NS, "servicemeshoperator3"): {
+                "spec": {"channel": "stable-3.3"},
+                "status": {"installedCSV": "servicemeshoperator3.v3.3.7"},
+            },
+        }
+    )
+    with pytest.raises(UpgradeOrderError, match=r"ossm:operators\.servicemesh\.channel"):
+        ossm3.preflight(config("v1.30-latest", "stable-3.4"), reader)
+    assert reader.reads[0] == "get sailoperator.io/v1 istios None/default"
+
+
+def test_an_unreadable_cluster_lets_the_preflight_go_on() -> None:
+    from components.ossm3.upgrade import check_upgrade
+    from tests.fake_reader import FakeReader
+
+    assert check_upgrade(config("v1.30-latest", "stable-3.4"), FakeReader(unreadable="HTTP 403")) == []
+    assert check_upgrade(config("v1.30-latest", "stable-3.4"), None) == []
