@@ -119,6 +119,17 @@ def order_problems(running: MeshState, cfg: StackConfig) -> list[str]:
             "RevisionBased needs would lose to that older revision (NameAlreadyExists) and the old revision "
             "would never be pruned. Keep InPlace for this mesh, or create a mesh RevisionBased from the start."
         )
+    if (
+        running.strategy == "RevisionBased"
+        and cfg.mesh.update_strategy == "InPlace"
+        and running.name == cfg.mesh.name == "default"
+    ):
+        problems.append(
+            "ossm:mesh.updateStrategy: the running Istio 'default' is RevisionBased with the IstioRevisionTag "
+            "'default'; InPlace names its revision 'default', which would lose to that older tag "
+            "(NameAlreadyExists) while Pulumi still holds the tag, so the Istio would never turn Ready. Keep "
+            "RevisionBased for this mesh."
+        )
     return problems
 
 
