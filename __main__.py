@@ -19,6 +19,7 @@ from components.shared.app_stack import AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
 from components.shared.cluster_client import preview_reader
+from components.shared.installplan_approval import preview_approvals
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operator_subscriptions import OperatorSubscriptions, OperatorSubscriptionsArgs
@@ -38,6 +39,8 @@ try:
         installed = provision(cfg.cluster.ipi, es_nodes)
     elif reader is not None:
         check_catalog(operators, package_lookup(reader))
+        if cfg.operators.approval == "Manual":  # what `up` will approve, and what stays pending
+            preview_approvals(operators, reader)
 except Exception as error:  # the one handler: config, cluster or ours (components/errors.py)
     raise errors.for_user(error, stack_config.in_stack_file) from None
 
@@ -69,6 +72,8 @@ subscriptions = OperatorSubscriptions(
             ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None
         ),
         remove_csvs=cfg.operators.remove_csv_on_destroy,
+        # approval Manual: the program approves each pinned CSV's InstallPlan itself, on any cluster it reaches
+        approve_with=ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None,
     ),
     on_cluster,
 )
@@ -85,6 +90,7 @@ app = (
             control_plane_namespace=mesh.namespace,
             ingress_url=routes.ingress_url,
             network_policies=mesh.app_policies,
+            pod_annotations=mesh.workload_annotations,
         ),
         on_cluster,
     )

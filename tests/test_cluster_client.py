@@ -129,8 +129,13 @@ def test_only_the_cluster_client_decides_whether_the_preview_reads() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kubernetes"):
                 clients.append(rel)
     assert deciders == ["components/shared/cluster_client.py"]
-    # operator_cleanup runs at `pulumi destroy` in the dynamic provider, not at preview
-    assert sorted(set(clients)) == ["components/shared/cluster_client.py", "components/shared/operator_cleanup.py"]
+    # operator_cleanup runs at `pulumi destroy` and installplan_approval's Olm at `pulumi up`, each in its
+    # dynamic provider, not at preview (the approval's preview reads through the ClusterReader)
+    assert sorted(set(clients)) == [
+        "components/shared/cluster_client.py",
+        "components/shared/installplan_approval.py",
+        "components/shared/operator_cleanup.py",
+    ]
 
 
 # --- how a read fails: always ClusterUnreadableError, naming the cause -------------------------------------

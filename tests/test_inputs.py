@@ -32,11 +32,19 @@ def test_operator_groups_only_outside_openshift_operators(
     groups = [r for r in dev.kube_objects() if r.kind == "OperatorGroup"]
     assert [(g.namespace, g.inputs["spec"]) for g in groups] == [("openshift-distributed-tracing", {})]
     assert dev.find("Namespace", "openshift-distributed-tracing")
-    ev = evaluate_with(operators={"jaegerNamespace": "openshift-operators", "approval": "Manual"})
+    ev = evaluate_with(operators={"jaegerNamespace": "openshift-operators", "approval": "Manual", **OSSM2_PINS})
     assert not [r for r in ev.kube_objects() if r.kind == "OperatorGroup"]
     assert not [r for r in ev.kube_objects() if r.kind == "Namespace" and r.k8s_name.startswith("openshift")]
     sub = ev.find("Subscription", "jaeger-product", "openshift-operators")
     assert sub.inputs["spec"]["installPlanApproval"] == "Manual"
+
+
+# Manual approval needs a pinned CSV per Subscription (example names in the bundles' form [assumed versions])
+OSSM2_PINS = {
+    "servicemesh": {"startingCSV": "servicemeshoperator.v2.6.5"},
+    "kiali": {"startingCSV": "kiali-operator.v1.73.10"},
+    "jaeger": {"startingCSV": "jaeger-operator.v1.65.0-4"},
+}
 
 
 def test_channel_and_source_come_from_config(evaluate_with: Callable[..., Evaluation]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.example_stacks import evaluated
 from tests.schema_validation import SCHEMAS, is_custom, violations
+from tests.test_inputs import OSSM2_PINS
 from tools.offline import Evaluation, reveal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,10 @@ def test_every_object_of_every_example_stack_is_schema_valid(stack: str) -> None
     [
         {"mesh": {"tracing": {"storage": "Elasticsearch", "sampling": 100}}, "members": ["bookinfo"]},
         {"mesh": {"addons": {"kiali": False, "grafana": False}, "mtls": False, "version": "v2.5"}},
-        {"operators": {"approval": "Manual", "jaegerNamespace": "openshift-operators"}, "app": {"replicas": 3}},
+        {
+            "operators": {"approval": "Manual", "jaegerNamespace": "openshift-operators", **OSSM2_PINS},
+            "app": {"replicas": 3},
+        },
     ],
 )
 def test_config_variants_stay_schema_valid(

@@ -1,6 +1,7 @@
 """Offline plan: what `pulumi up` would declare, with no cloud, no cluster and no Pulumi CLI.
 
     python -m tools.plan [--stack dev] [--out build/plan] [--json] [--quiet] [--show-secrets]
+    python -m tools.plan --stack ossm3 --upgrade-from mesh.version=v1.28-latest [--upgrade-from ...]
 
 Evaluates the program for a stack's config under Pulumi's mock monitor, prints
 the component tree and the deployment waves (objects grouped by dependency
@@ -12,6 +13,10 @@ The output folder is new, empty or one this tool wrote before: the tool lists
 what it writes in `.ossm-plan-manifest` and removes only those files on the
 next run; it refuses a folder holding anything else. The same input gives the
 same bytes, in the folder and on stdout.
+
+With `--upgrade-from key.path=value` (repeatable: how the running stack's config differs from the stack
+file) it writes nothing and prints the upgrade as steps instead (tools/plan_upgrade.py): InstallPlans
+approved, objects created, awaited, restarted, pruned; an order the operators refuse exits 2.
 
 Exit codes: 0 written; 2 bad arguments, stack file or config, or an output
 folder that is not the tool's to write (nothing written or removed); 1 the
@@ -61,6 +66,25 @@ def tree(ev: Evaluation, steps: list[Step]) -> list[str]:
     return lines
 
 
+def print_upgrade(stack: str, changes: list[str]) -> int:
+    """The upgrade from the running config to the stack file, as steps; 2 when refused or invalid."""
+    from components.config import ConfigError
+    from tools.plan_upgrade import UpgradeArgumentError, parse_changes, plan_upgrade
+
+    try:
+        check_stack_name(stack)
+        upgrade = plan_upgrade(stack, parse_changes(changes))
+    except (pulumi.RunError, ConfigError, FileNotFoundError, StackFileError, UpgradeArgumentError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Upgrade of stack {stack} from {', '.join(changes)}:")
+    for step in upgrade.steps:
+        print(f"  {step}")
+    for problem in upgrade.refused:
+        print(f"refused: {problem}")
+    return 2 if upgrade.refused else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml (default: dev)")
@@ -68,7 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
     parser.add_argument("--show-secrets", action="store_true", help="write secret values in plain text")
     parser.add_argument("--quiet", action="store_true", help="print only the closing summary line")
+    parser.add_argument(
+        "--upgrade-from",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="how the running stack's config differs (e.g. mesh.version=v1.28-latest): print the upgrade's steps",
+    )
     args = parser.parse_args(argv)
+    if args.upgrade_from:
+        return print_upgrade(args.stack, args.upgrade_from)
     try:
         check_stack_name(args.stack)
         claim(args.out)  # refuse a foreign folder before the evaluation, not after

@@ -11,6 +11,9 @@ MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")  # OSSM 2: SMCP spec.version
 PROFILES = ("ossm2", "ossm3")
 Profile = Literal["ossm2", "ossm3"]
 StorageType = Literal["Memory", "Elasticsearch", "S3"]
+# Sail's Istio spec.updateStrategy.type (sail-operator release-3.4 api/v1/istio_types.go; CRD enum)
+UpdateStrategy = Literal["InPlace", "RevisionBased"]
+UPDATE_STRATEGIES = ("InPlace", "RevisionBased")
 STORAGE_BY_PROFILE = {"ossm2": ("Memory", "Elasticsearch"), "ossm3": ("Memory", "S3")}
 
 # OSSM 3: the Istio versions each servicemeshoperator3 channel accepts in Istio/IstioCNI spec.version.
@@ -84,6 +87,11 @@ class MeshConfig:
     monitoring: MonitoringConfig = MonitoringConfig()
     mtls: bool = True
     ready_timeout_minutes: int = 20
+    # OSSM 3: InPlace replaces istiod under every workload; RevisionBased runs the new revision beside the old
+    # one until the program's workloads moved (components/ossm3/revisions.py). Sail's default, kept.
+    update_strategy: UpdateStrategy = "InPlace"
+    # Sail prunes a revision this long after nothing uses it (CRD default 30, minimum 0; pkg/revision/prune.go)
+    inactive_revision_deletion_grace_period_seconds: int = 30
 
 
 MESH_KEYS = (
@@ -96,6 +104,8 @@ MESH_KEYS = (
     "monitoring",
     "mtls",
     "readyTimeoutMinutes",
+    "updateStrategy",
+    "inactiveRevisionDeletionGracePeriodSeconds",
 )
 TRACING_KEYS = ("sampling", "storage", "elasticsearchNodes", "namespace", "s3")
 
@@ -160,6 +170,15 @@ def parse_mesh(r: Reader, raw: Any) -> MeshConfig:
         ),
         mtls=r.boolean(m, "mtls", "mesh", d.mtls),
         ready_timeout_minutes=r.integer(m, "readyTimeoutMinutes", "mesh", d.ready_timeout_minutes, 5, 120),
+        update_strategy=r.string(m, "updateStrategy", "mesh", d.update_strategy, choices=UPDATE_STRATEGIES),
+        inactive_revision_deletion_grace_period_seconds=r.integer(
+            m,
+            "inactiveRevisionDeletionGracePeriodSeconds",
+            "mesh",
+            d.inactive_revision_deletion_grace_period_seconds,
+            0,
+            7 * 24 * 3600,
+        ),
     )
     if is_reserved(mesh.namespace):
         r.problem("mesh.namespace", f"{mesh.namespace!r} is reserved for the platform; use e.g. 'istio-system'.")

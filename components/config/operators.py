@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,9 @@ class OperatorChoice:
     channel: str = "stable"
     source: str | None = None  # unset: operators.source
     source_namespace: str | None = None  # unset: operators.sourceNamespace
+    # The CSV OLM installs first (Subscription spec.startingCSV); with approval Manual, the only one the
+    # program approves (components/shared/olm_approval.py). Changing it is a controlled upgrade.
+    starting_csv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,22 @@ class OperatorsConfig:
 NAMESPACE_KEYS = ("jaegerNamespace", "tempoNamespace", "opentelemetryNamespace")
 
 
+# A CSV is named <operator>.v<semver> (operator-framework/api ClusterServiceVersion; every Red Hat bundle
+# follows it, e.g. servicemeshoperator3.v3.4.2); OLM takes the name as an object name (DNS-1123 subdomain).
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+CSV_NAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.v\d+\.\d+\.\d+([-+.][-a-z0-9.]*)?$")
+
+
+def check_csv_name(r: Reader, csv: str | None, where: str) -> None:
+    if csv is not None and (len(csv) > 253 or not CSV_NAME.match(csv)):
+        r.problem(
+            where,
+            f"{csv!r} is not a CSV name; use the operator's <name>.v<version> as its channel lists it (oc get "
+            "packagemanifest <package> -n openshift-marketplace -o jsonpath='{.status.channels[*].currentCSV}'), "
+            "e.g. servicemeshoperator3.v3.4.2.",
+        )
+
+
 def parse_operators(r: Reader, raw: Any, default_channels: Mapping[str, str] | None = None) -> OperatorsConfig:
     """`default_channels`: the profile's channel for an operator whose channel the stack leaves unset."""
     d, dc = OperatorsConfig(), OperatorChoice()
@@ -58,12 +78,14 @@ def parse_operators(r: Reader, raw: Any, default_channels: Mapping[str, str] | N
     per_operator: dict[str, OperatorChoice] = {}
     for op in OPERATOR_KEYS:
         where = f"operators.{op}"
-        sub = r.section(o.get(op), where, ("channel", "source", "sourceNamespace"))
+        sub = r.section(o.get(op), where, ("channel", "source", "sourceNamespace", "startingCSV"))
         per_operator[op] = OperatorChoice(
             channel=r.string(sub, "channel", where, (default_channels or {}).get(op, dc.channel)),
             source=r.string(sub, "source", where, dc.source),
             source_namespace=r.string(sub, "sourceNamespace", where, dc.source_namespace, label=True),
+            starting_csv=r.string(sub, "startingCSV", where, dc.starting_csv),
         )
+        check_csv_name(r, per_operator[op].starting_csv, f"{where}.startingCSV")
         r.channel(per_operator[op].channel, f"{where}.channel")
         r.subdomain(per_operator[op].source, f"{where}.source")
     source = r.string(o, "source", "operators", d.source)

@@ -14,6 +14,7 @@ from components.config.operators import OperatorsConfig
 from components.config.reader import Reader
 from components.config.rules_aws import check_aws
 from components.config.rules_consistency import check_contradictions, contradiction_warnings
+from components.config.rules_lifecycle import check_lifecycle
 from components.config.rules_names import check_names
 from components.config.rules_network import check_networks
 from components.config.rules_olm import check_catalog_reach
@@ -35,6 +36,7 @@ def check_rules(
     check_versions(r, cluster.ipi, mesh, operators)
     check_names(r, mesh, cluster.ipi)
     check_contradictions(r, mesh, verify)
+    check_lifecycle(r, mesh, operators)
 
 
 def rule_warnings(

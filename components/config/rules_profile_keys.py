@@ -26,6 +26,8 @@ OSSM3_ONLY = (
     "mesh.tracing.namespace",
     "mesh.tracing.s3",
     "mesh.monitoring",
+    "mesh.updateStrategy",
+    "mesh.inactiveRevisionDeletionGracePeriodSeconds",
     "operators.tempoNamespace",
     "operators.opentelemetryNamespace",
     "operators.tempo",

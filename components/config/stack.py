@@ -94,7 +94,12 @@ def parse(
     )
 
 
+SPELLED_AS_THE_API = {"starting_csv": "startingCSV"}  # Subscription spec.startingCSV
+
+
 def _camel(name: str) -> str:
+    if name in SPELLED_AS_THE_API:
+        return SPELLED_AS_THE_API[name]
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

@@ -17,9 +17,13 @@ from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.operators import operators
+from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
-from components.ossm3.user_workload_monitoring import ConfigMapLookup, preflight
+from components.ossm3.upgrade import check_upgrade
+from components.ossm3.user_workload_monitoring import ConfigMapLookup
+from components.ossm3.user_workload_monitoring import preflight as monitoring_preflight
 from components.shared.app_stack import DEFAULT_DENY, SERVICEA_TO_SERVICEB
+from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
 from components.shared.readiness_gates import ReadinessGates
 
@@ -29,6 +33,13 @@ from components.shared.readiness_gates import ReadinessGates
 OSSM3_APP_POLICIES = (DEFAULT_DENY, SERVICEA_TO_SERVICEB)
 
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
+
+
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> ConfigMapLookup | None:
+    """Before any resource: a change of the running mesh checked and shown (components/ossm3/upgrade.py), then
+    user-workload monitoring read once (what it returns goes to build() as `checked`)."""
+    check_upgrade(cfg, reader)
+    return monitoring_preflight(cfg, reader)
 
 
 def build(
@@ -47,13 +58,17 @@ def build(
         ControlPlaneArgs(mesh=cfg.mesh, operators_ready=operators_ready, extension_provider=extension_provider(cfg)),
         opts,
     )
+    revision = injection_revision(cfg.mesh)  # RevisionBased: the tag `default`, which follows every upgrade
+    rolled_by_revision = workload_annotations(cfg.mesh)  # a new active revision rolls the program's workloads
     gateway = IngressGateway(
-        "ingress-gateway", IngressGatewayArgs(revision=cfg.mesh.name, control_plane=control_plane.ready), opts
+        "ingress-gateway",
+        IngressGatewayArgs(revision=revision, control_plane=control_plane.ready, pod_annotations=rolled_by_revision),
+        opts,
     )
     members = Members(
         "members",
         MembersArgs(
-            revision=cfg.mesh.name,
+            revision=revision,
             members=cfg.member_namespaces,
             # the gateway namespace too: whatever waits on the members finds every namespace with proxies
             control_plane=[*control_plane.ready, gateway.namespace],
@@ -104,4 +119,5 @@ def build(
         ui_sources=ui_sources,
         app_policies=OSSM3_APP_POLICIES,
         jaeger_query=jaeger_query_service(cfg),
+        workload_annotations=rolled_by_revision,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import pulumi
 from components.config import MeshConfig
 from components.kube import KubeObject, await_ready, render
 from components.names import OSSM3_CNI_NAMESPACE
+from components.ossm3.revisions import active_revision, istio_wait_for, revision_based
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,8 +28,17 @@ def istio_manifest(mesh: MeshConfig, extension_provider: Mapping[str, Any]) -> d
         name=mesh.name,
         namespace=mesh.namespace,
         version=mesh.version,
+        updateStrategy=mesh.update_strategy,
+        gracePeriodSeconds=mesh.inactive_revision_deletion_grace_period_seconds,
         extensionProviders=[dict(extension_provider)],
     )
+
+
+def revision_tag_manifest(mesh: MeshConfig, timeout_seconds: int) -> dict[str, Any]:
+    """The tag `default` on the Istio, awaited until it points at the active revision (a new version
+    changes the expected revision, so the tag is updated and awaited again)."""
+    wait = json.dumps(["condition=Reconciled", f"jsonpath={{.status.istioRevision}}={active_revision(mesh)}"])
+    return await_ready(render("ossm3/control-plane/istio-revision-tag.yaml", istio=mesh.name), wait, timeout_seconds)
 
 
 class ControlPlane(pulumi.ComponentResource):
@@ -37,6 +48,7 @@ class ControlPlane(pulumi.ComponentResource):
     istiod_network_policy: KubeObject
     cni: KubeObject
     istio: KubeObject
+    tag: KubeObject | None  # RevisionBased: the IstioRevisionTag default
 
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:ControlPlane", name, None, opts)
@@ -67,18 +79,28 @@ class ControlPlane(pulumi.ComponentResource):
                 parent=self, depends_on=[namespaces[OSSM3_CNI_NAMESPACE], *args.operators_ready], custom_timeouts=waits
             ),
         )
-        # Not after the CNI: Sail reconciles both at once and reports Istio Ready only with a Healthy CNI.
+        # InPlace: not after the CNI; Sail reconciles both at once and reports Istio Ready only with a Healthy
+        # CNI. RevisionBased: the CNI first, so a version change raises the CNI (always in place) before the
+        # new revision comes up (CNI 1.x serves Istio 1.x-1..1.x+1; facts-lifecycle §2.1).
+        istio_after = [self.cni] if revision_based(mesh) else []
         self.istio = KubeObject(
             f"{name}-istio",
-            await_ready(istio_manifest(mesh, args.extension_provider), "condition=Ready", timeout * 60),
+            await_ready(istio_manifest(mesh, args.extension_provider), istio_wait_for(mesh), timeout * 60),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[namespaces[mesh.namespace], *args.operators_ready],
+                depends_on=[namespaces[mesh.namespace], *args.operators_ready, *istio_after],
                 custom_timeouts=waits,
             ),
         )
+        self.tag = None
+        if revision_based(mesh):
+            self.tag = KubeObject(
+                f"{name}-istiorevisiontag",
+                revision_tag_manifest(mesh, timeout * 60),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.istio], custom_timeouts=waits),
+            )
         self.register_outputs({"namespace": mesh.namespace, "name": mesh.name, "version": mesh.version})
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        return [self.cni, self.istio]
+        return [self.cni, self.istio, *([self.tag] if self.tag is not None else [])]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -24,6 +24,7 @@ class IngressGatewayArgs:
     control_plane: Sequence[pulumi.Resource]  # istiod Ready: it injects the proxy into the pod
     namespace: str = OSSM3_GATEWAY_NAMESPACE
     timeout_minutes: int = 10
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)  # RevisionBased: the active revision
 
 
 class IngressGateway(pulumi.ComponentResource):
@@ -56,9 +57,11 @@ class IngressGateway(pulumi.ComponentResource):
         )
         timeout = args.timeout_minutes
         # The provider awaits a Deployment's rollout natively: Ready means the injected proxy runs.
+        deployment = render("ossm3/gateway/deployment.yaml", name=gw, namespace=ns, podLabels=pod_labels(args.revision))
+        deployment["spec"]["template"]["metadata"]["annotations"].update(args.pod_annotations)
         self.deployment = KubeObject(
             f"{name}-deployment",
-            render("ossm3/gateway/deployment.yaml", name=gw, namespace=ns, podLabels=pod_labels(args.revision)),
+            deployment,
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[binding, *args.control_plane],

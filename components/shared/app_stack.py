@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -32,6 +32,7 @@ class AppStackArgs:
     ingress_url: pulumi.Output[str] | None = None  # the gateway Route's URL, when a cluster answers
     # manifests/app/networkpolicy-*.yaml the profile's mesh needs (Mesh.app_policies)
     network_policies: Sequence[str]
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)  # the profile's (Mesh.workload_annotations)
 
 
 def upstream_of(service: str, namespace: str) -> str:
@@ -75,6 +76,9 @@ class AppStack(pulumi.ComponentResource):
                 replicas=args.replicas,
                 upstream=upstream_of(service, ns),
             )
+            if args.pod_annotations:  # a changed value rolls the pods (and, through `revision`, reruns verify)
+                template = deployment["spec"]["template"]["metadata"]
+                template["annotations"] = {**template.get("annotations", {}), **args.pod_annotations}
             self._rendered.append(deployment)
             self.deployments[service] = KubeObject(
                 f"{name}-{service}",

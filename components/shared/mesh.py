@@ -39,6 +39,9 @@ class Mesh:
     # (namespace, Service, port) of the Jaeger query API that needs no login: verify reads it through
     # the API server's service proxy (components/verification/apiserver.py)
     jaeger_query: tuple[str, str, int] | None = None
+    # Pod-template annotations of the program's injected workloads (OSSM 3 RevisionBased: the active revision,
+    # so a new revision rolls them once it serves)
+    workload_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class Profile(Protocol):

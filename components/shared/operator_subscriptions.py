@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.kube import KubeObject, render
+from components.shared.installplan_approval import InstallPlanApproval
+from components.shared.olm_approval import targets
 from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
@@ -27,6 +29,9 @@ class OperatorSubscriptionsArgs:
     # Set: a record per Subscription this stack creates, which uninstalls it on destroy (if remove_csvs)
     remove_csv_with: ClusterCredentials | None = None
     remove_csvs: bool = True
+    # Set with approval Manual: each pinned Subscription this stack creates gets an InstallPlanApproval step
+    # between it and its gate (None when rendering manifests: there is no cluster to approve on).
+    approve_with: ClusterCredentials | None = None
 
 
 class OperatorSubscriptions(pulumi.ComponentResource):
@@ -35,6 +40,7 @@ class OperatorSubscriptions(pulumi.ComponentResource):
     subscriptions: dict[str, KubeObject]
     gates: dict[str, KubeObject]
     installed: dict[str, InstalledCsv]
+    approvals: dict[str, InstallPlanApproval]  # approval Manual: one step per pinned Subscription
 
     def __init__(self, name: str, args: OperatorSubscriptionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OperatorSubscriptions", name, None, opts)
@@ -42,6 +48,14 @@ class OperatorSubscriptions(pulumi.ComponentResource):
         self.gates = {}
         self.installed = {}
         created_namespaces: dict[str, KubeObject] = {}
+        self.approvals = {}
+        approvals = {t.key: t for t in targets(args.operators)} if args.approval == "Manual" else {}
+        if approvals and args.approve_with is None:
+            pulumi.log.warn(
+                "operators.approval Manual with rendered manifests: nothing approves the InstallPlans of "
+                f"{', '.join(f'{t.namespace}/{t.subscription} ({t.pinned})' for t in approvals.values())}; "
+                "approve each one that installs its pinned CSV once the manifests are applied."
+            )
         for op in args.operators:
             if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
                 self.gates[op.key] = args.gates.gate(
@@ -67,17 +81,20 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     )
                     created_namespaces[op.namespace] = group
                 before.append(created_namespaces[op.namespace])
+            manifest = render(
+                "operators/subscription.yaml",
+                package=op.package,
+                namespace=op.namespace,
+                channel=op.channel,
+                source=op.source,
+                sourceNamespace=op.source_namespace,
+                approval=args.approval,
+            )
+            if op.starting_csv:  # must be in the channel (checked against the OSSM 3 line at config time)
+                manifest["spec"]["startingCSV"] = op.starting_csv
             subscription = KubeObject(
                 f"{name}-{op.key}",
-                render(
-                    "operators/subscription.yaml",
-                    package=op.package,
-                    namespace=op.namespace,
-                    channel=op.channel,
-                    source=op.source,
-                    sourceNamespace=op.source_namespace,
-                    approval=args.approval,
-                ),
+                manifest,
                 pulumi.ResourceOptions(
                     parent=self,
                     depends_on=before,
@@ -87,6 +104,17 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 ),
             )
             self.subscriptions[op.key] = subscription
+            before_gate: list[pulumi.Resource] = [subscription]
+            target = approvals.get(op.key)
+            if target is not None and args.approve_with is not None:
+                self.approvals[op.key] = InstallPlanApproval(
+                    f"{name}-{op.key}-installplan-approval",
+                    target,
+                    args.approve_with,
+                    args.gates.args.timeout_minutes * 60,
+                    pulumi.ResourceOptions(parent=self, depends_on=[subscription]),
+                )
+                before_gate.append(self.approvals[op.key])
             self.gates[op.key] = args.gates.gate(
                 f"gate-{op.key}-operator",
                 GateChecks(
@@ -94,9 +122,11 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     subscription_namespace=op.namespace,
                     crds=op.crds,
                     webhooks=op.webhooks,
+                    # a new pin is an upgrade: the gate runs again once it is approved and installed
+                    pinned_csv=target.pinned if target is not None and args.approve_with is not None else "",
                 ),
                 parent=self,
-                depends_on=[subscription],
+                depends_on=before_gate,
             )
             if args.remove_csv_with is not None:
                 self.installed[op.key] = InstalledCsv(

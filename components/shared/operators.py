@@ -33,6 +33,9 @@ class OperatorSpec:
     # the spec of `openshift-operators/servicemeshoperator3` on OCP 4.19-4.21): still declared, so Pulumi does
     # not delete it, but never written again and left in place by `pulumi destroy`, its CSV too.
     taken_over: bool = False
+    # Subscription spec.startingCSV (ossm:operators.<key>.startingCSV); with approval Manual the one CSV the
+    # program approves for this Subscription (components/shared/olm_approval.py).
+    starting_csv: str | None = None
 
     @property
     def needs_namespace(self) -> bool:
@@ -43,7 +46,8 @@ class OperatorSpec:
 def with_catalog(spec: OperatorSpec, operators: OperatorsConfig) -> OperatorSpec:
     """The spec subscribed from the catalog config names for it (its own, or the shared one)."""
     source, namespace = operators.catalog(spec.key)
-    return dataclasses.replace(spec, source=source, source_namespace=namespace)
+    pin = operators.per_operator[spec.key].starting_csv if spec.key in operators.per_operator else None
+    return dataclasses.replace(spec, source=source, source_namespace=namespace, starting_csv=pin)
 
 
 def kiali_operator(operators: OperatorsConfig) -> OperatorSpec:

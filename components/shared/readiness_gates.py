@@ -22,6 +22,7 @@ from components.errors import ClusterError, ConfigError
 from components.kube import KubeObject, read, render
 
 GATE_SCRIPT = "gates/wait-for.sh"
+PINNED_CSV_ANNOTATION = "ossm-pulumi/pinned-csv"
 
 # The cluster's own `oc`: the release payload ships ImageStream openshift/cli (cluster-version-operator
 # applies openshift/cluster-samples-operator manifests/08-openshift-imagestreams.yaml, which carries no
@@ -82,6 +83,7 @@ class GateChecks:
     routes: Sequence[str] = ()
     route_namespace: str = ""
     routes_require_tls: bool = False
+    pinned_csv: str = ""  # set: the pod template names it, so a new pin replaces the finished Job
 
 
 class ReadinessGates(pulumi.ComponentResource):
@@ -156,6 +158,8 @@ class ReadinessGates(pulumi.ComponentResource):
             routesRequireTls="true" if checks.routes_require_tls else "false",
         )
         doc["spec"]["template"]["spec"]["containers"][0]["image"] = self.image
+        if checks.pinned_csv:
+            doc["spec"]["template"]["metadata"]["annotations"] = {PINNED_CSV_ANNOTATION: checks.pinned_csv}
         minutes = f"{self.args.timeout_minutes + 3}m"
         return KubeObject(
             name,
