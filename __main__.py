@@ -8,19 +8,18 @@ The mesh profile (components/mesh_profile.py) decides which operators and which
 control plane; everything else is shared.
 """
 
-import os
-
 import pulumi
 
 from components import config as stack_config
+from components import errors
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
 from components.ossm3.migration import phase_steps as migration_steps
-from components.ossm3.upgrade import preview_upgrade, read_running
-from components.shared.app_stack import NETWORK_POLICIES, AppStack, AppStackArgs
-from components.shared.catalog_check import check_catalog, cluster_package_lookup
+from components.shared.app_stack import AppStack, AppStackArgs
+from components.shared.catalog_check import check_catalog, package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
+from components.shared.cluster_client import preview_reader
 from components.shared.installplan_approval import preview_approvals
 from components.shared.mesh_routes import MeshRoutes, MeshRoutesArgs
 from components.shared.operator_cleanup import ClusterCredentials
@@ -32,58 +31,67 @@ installed: OpenShiftCluster | None = None
 try:
     cfg = stack_config.load()
     profile = profile_for(cfg)
-    operators = profile.operators(cfg)
-    checked = profile.preflight(cfg)  # e.g. OSSM 3: user-workload monitoring, read once
+    reader = preview_reader(cfg)  # None: offline plan, rendering, or a cluster this stack installs
+    operators = profile.operators(cfg, reader)
+    checked = profile.preflight(cfg, reader)  # e.g. OSSM 3: user-workload monitoring, read once
     rendering = cfg.cluster.render_yaml_to is not None
     if cfg.cluster.ipi is not None:  # AWS checked at preview, then openshift-install
         es_nodes = cfg.mesh.tracing.elasticsearch_nodes if cfg.mesh.tracing.storage == "Elasticsearch" else None
         installed = provision(cfg.cluster.ipi, es_nodes)
-    elif os.environ.get("OSSM_OFFLINE") != "1" and not rendering:  # offline plans, air-gapped previews
-        check_catalog(operators, cluster_package_lookup(cfg.cluster))
+    elif reader is not None:
+        check_catalog(operators, package_lookup(reader))
         if cfg.operators.approval == "Manual":  # what `up` will approve, and what stays pending
-            preview_approvals(operators, cfg.cluster.kubeconfig, cfg.cluster.context)
-        if cfg.mesh.profile == "ossm3":  # a version or line change: its order checked, its steps shown
-            preview_upgrade(cfg, read_running(cfg.cluster, cfg.mesh.name))
-except stack_config.ConfigError as error:  # each problem with its stack file and line
-    raise pulumi.RunError(str(stack_config.in_stack_file(error))) from None
+            preview_approvals(operators, reader)
+except Exception as error:  # the one handler: config, cluster or ours (components/errors.py)
+    raise errors.for_user(error, stack_config.in_stack_file) from None
 
 kubeconfig = installed.kubeconfig if installed else cfg.cluster.kubeconfig
-access = ClusterAccess("cluster", ClusterAccessArgs(kubeconfig, cfg.cluster.context, cfg.cluster.render_yaml_to))
+access = ClusterAccess(
+    "cluster",
+    ClusterAccessArgs(kubeconfig=kubeconfig, context=cfg.cluster.context, render_yaml_to=cfg.cluster.render_yaml_to),
+)
 on_cluster = pulumi.ResourceOptions(providers=[access.provider])
 
 gates = ReadinessGates(
     "gates",
-    ReadinessGatesArgs(cfg.gates.namespace, cfg.gates.image, cfg.gates.timeout_minutes, live=not rendering),
+    ReadinessGatesArgs(
+        namespace=cfg.gates.namespace,
+        image=cfg.gates.image,
+        timeout_minutes=cfg.gates.timeout_minutes,
+        live=not rendering,
+    ),
     on_cluster,
 )
 subscriptions = OperatorSubscriptions(
     "operators",
     OperatorSubscriptionsArgs(
-        operators,
-        cfg.operators.approval,
-        gates,
+        operators=operators,
+        approval=cfg.operators.approval,
+        gates=gates,
         # a cluster this stack installs takes its CSVs with it
-        ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None,
-        cfg.operators.remove_csv_on_destroy,
+        remove_csv_with=(
+            ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None
+        ),
+        remove_csvs=cfg.operators.remove_csv_on_destroy,
         # approval Manual: the program approves each pinned CSV's InstallPlan itself, on any cluster it reaches
-        ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None,
+        approve_with=ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None,
     ),
     on_cluster,
 )
 mesh = profile.build(cfg, subscriptions.ready, on_cluster, checked, gates=gates)  # control plane, then members
-routes = MeshRoutes("routes", MeshRoutesArgs(mesh, gates, live=not rendering), on_cluster)
+routes = MeshRoutes("routes", MeshRoutesArgs(mesh=mesh, gates=gates, live=not rendering), on_cluster)
 app = (
     AppStack(
         "app",
         AppStackArgs(
-            cfg.app.namespace,
-            cfg.app.image,
-            cfg.app.replicas,
-            mesh.members_ready,
-            mesh.namespace,
-            routes.ingress_url,
-            mesh.app_policies if mesh.app_policies is not None else NETWORK_POLICIES,
-            mesh.workload_annotations,
+            namespace=cfg.app.namespace,
+            image=cfg.app.image,
+            replicas=cfg.app.replicas,
+            mesh_ready=mesh.members_ready,
+            control_plane_namespace=mesh.namespace,
+            ingress_url=routes.ingress_url,
+            network_policies=mesh.app_policies,
+            pod_annotations=mesh.workload_annotations,
         ),
         on_cluster,
     )

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import yaml
 
+from components.errors import InternalError
+
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 # The provider plugin version the engine loads for our objects: the installed pulumi-kubernetes SDK's,
 # as the SDK's own resources pin it (read from the package metadata, not its private helpers).
@@ -63,7 +65,7 @@ def render(relative_path: str, **values: Any) -> dict[str, Any]:
     """
     doc = _fill(_template(relative_path), values)
     if not isinstance(doc, dict) or "kind" not in doc:
-        raise ValueError(f"manifests/{relative_path} is not a single Kubernetes object")
+        raise InternalError(f"manifests/{relative_path} is not a single Kubernetes object")
     return doc
 
 

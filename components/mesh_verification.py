@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from components.errors import ClusterError, ConfigError, InternalError
 from components.verification import (
     KubeconfigError,
     Options,
@@ -53,6 +54,19 @@ INPUTS = (*OUTPUT_KEYS, "requests", "timeoutSeconds", "verifyTls", "appRevision"
 TIMEOUT_MARGIN_SECONDS = 60  # engine overhead on top of the run's own worst case
 
 
+class VerifyConfigError(ConfigError):
+    """Verify cannot run with what the stack gives it (its kubeconfig, its outputs)."""
+
+    outcome = "the stack is in place; verify did not run."
+
+
+class NotTracedError(ClusterError):
+    """The checks ran and the mesh on the cluster does not trace the demo traffic: the report says where."""
+
+    subject = "Verify found"
+    outcome = "the stack is in place, but the mesh does not trace the demo traffic yet."
+
+
 class _VerifyProvider(dynamic.ResourceProvider):
     """Runs in Pulumi's dynamic-provider host, from the project directory."""
 
@@ -68,7 +82,7 @@ class _VerifyProvider(dynamic.ResourceProvider):
                     kubeconfig, context, os.environ, api_url=props.get("apiUrl") or None, token=token
                 )
             except KubeconfigError as error:
-                raise RuntimeError(f"ossm:verify cannot run: {error}") from None
+                raise VerifyConfigError(f"ossm:verify cannot run: {error}") from None
         if token is None and api is not None and api.token:
             token, source = api.token, api.identity  # Kiali's Route takes the kubeconfig's own token
         print(f"verify: trace backend through {reach}; Kiali token from {source}", file=sys.stderr)
@@ -85,9 +99,9 @@ class _VerifyProvider(dynamic.ResourceProvider):
                 api=api,
             )
         except ValueError as error:  # OutputsError included: bad outputs or options
-            raise RuntimeError(f"ossm:verify cannot run: {error}") from None
+            raise VerifyConfigError(f"ossm:verify cannot run: {error}") from None
         if report.failed:
-            raise RuntimeError("the mesh does not trace the demo traffic yet:\n" + render_report(report))
+            raise NotTracedError("the mesh does not trace the demo traffic yet:\n" + render_report(report))
         outs = {k: v for k, v in props.items() if k != "kubeconfig"}  # the kubeconfig stays an input only
         return {**outs, "report": report.to_dict()}
 
@@ -124,7 +138,9 @@ class MeshVerification(dynamic.Resource):
         the checks; kubeconfig: the stack's kubeconfig (contents or path), made secret here, for `oc whoami -t`."""
         unknown = sorted(set(outputs) - set(OUTPUT_KEYS))
         if unknown:
-            raise ValueError(f"MeshVerification outputs: unknown keys {unknown}; expected some of {list(OUTPUT_KEYS)}")
+            raise InternalError(
+                f"MeshVerification outputs: unknown keys {unknown}; expected some of {list(OUTPUT_KEYS)}"
+            )
         props: dict[str, Any] = {k: v for k, v in outputs.items() if v is not None}
         props.update({"requests": requests, "timeoutSeconds": timeout_seconds, "verifyTls": verify_tls, "report": None})
         if app_revision is not None:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
 
-from components.config import ClusterConfig, ConfigError, parse
+from components.config import ConfigError, parse
 from components.mesh_profile import operators_for
-from components.shared.catalog_check import (
-    CatalogUnavailableError,
-    catalog_problems,
-    check_catalog,
-    cluster_package_lookup,
-)
+from components.shared.catalog_check import catalog_problems, check_catalog, package_lookup
+from components.shared.cluster_client import ClusterUnreadableError, KubeReader
 
 OPERATORS = operators_for(parse({}))
 MARKETPLACE = "openshift-marketplace"
@@ -189,8 +186,7 @@ def test_lookup_reads_package_manifests_from_the_cluster() -> None:
         [manifest("servicemeshoperator", ("stable", "1.0")), manifest("jaeger-product", source="my-mirror")]
     )
     try:
-        lookup = cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(api.url)))
-        assert lookup is not None
+        lookup = package_lookup(KubeReader(kubeconfig(api.url), None))
         (found,) = lookup("servicemeshoperator", ("redhat-operators", MARKETPLACE))
         assert found["status"]["defaultChannel"] == "stable"
         assert lookup("jaeger-product", ("redhat-operators", MARKETPLACE)) == []  # not in that catalog
@@ -207,10 +203,16 @@ def test_an_unreachable_cluster_skips_the_check(tmp_path: Any) -> None:
     api = FakeApiServer([])
     url = api.url
     api.close()  # nothing listens there any more
-    lookup = cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=kubeconfig(url)))
-    assert lookup is not None
-    with pytest.raises(CatalogUnavailableError):
+    lookup = package_lookup(KubeReader(kubeconfig(url), None))
+    with pytest.raises(ClusterUnreadableError):
         lookup("servicemeshoperator", None)
-    check_catalog(OPERATORS, lookup)  # skipped with a warning, not a failed preview
+    with mock.patch("pulumi.log.warn") as warn:
+        check_catalog(OPERATORS, lookup)  # skipped with a warning, not a failed preview
+    assert warn.call_args[0][0].startswith("catalog preflight skipped: the cluster cannot be read (")
     missing = tmp_path / "no-such-kubeconfig"
-    assert cluster_package_lookup(ClusterConfig(mode="existing", kubeconfig=str(missing))) is None
+    without = package_lookup(KubeReader(str(missing), None))
+    with pytest.raises(ClusterUnreadableError, match="no usable kubeconfig"):
+        without("servicemeshoperator", None)
+    with mock.patch("pulumi.log.warn") as warn:
+        check_catalog(OPERATORS, without)
+    assert "no usable kubeconfig" in warn.call_args[0][0]

@@ -716,7 +716,7 @@ def test_a_key_with_no_effect_under_the_profile_is_named_in_a_warning(raw: dict[
     from components.config.rules import rule_warnings
 
     cfg = parse(raw)
-    warnings = rule_warnings(raw, cfg.mesh, cfg.verify)
+    warnings = rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults())
     assert any(w.startswith(f"ossm:{key}: has no effect") for w in warnings), warnings
 
 
@@ -730,7 +730,7 @@ def test_the_example_stacks_set_no_key_without_effect(stack: str) -> None:
     if isinstance(raw.get("cluster"), dict) and "pullSecret" in raw["cluster"]:
         raw["cluster"] = {**raw["cluster"], "pullSecret": PULL_SECRET}
     cfg = parse(raw)
-    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+    assert rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults()) == []
 
 
 def test_the_plan_shows_the_warning_with_the_stack_file_line(
@@ -757,11 +757,11 @@ def test_verify_with_less_than_one_traced_request_expected_is_warned_about() -> 
 
     raw: dict[str, Any] = {"verify": {"requests": 10}, "mesh": {"tracing": {"sampling": 100}}}
     cfg = parse(raw)
-    (warning,) = rule_warnings(raw, cfg.mesh, cfg.verify)
+    (warning,) = rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults())
     assert warning.startswith("ossm:verify.requests:") and "about 300" in warning
     raw = {"verify": {"requests": 100}, "mesh": {"tracing": {"sampling": 100}}}
     cfg = parse(raw)
-    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+    assert rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults()) == []
 
 
 def test_a_key_that_restates_its_default_is_not_warned_about() -> None:
@@ -770,7 +770,7 @@ def test_a_key_that_restates_its_default_is_not_warned_about() -> None:
 
     raw: dict[str, Any] = {"mesh": OSSM3, "operators": {"jaegerNamespace": "openshift-distributed-tracing"}}
     cfg = parse(raw)
-    assert rule_warnings(raw, cfg.mesh, cfg.verify) == []
+    assert rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults()) == []
 
 
 def test_preview_checks_name_the_stack_file_too() -> None:

@@ -557,7 +557,7 @@ def test_tls_routes_pass_when_required(cluster: FakeCluster) -> None:
     assert all(tls_key(route) in run.calls for route in ROUTES)
 
 
-# --- Stopping at once when waiting cannot help (issue 12 "The gate script", issue 11 item 5) ----------
+# --- Stopping at once when waiting cannot help ------------------------------------------------------------
 
 
 def assert_stopped(run: GateRun, *fragments: str) -> str:
@@ -882,7 +882,7 @@ def test_route_namespace_is_only_required_for_bare_routes(cluster: FakeCluster) 
     assert run.returncode == 2 and "ROUTE_NAMESPACE" in (run.termination_log or "")
 
 
-# --- Routes in other namespaces, webhooks OLM names (issue 13) ----------------------------------------
+# --- Routes in other namespaces, webhooks OLM names -----------------------------------------------------
 
 
 def test_routes_as_bare_names_and_namespace_slash_name(cluster: FakeCluster) -> None:

@@ -15,6 +15,7 @@ import pulumi
 import pytest
 from pulumi.runtime import settings
 
+from components.errors import ConfigError
 from components.shared.readiness_gates import (
     CLI_IMAGESTREAM,
     GateChecks,
@@ -55,7 +56,7 @@ def container(job: Record) -> dict[str, Any]:
 
 
 def test_default_gate_image_is_the_clusters_own_cli_image() -> None:
-    records, image = declare(ReadinessGatesArgs("ossm-gates", None, 20))
+    records, image = declare(ReadinessGatesArgs(namespace="ossm-gates", image=None, timeout_minutes=20))
 
     reads = [r for r in records.values() if r.read]
     assert [(r.type, r.read_id) for r in reads] == [("kubernetes:image.openshift.io/v1:ImageStream", CLI_IMAGESTREAM)]
@@ -65,7 +66,7 @@ def test_default_gate_image_is_the_clusters_own_cli_image() -> None:
 
 
 def test_configured_gate_image_is_used_and_nothing_is_read() -> None:
-    records, image = declare(ReadinessGatesArgs("ossm-gates", PINNED, 20))
+    records, image = declare(ReadinessGatesArgs(namespace="ossm-gates", image=PINNED, timeout_minutes=20))
 
     assert not any(r.read for r in records.values())
     (job,) = jobs(records)
@@ -74,8 +75,8 @@ def test_configured_gate_image_is_used_and_nothing_is_read() -> None:
 
 
 def test_rendering_manifests_without_a_gate_image_is_a_clear_error() -> None:
-    with pytest.raises(GateImageError, match=r"ossm:gates\.image must be set when rendering manifests"):
-        declare(ReadinessGatesArgs("ossm-gates", None, 20, live=False))
+    with pytest.raises(ConfigError, match=r"ossm:gates\.image must be set when rendering manifests"):
+        declare(ReadinessGatesArgs(namespace="ossm-gates", image=None, timeout_minutes=20, live=False))
 
 
 class StatusMocks(ClusterMocks):
@@ -95,7 +96,7 @@ class StatusMocks(ClusterMocks):
 def test_an_imagestream_without_the_tag_fails_the_program_naming_the_fix() -> None:
     # A RunError subclass: the CLI prints its message alone, without a traceback.
     with pytest.raises(GateImageError, match=r"has no imported tag 'latest'.*ossm:gates\.image"):
-        declare(ReadinessGatesArgs("ossm-gates", None, 20), StatusMocks({"tags": []}))
+        declare(ReadinessGatesArgs(namespace="ossm-gates", image=None, timeout_minutes=20), StatusMocks({"tags": []}))
 
 
 def item(ref: Any) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def test_the_newest_import_of_latest_is_taken() -> None:
     assert cli_image(status) == CLI_IMAGE
 
 
-# --- A failed gate runs again on the next `up` (issue 14) ---------------------------------------------
+# --- A failed gate runs again on the next `up` -----------------------------------------------------------
 
 
 def gate_jobs(evaluation: Evaluation) -> list[Record]:

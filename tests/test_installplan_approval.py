@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from components.shared.cluster_client import api_client
-from components.shared.olm_approval import ApprovalError, Olm, Target, approve_pinned, judge, report
+from components.shared.cluster_client import KubeReader, api_client
+from components.shared.installplan_approval import Olm
+from components.shared.olm_approval import ApprovalError, Target, approve_pinned, judge, report
 from tests.fakes_olm import OlmApiServer, OlmStandIn
 
 NS = "openshift-operators"
@@ -189,7 +190,7 @@ def test_the_preview_logs_the_report_through_the_stacks_kubeconfig(olm: OlmStand
     olm.plan(NS, {MESH: "servicemeshoperator3.v3.4.3"})
     ours = OperatorSpec("servicemesh", MESH, "stable-3.4", NS, (), starting_csv=MESH_PIN)
     reused = OperatorSpec("kiali", KIALI, "stable", NS, (), existing_subscription=KIALI, starting_csv=KIALI_PIN)
-    lines = preview_approvals([ours, reused], server.kubeconfig(), None)
+    lines = preview_approvals([ours, reused], KubeReader(server.kubeconfig(), None))
     assert any("pending but not approved: it does not install the pinned" in line for line in lines)
     assert lines[-1].startswith(f"operators.kiali: Subscription {NS}/{KIALI} belongs to another owner")
     assert not any(line.startswith("operators.kiali: will approve") for line in lines)  # never a reused one
@@ -215,7 +216,7 @@ def test_an_unreadable_cluster_skips_the_preview_report() -> None:
             "users": [{"name": "u", "user": {"token": "t"}}],
         }
     )
-    assert preview_approvals([ours], kubeconfig, None) == []
+    assert preview_approvals([ours], KubeReader(kubeconfig, None)) == []
 
 
 def test_a_pin_olm_cannot_resolve_stops_at_once_naming_the_key(olm: OlmStandIn, server: OlmApiServer) -> None:

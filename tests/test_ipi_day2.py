@@ -223,7 +223,7 @@ def test_the_installers_cluster_tags_stay_out_of_the_aws_diff(first: Evaluation)
     assert ignore == {"keyPrefixes": ["kubernetes.io/cluster/"]}
 
 
-# --- issue 10: the VPC is its own component; existing stacks keep their VPC --------------------------------
+# --- the VPC is its own component; existing stacks keep their VPC -------------------------------------------
 
 
 def test_network_resources_alias_their_old_parent(monkeypatch: Any) -> None:

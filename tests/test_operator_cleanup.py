@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
+from components.errors import ClusterError
 from components.shared.operator_cleanup import _InstalledCsvProvider, installed_csv, remove_csv, uninstall
 
 NS = "openshift-operators"
@@ -68,7 +69,7 @@ def test_a_csv_of_another_package_or_already_gone_is_left_alone() -> None:
 
 def test_the_installed_csv_is_read_from_the_subscription_status() -> None:
     assert installed_csv(FakeOlm({}, {"servicemeshoperator": CSV}), NS, "servicemeshoperator") == CSV
-    with pytest.raises(RuntimeError, match="no installed CSV"):
+    with pytest.raises(ClusterError, match="no installed CSV"):
         installed_csv(FakeOlm({}, {"servicemeshoperator": "$(rm -rf /)"}), NS, "servicemeshoperator")
 
 

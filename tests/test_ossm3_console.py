@@ -12,17 +12,17 @@ import pytest
 import yaml
 
 from components.config import ClusterConfig, IpiConfig, StackConfig
-from components.ossm3 import console
-from components.ossm3.console import (
-    MeshConsole,
-    MeshConsoleArgs,
+from components.ossm3 import user_workload_monitoring as monitoring
+from components.ossm3.console import MeshConsole, MeshConsoleArgs
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
+from components.ossm3.user_workload_monitoring import (
     MonitoringConfigError,
-    MonitoringUnavailableError,
     enabled_text,
     parse_state,
     user_workload_monitoring_problems,
 )
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
+from components.shared.cluster_client import ClusterUnreadableError
+from tests.fake_reader import FakeReader
 from tests.ossm3_obs_harness import Run, ossm3_config, run
 from tests.schema_validation import violations
 from tools.offline import Record, reveal
@@ -51,7 +51,7 @@ def configmap(text: str | None) -> dict[str, Any] | None:
     }
 
 
-def answering(text: str | None) -> console.ConfigMapLookup:
+def answering(text: str | None) -> monitoring.ConfigMapLookup:
     """A lookup that answers like the API server for openshift-monitoring/cluster-monitoring-config."""
 
     def lookup(namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -62,7 +62,7 @@ def answering(text: str | None) -> console.ConfigMapLookup:
 
 
 def unreachable(namespace: str, name: str) -> Mapping[str, Any] | None:
-    raise MonitoringUnavailableError("ConnectTimeout")
+    raise ClusterUnreadableError("ConnectTimeout")
 
 
 def uwm(enable: bool, **mesh: Any) -> StackConfig:
@@ -96,7 +96,7 @@ def test_a_config_without_trailing_newline_stays_valid() -> None:
 
 def test_a_flow_style_config_is_refused_rather_than_rewritten() -> None:
     state = parse_state(configmap("{prometheusK8s: {retention: 1d}}"))
-    with pytest.raises(console.InvalidMonitoringConfigError, match="cannot edit line by line"):
+    with pytest.raises(monitoring.InvalidMonitoringConfigError, match="cannot edit line by line"):
         enabled_text(state)
 
 
@@ -110,7 +110,7 @@ def test_a_flow_style_config_is_refused_rather_than_rewritten() -> None:
     ],
 )
 def test_hostile_or_broken_answers_are_refused_with_the_reason(answer: dict[str, Any], reason: str) -> None:
-    with pytest.raises(console.InvalidMonitoringConfigError, match=reason):
+    with pytest.raises(monitoring.InvalidMonitoringConfigError, match=reason):
         parse_state(answer)
 
 
@@ -165,15 +165,30 @@ def test_a_cluster_this_program_installs_needs_the_program_to_enable_it() -> Non
 
 
 def build_console(
-    cfg: StackConfig, lookup: console.ConfigMapLookup | None, monitored: tuple[str, ...] = ("tracing", "istio-ingress")
+    cfg: StackConfig,
+    lookup: monitoring.ConfigMapLookup | None,
+    monitored: tuple[str, ...] = ("tracing", "istio-ingress"),
 ) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
-        tracing = MeshTracing("tracing", MeshTracingArgs(cfg, [stand_ins["gate"]], stand_ins["control_plane"], None))
+        tracing = MeshTracing(
+            "tracing",
+            MeshTracingArgs(
+                cfg=cfg,
+                operators_ready=[stand_ins["gate"]],
+                control_plane=stand_ins["control_plane"],
+                aws_provider=None,
+            ),
+        )
         stand_ins["tracing"] = tracing
         stand_ins["console"] = MeshConsole(
             "console",
             MeshConsoleArgs(
-                cfg, [stand_ins["gate"]], stand_ins["control_plane"], tracing, monitored, monitoring_lookup=lookup
+                cfg=cfg,
+                operators_ready=[stand_ins["gate"]],
+                control_plane=stand_ins["control_plane"],
+                tracing=tracing,
+                monitored_namespaces=monitored,
+                monitoring_lookup=lookup,
             ),
         )
 
@@ -252,9 +267,8 @@ def test_preview_fails_with_the_command_when_uwm_is_off_and_may_not_be_enabled()
         build_console(uwm(False), answering(ADMIN_CONFIG))
 
 
-def test_offline_declares_nothing_on_the_monitoring_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")
-    result = build_console(uwm(True), None)
+def test_offline_declares_nothing_on_the_monitoring_config() -> None:
+    result = build_console(uwm(True), None)  # what the preflight hands on when the preview may not read
     assert monitoring_writes(result) == []
     assert of_kind(result, "Kiali")  # the rest is declared as usual
 
@@ -334,23 +348,30 @@ def test_monitoring_off_fails_the_preview_before_anything_is_declared() -> None:
     assert settings.SETTINGS.monitor.records == {}  # not the AWS checks, not the installer, nothing
 
 
-def test_preflight_reads_the_configmap_once_and_replays_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preflight_reads_the_configmap_once_and_replays_it() -> None:
     from components.config import parse
-    from components.ossm3 import console
 
-    reads: list[tuple[str, str]] = []
     on = {"data": {"config.yaml": "enableUserWorkload: true\n"}}
-
-    def lookup(namespace: str, name: str) -> dict[str, Any]:
-        reads.append((namespace, name))
-        return on
-
-    monkeypatch.delenv("OSSM_OFFLINE", raising=False)
-    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lookup)
-    replay = console.preflight(parse({"mesh": {"profile": "ossm3"}}))
-    assert replay is not None and reads == [("openshift-monitoring", "cluster-monitoring-config")]
-    assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reads) == 1
+    where = ("v1", "configmaps", "openshift-monitoring", "cluster-monitoring-config")
+    reader = FakeReader(objects={where: on})
+    replay = monitoring.preflight(parse({"mesh": {"profile": "ossm3"}}), reader)
+    assert replay is not None and reader.reads == ["get v1 configmaps openshift-monitoring/cluster-monitoring-config"]
+    assert replay("openshift-monitoring", "cluster-monitoring-config") == on and len(reader.reads) == 1
     off = {"data": {"config.yaml": "prometheusK8s:\n  retention: 7d\n"}}
-    monkeypatch.setattr(console, "cluster_configmap_lookup", lambda cluster: lambda namespace, name: off)
-    with pytest.raises(console.MonitoringConfigError, match="oc "):
-        console.preflight(parse({"mesh": {"profile": "ossm3"}}))
+    with pytest.raises(monitoring.MonitoringConfigError, match="oc "):
+        monitoring.preflight(parse({"mesh": {"profile": "ossm3"}}), FakeReader(objects={where: off}))
+
+
+def test_preflight_reads_nothing_without_a_reader_and_warns_once_when_the_cluster_cannot_answer() -> None:
+    from unittest import mock
+
+    from components.config import parse
+
+    cfg = parse({"mesh": {"profile": "ossm3"}})
+    assert monitoring.preflight(cfg, None) is None  # offline, rendering: MeshConsole warns instead
+    with mock.patch("pulumi.log.warn") as warn:
+        assert monitoring.preflight(cfg, FakeReader(unreadable="HTTP 403")) is None
+    [(message, _)] = [c.args for c in warn.call_args_list]
+    assert message == "user-workload monitoring check skipped: the cluster cannot be read (HTTP 403)"
+    never = FakeReader(unreadable="must not be read")
+    assert monitoring.preflight(ipi(uwm(True)), never) is not None and never.reads == []  # installs it: starts absent

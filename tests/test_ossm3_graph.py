@@ -11,6 +11,7 @@ import pytest
 from components.config import parse
 from components.ossm3.operators import adopt, ossm3_operators
 from tests.example_stacks import evaluated
+from tests.fake_reader import FakeReader
 from tests.fakes_adopt import evaluate_adopting
 from tools.offline import Evaluation, Record, evaluate
 
@@ -228,24 +229,26 @@ def test_our_own_or_unusable_answers_keep_our_subscription(found: list[Any]) -> 
 
 
 def test_the_cluster_lookup_lists_a_namespace_once_and_keeps_foreign_managers_foreign() -> None:
-    import importlib
-
-    from components.config import ClusterConfig
-
-    ops = importlib.import_module("components.ossm3.operators")  # the package re-exports a function of that name
+    from components.ossm3 import operators as profile_operators  # the profile hook: reads through the reader
 
     ingress = {
         "metadata": {"name": "servicemeshoperator3", "managedFields": [{"manager": "ingress-operator"}]},
         "spec": {"name": "servicemeshoperator3", "channel": "stable"},
     }
-    api = mock.Mock()
-    api.list_namespaced_custom_object.return_value = {"items": [ingress, "not a mapping"]}
-    with (
-        mock.patch.object(ops, "api_client_or_warn", return_value=object()),
-        mock.patch("kubernetes.client.CustomObjectsApi", return_value=api),
-    ):
-        lookup = ops.cluster_subscription_lookup(ClusterConfig())
-        assert lookup is not None
-        specs = ossm3_operators(parse({"mesh": {"profile": "ossm3"}}), lookup)
-    assert api.list_namespaced_custom_object.call_count == 1  # servicemesh and kiali share openshift-operators
+    reader = FakeReader(lists={("operators.coreos.com/v1alpha1", "subscriptions", "openshift-operators"): [ingress]})
+    specs = profile_operators(parse({"mesh": {"profile": "ossm3"}}), reader)
+    # servicemesh and kiali share openshift-operators: one list; no installedCSV, so no CRD read
+    assert reader.reads == ["list operators.coreos.com/v1alpha1 subscriptions openshift-operators"]
     assert [s.key for s in specs if s.existing_subscription] == ["servicemesh"]
+
+
+def test_an_unreadable_namespace_counts_as_no_subscription_and_says_so() -> None:
+    from components.ossm3 import operators as profile_operators
+
+    cfg = parse({"mesh": {"profile": "ossm3"}})
+    with mock.patch("pulumi.log.warn") as warn:
+        specs = profile_operators(cfg, FakeReader(unreadable="ConnectTimeout"))
+    assert specs == ossm3_operators(cfg)  # every Subscription declared as without a cluster
+    assert [c.args[0] for c in warn.call_args_list] == [
+        "existing-Subscription check in openshift-operators skipped: the cluster cannot be read (ConnectTimeout)"
+    ]

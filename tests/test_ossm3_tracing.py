@@ -30,7 +30,13 @@ def build_tracing(cfg: Any, **extra: Any) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
         stand_ins["tracing"] = MeshTracing(
             "tracing",
-            MeshTracingArgs(cfg, [stand_ins["gate"]], stand_ins["control_plane"], None, **extra),
+            MeshTracingArgs(
+                cfg=cfg,
+                operators_ready=[stand_ins["gate"]],
+                control_plane=stand_ins["control_plane"],
+                aws_provider=None,
+                **extra,
+            ),
         )
 
     return run(build)

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from tests.example_stacks import evaluated
-from tools import plan
 from tools.offline import Evaluation
+from tools.plan_graph import Graph
+from tools.plan_steps import Step, plan_steps
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +17,9 @@ def ipi() -> Evaluation:
     return evaluated("ipi-example")
 
 
-def drawn(ev: Evaluation) -> tuple[plan.Graph, list[plan.Step], str, str]:
-    steps = plan.plan_steps(ev)
-    graph = plan.Graph(ev, steps)
+def drawn(ev: Evaluation) -> tuple[Graph, list[Step], str, str]:
+    steps = plan_steps(ev)
+    graph = Graph(ev, steps)
     return graph, steps, graph.dot(), graph.mermaid()
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tools import plan
 from tools.offline import Evaluation, evaluate
+from tools.plan_outdir import MANIFEST
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
@@ -35,7 +36,7 @@ def run(out: Path | str) -> int:
 
 
 def written(out: Path) -> set[str]:
-    lines = (out / plan.MANIFEST).read_text().splitlines()[1:]
+    lines = (out / MANIFEST).read_text().splitlines()[1:]
     return {line for line in lines if not line.endswith("/")}
 
 
@@ -57,7 +58,7 @@ def test_out_dot_in_a_checkout_is_refused_and_nothing_is_touched(
     monkeypatch.chdir(checkout)
     assert run(".") == 2
     err = capsys.readouterr().err
-    assert "--out . is not empty" in err and plan.MANIFEST in err and "removes nothing it did not write" in err
+    assert "--out . is not empty" in err and MANIFEST in err and "removes nothing it did not write" in err
     assert snapshot(checkout) == before
 
 
@@ -78,7 +79,7 @@ def test_a_new_or_empty_folder_is_written_with_its_manifest(tmp_path: Path, plan
     (tmp_path / "empty").mkdir()
     for out in (tmp_path / "empty", tmp_path / "new" / "deeper"):
         assert run(out) == 0
-        on_disk = {k for k, v in snapshot(out).items() if v != "/"} - {plan.MANIFEST}
+        on_disk = {k for k, v in snapshot(out).items() if v != "/"} - {MANIFEST}
         assert on_disk == written(out)
         assert len([n for n in on_disk if n.startswith("manifests/")]) == len(planned.kube_objects())
 
@@ -94,7 +95,7 @@ def test_a_previous_run_is_replaced_cleanly(
     assert run(out) == 0
     second = written(out)
     assert len(second) < len(first)
-    assert {k for k, v in snapshot(out).items() if v != "/"} - {plan.MANIFEST} == second
+    assert {k for k, v in snapshot(out).items() if v != "/"} - {MANIFEST} == second
     stale = first - second
     assert stale and not any((out / name).exists() for name in stale)
 
@@ -133,7 +134,7 @@ def test_a_tampered_manifest_is_refused_and_nothing_is_removed(
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "keep.txt").write_text("keep\n")
-    with (out / plan.MANIFEST).open("a") as manifest:
+    with (out / MANIFEST).open("a") as manifest:
         manifest.write(line + "\n")
     before = snapshot(tmp_path)
     assert run(out) == 2
@@ -179,8 +180,8 @@ def test_a_manifest_that_is_a_link_is_refused(
     out = tmp_path / "plan"
     assert run(out) == 0
     real = tmp_path / "elsewhere"
-    (out / plan.MANIFEST).rename(real)
-    (out / plan.MANIFEST).symlink_to(real)
+    (out / MANIFEST).rename(real)
+    (out / MANIFEST).symlink_to(real)
     before = snapshot(tmp_path)
     assert run(out) == 2
     assert "is not a file this tool wrote" in capsys.readouterr().err

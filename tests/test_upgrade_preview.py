@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.config import ClusterConfig, parse
+from components.config import parse
 from components.ossm3.upgrade import MeshState, UpgradeOrderError, preview_upgrade, read_running, state_from
+from components.shared.cluster_client import KubeReader
 from tests.fakes_olm import OlmApiServer, OlmStandIn
 
 NS = "openshift-operators"
@@ -36,9 +37,10 @@ def olm() -> OlmStandIn:
 
 
 @pytest.fixture
-def cluster(olm: OlmStandIn) -> Iterator[ClusterConfig]:
+def cluster(olm: OlmStandIn) -> Iterator[KubeReader]:
+    """The program's one cluster-read path, pointed at the stand-in."""
     server = OlmApiServer(olm)
-    yield ClusterConfig(kubeconfig=server.kubeconfig())
+    yield KubeReader(server.kubeconfig(), None)
     server.close()
 
 
@@ -52,24 +54,24 @@ def config(version: str, channel: str, **mesh: Any) -> Any:
     )
 
 
-def test_a_running_mesh_is_read_from_the_istio_and_the_installed_csv(olm: OlmStandIn, cluster: ClusterConfig) -> None:
+def test_a_running_mesh_is_read_from_the_istio_and_the_installed_csv(olm: OlmStandIn, cluster: KubeReader) -> None:
     olm.istios["default"] = istio("v1.28-latest")
     olm.subscribe(NS, "servicemeshoperator3", installed="servicemeshoperator3.v3.3.7")
     assert read_running(cluster, "default") == MeshState("v1.28-latest", "RevisionBased", "3.3", "default")
     assert "GET /apis/sailoperator.io/v1/istios/default" in olm.log
 
 
-def test_a_first_install_has_nothing_running(olm: OlmStandIn, cluster: ClusterConfig) -> None:
+def test_a_first_install_has_nothing_running(olm: OlmStandIn, cluster: KubeReader) -> None:
     assert read_running(cluster, "default") is None
     assert preview_upgrade(config("v1.30-latest", "stable-3.4"), None) == []
 
 
 def test_an_unreachable_cluster_skips_the_check_with_a_warning() -> None:
-    unreachable = ClusterConfig(kubeconfig="apiVersion: v1\nclusters: []\n")
+    unreachable = KubeReader("apiVersion: v1\nclusters: []\n", None)
     assert read_running(unreachable, "default") is None
 
 
-def test_the_upgrade_is_shown_as_steps(olm: OlmStandIn, cluster: ClusterConfig) -> None:
+def test_the_upgrade_is_shown_as_steps(olm: OlmStandIn, cluster: KubeReader) -> None:
     olm.istios["default"] = istio("v1.28-latest")
     olm.subscribe(NS, "servicemeshoperator3", installed="servicemeshoperator3.v3.3.7")
     steps = preview_upgrade(config("v1.30-latest", "stable-3.4"), read_running(cluster, "default"))
@@ -82,7 +84,7 @@ def test_the_upgrade_is_shown_as_steps(olm: OlmStandIn, cluster: ClusterConfig) 
     assert steps.index(next(s for s in steps if s.startswith("awaited    IstioCNI"))) == 0  # the CNI first
 
 
-def test_rollback_is_the_same_steps_the_other_way(olm: OlmStandIn, cluster: ClusterConfig) -> None:
+def test_rollback_is_the_same_steps_the_other_way(olm: OlmStandIn, cluster: KubeReader) -> None:
     olm.istios["default"] = istio("v1.30-latest")
     olm.subscribe(NS, "servicemeshoperator3", installed="servicemeshoperator3.v3.4.2")
     steps = preview_upgrade(config("v1.28-latest", "stable-3.4"), read_running(cluster, "default"))
@@ -91,7 +93,7 @@ def test_rollback_is_the_same_steps_the_other_way(olm: OlmStandIn, cluster: Clus
 
 
 def test_an_operator_line_that_refuses_the_running_version_fails_the_preview(
-    olm: OlmStandIn, cluster: ClusterConfig
+    olm: OlmStandIn, cluster: KubeReader
 ) -> None:
     olm.istios["default"] = istio("v1.26-latest")
     olm.subscribe(NS, "servicemeshoperator3", installed="servicemeshoperator3.v3.3.7")
@@ -107,3 +109,30 @@ def test_hostile_answers_are_no_running_mesh() -> None:
     assert state_from({"spec": {"version": "v1.28-latest", "updateStrategy": "x" * 300}}, []) == MeshState(  # type: ignore[arg-type]
         "v1.28-latest", "InPlace", "", "default"
     )
+
+
+def test_the_ossm3_preflight_refuses_the_order_before_any_resource() -> None:
+    """The profile's preflight runs the check: a refused order fails the preview, naming the key."""
+    from components import ossm3
+    from tests.fake_reader import FakeReader
+
+    reader = FakeReader(
+        objects={
+            ("sailoperator.io/v1", "istios", None, "default"): istio("v1.26-latest"),
+            ("operators.coreos.com/v1alpha1", "subscriptions", NS, "servicemeshoperator3"): {
+                "spec": {"channel": "stable-3.3"},
+                "status": {"installedCSV": "servicemeshoperator3.v3.3.7"},
+            },
+        }
+    )
+    with pytest.raises(UpgradeOrderError, match=r"ossm:operators\.servicemesh\.channel"):
+        ossm3.preflight(config("v1.30-latest", "stable-3.4"), reader)
+    assert reader.reads[0] == "get sailoperator.io/v1 istios None/default"
+
+
+def test_an_unreadable_cluster_lets_the_preflight_go_on() -> None:
+    from components.ossm3.upgrade import check_upgrade
+    from tests.fake_reader import FakeReader
+
+    assert check_upgrade(config("v1.30-latest", "stable-3.4"), FakeReader(unreadable="HTTP 403")) == []
+    assert check_upgrade(config("v1.30-latest", "stable-3.4"), None) == []

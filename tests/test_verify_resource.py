@@ -21,7 +21,8 @@ import pulumi.dynamic
 import pytest
 
 from components import verification
-from components.mesh_verification import MeshVerification, _VerifyProvider
+from components.errors import InternalError
+from components.mesh_verification import MeshVerification, NotTracedError, VerifyConfigError, _VerifyProvider
 from components.verification.apiserver import proxy_path
 from tests.fakes_apiserver import ADMIN_CN, Backend, Cluster, FakeApiServer, Pki, kubeconfig, make_pki
 from tests.fakes_observability import ApiBehaviour, FakeJaeger, FakeKiali, Mesh
@@ -132,7 +133,7 @@ def test_a_kubeconfig_path_is_read_when_the_checks_run_and_left_in_place(stack: 
 def test_a_login_to_another_cluster_is_not_used(
     stack: Stack, oc: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(RuntimeError) as caught:
+    with pytest.raises(NotTracedError) as caught:
         _VerifyProvider().create(props(stack, apiUrl=API))
     assert "does not trace the demo traffic yet" in str(caught.value)
     assert "Jaeger: HTTP 403" in str(caught.value)  # no kubeconfig: the Route's sign-in page
@@ -142,7 +143,7 @@ def test_a_login_to_another_cluster_is_not_used(
     # kubectl's default kubeconfig of another cluster is refused by name, before any traffic
     (oc / "other.kubeconfig").write_text(stack.kubeconfig(token=OTHER))
     monkeypatch.setenv("KUBECONFIG", str(oc / "other.kubeconfig"))
-    with pytest.raises(RuntimeError, match="is not this stack's cluster"):
+    with pytest.raises(VerifyConfigError, match="is not this stack's cluster"):
         _VerifyProvider().create(props(stack, apiUrl=API))
     assert stack.api.cluster.log == []
 
@@ -193,5 +194,5 @@ def test_custom_timeouts_cover_the_budget_and_merge_with_the_callers_options(mon
     own = pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create="2h"))
     MeshVerification("verify", {"gatewayUrl": "http://gw/trace"}, opts=own)
     assert seen["opts"].custom_timeouts.create == "2h"  # a caller's explicit timeouts win
-    with pytest.raises(ValueError, match="unknown keys \\['gatewayURL'\\]"):
+    with pytest.raises(InternalError, match="unknown keys \\['gatewayURL'\\]"):
         MeshVerification("verify", {"gatewayURL": "http://gw/trace"})

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.verification.checks import find_edge
+from components.verification.kiali_step import find_edge
 from components.verification.traces import analyze_trace, split_trace_cause, trace_problems
 
 TRACE_A = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -13,6 +13,7 @@ from components.config.mesh import MeshConfig
 from components.config.operators import OperatorsConfig
 from components.config.reader import Reader, is_reserved
 from components.config.workloads import AppConfig, GatesConfig
+from components.names import OSSM3_CNI_NAMESPACE, OSSM3_GATEWAY_NAMESPACE
 
 OPERATORS_NAMESPACE = "openshift-operators"  # exists on every cluster, with its global OperatorGroup
 
@@ -30,7 +31,10 @@ def check_namespaces(
     # key -> namespace, for the namespaces the program creates (and, for app/members, enrols)
     owned: list[tuple[str, str]] = []
     if ossm3:  # the two the profile names itself (components/ossm3: IstioCNI's and the gateway's), first
-        owned += [("the OSSM 3 IstioCNI namespace", "istio-cni"), ("the OSSM 3 gateway namespace", "istio-ingress")]
+        owned += [
+            ("the OSSM 3 IstioCNI namespace", OSSM3_CNI_NAMESPACE),
+            ("the OSSM 3 gateway namespace", OSSM3_GATEWAY_NAMESPACE),
+        ]
     owned += [("gates.namespace", gates.namespace), ("mesh.namespace", mesh.namespace)]
     if ossm3:
         owned.append(("mesh.tracing.namespace", mesh.tracing.namespace))

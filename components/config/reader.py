@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from components.errors import ConfigError as ConfigError  # with the other kinds of error
+
 PROJECT = "ossm"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -52,18 +54,6 @@ def type_name(value: Any) -> str:
     names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     names.update({dict: "a mapping", list: "a list"})
     return names.get(type(value), type(value).__name__)
-
-
-class ConfigError(ValueError):
-    """Every problem found in the stack config, one line each, with key path and fix."""
-
-    subject = "The stack config has"
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        noun = "problem" if len(self.problems) == 1 else "problems"
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{self.subject} {len(self.problems)} {noun}; nothing was created.\n{lines}")
 
 
 def is_reserved(namespace: str) -> bool:

@@ -39,6 +39,11 @@ def check_rules(
     check_lifecycle(r, mesh, operators)
 
 
-def rule_warnings(raw: Mapping[str, Any], mesh: MeshConfig, verify: VerifyConfig) -> list[str]:
-    """What plans but is probably not what the stack's owner meant: keys read by nothing, unlikely verifies."""
-    return [*unused_keys(raw, mesh), *contradiction_warnings(mesh, verify)]
+def rule_warnings(
+    raw: Mapping[str, Any], mesh: MeshConfig, verify: VerifyConfig, *, defaults: Mapping[str, Any]
+) -> list[str]:
+    """What plans but is probably not what the stack's owner meant: keys read by nothing, unlikely verifies.
+
+    `defaults`: the effective config of an empty stack (config.stack.defaults), passed in because the
+    module that computes it imports these rules."""
+    return [*unused_keys(raw, mesh, defaults), *contradiction_warnings(mesh, verify)]

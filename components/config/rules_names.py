@@ -18,12 +18,11 @@ from __future__ import annotations
 from components.config.ipi import IpiConfig
 from components.config.mesh import MeshConfig
 from components.config.reader import Reader
+from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
 
 LABEL_MAX = 63
 HOST_MAX = 253
 TEMPO_NAME = "mesh"  # components/ossm3/tracing.py TEMPO_NAME (the TempoStack/TempoMonolithic CR)
-GATEWAY_SERVICE = "istio-ingressgateway"
-OSSM3_GATEWAY_NAMESPACE = "istio-ingress"
 
 
 def istiod_service(mesh: MeshConfig) -> str:

@@ -53,16 +53,14 @@ def _as_default(value: Any, default: Any) -> bool:
     return bool(value == default)
 
 
-def _present(raw: Mapping[str, Any], path: str) -> bool:
-    """The stack sets `path` to something other than its default."""
-    from components.config.stack import defaults  # stack imports the rules: read at call time
-
-    value = _at(raw, path)
-    return value is not _MISSING and not _as_default(value, _at(defaults(), path))
-
-
-def unused_keys(raw: Mapping[str, Any], mesh: MeshConfig) -> list[str]:
+def unused_keys(raw: Mapping[str, Any], mesh: MeshConfig, defaults: Mapping[str, Any]) -> list[str]:
     """One warning per key the stack sets that nothing reads under its profile and storage."""
+
+    def _present(raw: Mapping[str, Any], path: str) -> bool:
+        """The stack sets `path` to something other than its default."""
+        value = _at(raw, path)
+        return value is not _MISSING and not _as_default(value, _at(defaults, path))
+
     other, profile = (OSSM3_ONLY, "ossm2") if mesh.profile == "ossm2" else (OSSM2_ONLY, "ossm3")
     found = [
         f"ossm:{key}: has no effect with mesh.profile {profile} (it belongs to the other profile); remove it."

@@ -164,7 +164,7 @@ def load(config: pulumi.Config | None = None) -> StackConfig:
         cfg = parse(raw, cluster_is_secret=secret, cluster_secrets=leaves)
     except ConfigError as error:  # the file and line of each key, like the stack file reader's errors
         raise in_stack_file(error) from None
-    for warning in rule_warnings(raw, cfg.mesh, cfg.verify):
+    for warning in rule_warnings(raw, cfg.mesh, cfg.verify, defaults=defaults()):
         pulumi.log.warn(rules_where.locate([warning], stack_file)[0])
     return cfg
 

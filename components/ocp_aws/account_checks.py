@@ -4,7 +4,7 @@ Reads the hosted zone, the cluster's would-be records, the zones, instance
 shapes and offerings, given subnets and service quotas through the AWS
 provider (invokes), runs the rules in `preflight_rules`, and raises
 `PreflightError` before the cluster is declared when the install would fail.
-The VPC the program builds is `network.ClusterNetwork` (apart since issue 10).
+The VPC the program builds is `network.ClusterNetwork`, a component of its own.
 
 Day 2: whether this stack's cluster exists is decided from what every backend
 shares, never from the engine's state (`pulumi:pulumi:readStack*` builtins are
@@ -84,7 +84,7 @@ class PreflightError(ConfigError):
     subject = "The AWS preflight for this cluster found"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwsPrerequisitesArgs:
     ipi: IpiConfig
     elasticsearch_nodes: int | None = None  # set when traces go to Elasticsearch
@@ -253,6 +253,11 @@ def read_facts(ipi: IpiConfig, invoke: pulumi.InvokeOptions, installed: bool = F
 
 class AwsPrerequisites(pulumi.ComponentResource):
     """The account, checked, and the AWS provider everything on AWS goes through. The cluster depends on this."""
+
+    provider: aws.Provider
+    presence: ClusterPresence
+    installed: bool
+    zones: tuple[str, ...]
 
     def __init__(self, name: str, args: AwsPrerequisitesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:AwsPrerequisites", name, None, opts)

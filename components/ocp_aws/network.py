@@ -1,9 +1,9 @@
 """The VPC for an existing-VPC install, built by the program (`cluster.network.create: true`).
 
-Apart from the account checks since issue 10. Its resources keep the names they
-had as children of the account-checks component and carry an alias to that
-parent, so stacks created before the split keep their VPC instead of replacing
-it (a replaced VPC takes the cluster's network down with it).
+Its resources once were children of the account-checks component: they keep the
+names they had there and carry an alias to that parent, so older stacks keep
+their VPC instead of replacing it (a replaced VPC takes the cluster's network
+down with it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from components.config import IpiConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterNetworkArgs:
     ipi: IpiConfig
     zones: tuple[str, ...]
@@ -35,6 +35,9 @@ def subnet_plan(cidr: str, zones: tuple[str, ...]) -> list[tuple[str, str, str]]
 
 class ClusterNetwork(pulumi.ComponentResource):
     """One public and one private subnet per zone, NAT per zone, DNS on: what an existing-VPC install needs."""
+
+    vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: ClusterNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ClusterNetwork", name, None, opts)
@@ -94,6 +97,6 @@ class ClusterNetwork(pulumi.ComponentResource):
             private_rt = route_table(f"private-{zone}", {"nat_gateway_id": nat.id})
             private = subnet("private", zone, private_cidr, "internal-elb", private_rt)
             handed_over.extend([public.id, private.id])  # External only: Internal on a built VPC is refused
-        self.vpc_id: pulumi.Output[str] = vpc.id
-        self.subnet_ids: pulumi.Output[list[str]] = pulumi.Output.all(*handed_over).apply(list)
+        self.vpc_id = vpc.id
+        self.subnet_ids = pulumi.Output.all(*handed_over).apply(list)
         self.register_outputs({"vpcId": vpc.id, "subnetIds": self.subnet_ids})

@@ -4,7 +4,7 @@ What destroy needs (metadata.json), the admin kubeconfig and the kubeadmin
 password live in Pulumi state, as secrets, so `pulumi destroy` works from a
 fresh CI runner and nothing depends on the machine that installed.
 
-Day 2 (issue 14):
+Day 2:
 - the installer Command is replaced only when the cluster's identity changes
   (name, base domain, region, networking, zones, subnets: `install_config.identity`);
   any other change runs its `update`, which keeps the recorded cluster and
@@ -27,7 +27,6 @@ import pulumi_command as command
 import yaml
 
 from components.config import IpiConfig
-from components.ocp_aws import install_config
 
 # Relative, and kept at this path whatever the layout: stacks store these commands in their state
 # (`pulumi destroy` runs the stored `delete`). components/installer/ forwards to components/ocp_aws/installer/.
@@ -48,7 +47,7 @@ def api_server(result: dict[str, Any]) -> str:
     return str(yaml.safe_load(result["kubeconfig"])["clusters"][0]["cluster"]["server"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OpenShiftClusterArgs:
     ipi: IpiConfig
     install_config: pulumi.Output[str]  # install-config.yaml, secret
@@ -61,6 +60,14 @@ class OpenShiftClusterArgs:
 
 class OpenShiftCluster(pulumi.ComponentResource):
     """An installer-provisioned OpenShift cluster on AWS."""
+
+    install: command.local.Command
+    kubeconfig: pulumi.Output[str]
+    kubeadmin_password: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    infra_id: pulumi.Output[str]
+    console_url: str
+    in_cluster: list[pulumi.Resource]
 
     def __init__(self, name: str, args: OpenShiftClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OpenShiftCluster", name, None, opts)
@@ -97,15 +104,13 @@ class OpenShiftCluster(pulumi.ComponentResource):
         # stdout is declared a secret output; marking the parsed result secret too keeps the
         # credentials secret whatever the engine does with additional_secret_outputs.
         result = cast("pulumi.Output[dict[str, Any]]", pulumi.Output.secret(self.install.stdout.apply(json.loads)))
-        self.kubeconfig: pulumi.Output[str] = result.apply(lambda r: str(r["kubeconfig"]))
-        self.kubeadmin_password: pulumi.Output[str] = result.apply(lambda r: str(r["kubeadminPassword"]))
+        self.kubeconfig = result.apply(lambda r: str(r["kubeconfig"]))
+        self.kubeadmin_password = result.apply(lambda r: str(r["kubeadminPassword"]))
         # The API URL and infra ID are not secrets: take them out of the secret result.
-        self.api_url: pulumi.Output[str] = pulumi.Output.unsecret(result.apply(api_server))
-        self.infra_id: pulumi.Output[str] = pulumi.Output.unsecret(
-            result.apply(lambda r: str(r["metadata"]["infraID"]))
-        )
+        self.api_url = pulumi.Output.unsecret(result.apply(api_server))
+        self.infra_id = pulumi.Output.unsecret(result.apply(lambda r: str(r["metadata"]["infraID"])))
         self.console_url = f"https://console-openshift-console.apps.{ipi.cluster_domain}"
-        self.in_cluster: list[pulumi.Resource] = []  # every Kubernetes object, deleted with the cluster
+        self.in_cluster = []  # every Kubernetes object, deleted with the cluster
         self.register_outputs({"apiUrl": self.api_url, "consoleUrl": self.console_url, "infraId": self.infra_id})
 
 
@@ -152,62 +157,3 @@ class TeardownGuard(pulumi.ComponentResource):
         guarded = pulumi.ResourceOptions(protect=True, depends_on=list(objects))
         super().__init__("ossm:index:TeardownGuard", name, None, pulumi.ResourceOptions.merge(opts, guarded))
         self.register_outputs({})
-
-
-def provision(
-    ipi: IpiConfig, elasticsearch_nodes: int | None, opts: pulumi.ResourceOptions | None = None
-) -> OpenShiftCluster:
-    """AWS account checks (at preview) -> network (optional) -> install config (checked) -> the cluster.
-
-    Raises ConfigError (PreflightError) before the cluster is declared when the
-    account or the install config would make the installer fail.
-    """
-    from components.ocp_aws.account_checks import (
-        ADOPTED_TAG,
-        AwsPrerequisites,
-        AwsPrerequisitesArgs,
-        PreflightError,
-        record_dir,
-        stack_name,
-    )
-    from components.ocp_aws.network import ClusterNetwork, ClusterNetworkArgs
-
-    checks = AwsPrerequisites("aws", AwsPrerequisitesArgs(ipi, elasticsearch_nodes), opts)
-    # Pin the zones (three by default) unless the given subnets decide them.
-    zones = list(ipi.zones) if ipi.network.subnets else list(checks.zones)
-    placeholder = [install_config.PLACEHOLDER_SUBNET] if ipi.network.create else list(ipi.network.subnets)
-    found = install_config.problems(install_config.render(ipi, placeholder, zones, stack_name()))
-    if found:
-        raise PreflightError(found)
-    subnets: pulumi.Output[list[str]] = pulumi.Output.from_input(list(ipi.network.subnets))
-    prerequisites: list[pulumi.Resource] = [checks]
-    if ipi.network.create:
-        network = ClusterNetwork("network", ClusterNetworkArgs(ipi, tuple(zones), checks.provider, "aws", checks), opts)
-        subnets, prerequisites = network.subnet_ids, [checks, network]
-    doc = subnets.apply(lambda ids: install_config.render(ipi, ids, zones, stack_name()))
-    plain: pulumi.Output[str] = doc.apply(lambda d: yaml.safe_dump(d, sort_keys=False))
-    cluster = OpenShiftCluster(
-        NAME,
-        OpenShiftClusterArgs(
-            ipi,
-            cast("pulumi.Output[str]", pulumi.Output.secret(plain)),  # it holds the pull secret
-            doc.apply(install_config.identity),
-            # digests of the pull secret and SSH key are not the secrets, but they stay secret all the same
-            cast(
-                "pulumi.Output[str]",
-                pulumi.Output.secret(doc.apply(lambda d: json.dumps(install_config.settings(d), sort_keys=True))),
-            ),
-            record_dir(ipi),
-            prerequisites,
-            legacy := checks.presence.adopted,
-        ),
-        opts,
-    )
-    if legacy:
-        pulumi.log.warn(
-            f"this stack's cluster was adopted ({ADOPTED_TAG} tag): its installer resource may predate identity "
-            "triggers, so its trigger is kept and no update replaces the cluster; to change its name, base domain, "
-            "region, networking or zones, destroy the cluster and install anew (see README, Tearing down)."
-        )
-    cluster.in_cluster = delete_with(cluster.install)
-    return cluster

@@ -10,15 +10,29 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import StackConfig
-from components.mesh_profile import Mesh
+from components.names import GATEWAY_SERVICE
 from components.ossm2.control_plane import JAEGER_QUERY_PORT, JAEGER_QUERY_SERVICE, ControlPlane, ControlPlaneArgs
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
-from components.ossm2.operators import ossm2_operators as operators
+from components.ossm2.operators import ossm2_operators
+from components.shared.app_stack import CONTROL_PLANE_SCRAPE, DEFAULT_DENY, GATEWAY_TO_SERVICEA, SERVICEA_TO_SERVICEB
+from components.shared.cluster_client import ClusterReader
+from components.shared.mesh import Mesh
+from components.shared.operators import OperatorSpec
+
+# Deny by default; admit the SMCP's gateway (in the control plane's namespace) to servicea, servicea to
+# serviceb, and the control plane's Prometheus to the proxies (manifests/app/).
+OSSM2_APP_POLICIES = (DEFAULT_DENY, GATEWAY_TO_SERVICEA, SERVICEA_TO_SERVICEB, CONTROL_PLANE_SCRAPE)
 
 __all__ = ["ControlPlane", "MemberRoll", "build", "operators", "preflight"]
 
 
-def preflight(cfg: StackConfig) -> None:
+def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
+    """Always its own Subscriptions: the Subscription another owner keeps (the ingress operator's) is
+    servicemeshoperator3's, OSSM 3's package; the cluster is not read for OSSM 2's."""
+    return ossm2_operators(cfg)
+
+
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> None:
     """Nothing beyond the shared catalog preflight: the SMCP brings its own Prometheus."""
     return None
 
@@ -32,10 +46,17 @@ def build(
 ) -> Mesh:
     """SMCP after every operator gate, then the roll; the app waits for the roll's Ready (its own Ready
     condition covers what OSSM 2 needs: no gate of its own)."""
-    control_plane = ControlPlane("control-plane", ControlPlaneArgs(cfg.mesh, operators_ready), opts)
+    control_plane = ControlPlane(
+        "control-plane", ControlPlaneArgs(mesh=cfg.mesh, operators_ready=operators_ready), opts
+    )
     member_roll = MemberRoll(
         "member-roll",
-        MemberRollArgs(cfg.mesh.namespace, cfg.member_namespaces, control_plane.smcp, open_to_whole_mesh=cfg.members),
+        MemberRollArgs(
+            control_plane_namespace=cfg.mesh.namespace,
+            members=cfg.member_namespaces,
+            control_plane=control_plane.smcp,
+            open_to_whole_mesh=cfg.members,
+        ),
         opts,
     )
     ns = cfg.mesh.namespace
@@ -44,10 +65,11 @@ def build(
         ui_routes["kiali"] = (ns, "kiali")
     return Mesh(
         namespace=ns,
-        control_plane=control_plane.smcp,
+        gateway_ready=control_plane.smcp,
         members_ready=member_roll.smmr,
         gateway_namespace=ns,
-        gateway_service="istio-ingressgateway",
+        gateway_service=GATEWAY_SERVICE,
         ui_routes=ui_routes,
+        app_policies=OSSM2_APP_POLICIES,
         jaeger_query=(ns, JAEGER_QUERY_SERVICE, JAEGER_QUERY_PORT),
     )

@@ -20,7 +20,7 @@ JAEGER_QUERY_SERVICE = "jaeger-query-api"
 JAEGER_QUERY_PORT = 16686  # jaeger query's --query.http-server.host-port, the pod port the OAuth proxy fronts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate
@@ -130,6 +130,12 @@ def jaeger_query_service_manifest(mesh: MeshConfig) -> dict[str, Any]:
 
 class ControlPlane(pulumi.ComponentResource):
     """Declares the SMCP after every operator gate and holds dependents until it is Ready."""
+
+    namespace_name: str
+    namespace: KubeObject  # a migration's OSSM 3 control plane waits on it (components/ossm3/side_by_side.py)
+    network_policies: list[KubeObject]
+    jaeger_query: KubeObject
+    smcp: KubeObject
 
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ControlPlane", name, None, opts)

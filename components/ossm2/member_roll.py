@@ -11,7 +11,7 @@ import pulumi
 from components.kube import KubeObject, await_ready, render
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MemberRollArgs:
     control_plane_namespace: str
     members: Sequence[str]
@@ -33,6 +33,10 @@ class MemberRoll(pulumi.ComponentResource):
     NamespaceNotExists), and the roll waits for `Ready`, which the operator
     sets only once all members are configured, i.e. sidecar injection works.
     """
+
+    namespaces: dict[str, KubeObject]
+    network_policies: list[KubeObject]
+    smmr: KubeObject
 
     def __init__(self, name: str, args: MemberRollArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MemberRoll", name, None, opts)

@@ -11,36 +11,46 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import StackConfig
-from components.mesh_profile import Mesh
+from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
 from components.ossm3 import migration_preflight
-from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
-from components.ossm3.console import preflight as console_preflight
+from components.ossm3.console import MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
-from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE, IngressGateway, IngressGatewayArgs
+from components.ossm3.gateway import IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
 from components.ossm3.migration import both_planes, migration_operators, taken_over_members, taken_over_namespace
 from components.ossm3.operators import operators as ossm3_operators
 from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.side_by_side import build as side_by_side_build
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.ossm3.upgrade import check_upgrade
+from components.ossm3.user_workload_monitoring import ConfigMapLookup
+from components.ossm3.user_workload_monitoring import preflight as monitoring_preflight
+from components.shared.app_stack import DEFAULT_DENY, SERVICEA_TO_SERVICEB
+from components.shared.cluster_client import ClusterReader
+from components.shared.mesh import Mesh
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import ReadinessGates
 
-# The shared app policies (components/shared/app_stack.py NETWORK_POLICIES) that fit OSSM 3
-OSSM3_APP_POLICIES = ("app/networkpolicy-default-deny.yaml", "app/networkpolicy-servicea-to-serviceb.yaml")
+# Deny by default, admit servicea to serviceb. The gateway lives in istio-ingress, which members.py admits,
+# and user-workload monitoring scrapes through the console's own policy: OSSM 2's gateway-to-servicea and
+# control-plane scrape policies select pods OSSM 3 does not have.
+OSSM3_APP_POLICIES = (DEFAULT_DENY, SERVICEA_TO_SERVICEB)
 
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
 
 
-def operators(cfg: StackConfig) -> list[OperatorSpec]:
+def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
     """The profile's operators; during a migration OSSM 2's Subscription among them (components/ossm3/migration.py)."""
-    return migration_operators(cfg, ossm3_operators(cfg))
+    return migration_operators(cfg, ossm3_operators(cfg, reader))
 
 
-def preflight(cfg: StackConfig) -> ConfigMapLookup | None:
-    """Before anything is declared: a migration's preconditions (when migrating), then the monitoring config."""
-    migration_preflight.preflight(cfg)
-    return console_preflight(cfg)
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> ConfigMapLookup | None:
+    """Before any resource: a migration's preconditions (components/ossm3/migration_preflight.py), a change of the
+    running mesh checked and shown (components/ossm3/upgrade.py), then user-workload monitoring read once (what it
+    returns goes to build() as `checked`)."""
+    migration_preflight.preflight(cfg, reader)
+    check_upgrade(cfg, reader)
+    return monitoring_preflight(cfg, reader)
 
 
 def build(
@@ -59,7 +69,10 @@ def build(
     control_plane = ControlPlane(
         "control-plane",
         ControlPlaneArgs(
-            cfg.mesh, operators_ready, extension_provider(cfg), namespace_aliases=taken_over_namespace(cfg)
+            mesh=cfg.mesh,
+            operators_ready=operators_ready,
+            extension_provider=extension_provider(cfg),
+            namespace_aliases=taken_over_namespace(cfg),
         ),
         opts,
     )
@@ -67,7 +80,7 @@ def build(
     rolled_by_revision = workload_annotations(cfg.mesh)  # a new active revision rolls the program's workloads
     gateway = IngressGateway(
         "ingress-gateway",
-        IngressGatewayArgs(revision, control_plane.ready, pod_annotations=rolled_by_revision),
+        IngressGatewayArgs(revision=revision, control_plane=control_plane.ready, pod_annotations=rolled_by_revision),
         opts,
     )
     members = Members(
@@ -77,7 +90,7 @@ def build(
             members=cfg.member_namespaces,
             # the gateway namespace too: whatever waits on the members finds every namespace with proxies
             control_plane=[*control_plane.ready, gateway.namespace],
-            gateway_namespace=GATEWAY_NAMESPACE,
+            gateway_namespace=OSSM3_GATEWAY_NAMESPACE,
             app_namespace=cfg.app.namespace if cfg.app.enabled else None,
             open_to_whole_mesh=cfg.members,
             aliases=taken_over_members(cfg),
@@ -87,11 +100,11 @@ def build(
     tracing = MeshTracing(
         "tracing",
         MeshTracingArgs(
-            cfg,
-            operators_ready,
-            control_plane.istio,
+            cfg=cfg,
+            operators_ready=operators_ready,
+            control_plane=control_plane.istio,
             aws_provider=None,
-            span_sources=(*cfg.member_namespaces, GATEWAY_NAMESPACE),
+            span_sources=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
             gates=gates,
         ),
         opts,
@@ -102,11 +115,11 @@ def build(
         console = MeshConsole(
             "console",
             MeshConsoleArgs(
-                cfg,
-                operators_ready,
-                control_plane.istio,
-                tracing,
-                monitored_namespaces=(*cfg.member_namespaces, GATEWAY_NAMESPACE),
+                cfg=cfg,
+                operators_ready=operators_ready,
+                control_plane=control_plane.istio,
+                tracing=tracing,
+                monitored_namespaces=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
                 members_ready=members,
                 isolated_namespaces=cfg.member_namespaces,
                 monitoring_lookup=checked,
@@ -117,14 +130,12 @@ def build(
         ui_sources.append(console.kiali)
     return Mesh(
         namespace=cfg.mesh.namespace,
-        control_plane=gateway,  # the Route follows the gateway's Service; the UIs follow the control plane
+        gateway_ready=gateway,  # the UIs follow the control plane, through ui_sources
         members_ready=members,
-        gateway_namespace=GATEWAY_NAMESPACE,
-        gateway_service=GATEWAY_NAME,
+        gateway_namespace=OSSM3_GATEWAY_NAMESPACE,
+        gateway_service=GATEWAY_SERVICE,
         ui_routes=ui_routes,
         ui_sources=ui_sources,
-        # The OSSM 2 gateway-to-servicea and control-plane scrape policies select pods OSSM 3 does not
-        # have (the gateway lives in istio-ingress; members.py admits it, user-workload monitoring scrapes)
         app_policies=OSSM3_APP_POLICIES,
         jaeger_query=jaeger_query_service(cfg),
         workload_annotations=rolled_by_revision,

@@ -11,12 +11,11 @@ import pulumi
 
 from components.config import MeshConfig
 from components.kube import KubeObject, await_ready, render
+from components.names import OSSM3_CNI_NAMESPACE
 from components.ossm3.revisions import active_revision, istio_wait_for, revision_based
 
-CNI_NAMESPACE = "istio-cni"  # IstioCNI's spec.namespace default (sail-operator CRD); immutable once set
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate
@@ -53,6 +52,11 @@ class ControlPlane(pulumi.ComponentResource):
     """Holds dependents until istiod serves: Istio Ready needs IstioCNI Healthy (sail-operator
     pkg/revision/dependency.go, reasons IstioCNINotFound/IstioCNINotHealthy), so both are awaited."""
 
+    istiod_network_policy: KubeObject
+    cni: KubeObject
+    istio: KubeObject
+    tag: KubeObject | None  # RevisionBased: the IstioRevisionTag default
+
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:ControlPlane", name, None, opts)
         mesh = args.mesh
@@ -64,7 +68,7 @@ class ControlPlane(pulumi.ComponentResource):
                     parent=self, aliases=list(args.namespace_aliases) if ns == mesh.namespace else None
                 ),
             )
-            for ns in (mesh.namespace, CNI_NAMESPACE)
+            for ns in (mesh.namespace, OSSM3_CNI_NAMESPACE)
             if ns != mesh.namespace or args.shared_namespace is None
         }
         if args.shared_namespace is not None:
@@ -79,12 +83,12 @@ class ControlPlane(pulumi.ComponentResource):
         self.cni = KubeObject(
             f"{name}-istiocni",
             await_ready(
-                render("ossm3/control-plane/istio-cni.yaml", namespace=CNI_NAMESPACE, version=mesh.version),
+                render("ossm3/control-plane/istio-cni.yaml", namespace=OSSM3_CNI_NAMESPACE, version=mesh.version),
                 "condition=Ready",
                 timeout * 60,
             ),
             pulumi.ResourceOptions(
-                parent=self, depends_on=[namespaces[CNI_NAMESPACE], *args.operators_ready], custom_timeouts=waits
+                parent=self, depends_on=[namespaces[OSSM3_CNI_NAMESPACE], *args.operators_ready], custom_timeouts=waits
             ),
         )
         # InPlace: not after the CNI; Sail reconciles both at once and reports Istio Ready only with a Healthy
@@ -100,7 +104,7 @@ class ControlPlane(pulumi.ComponentResource):
                 custom_timeouts=waits,
             ),
         )
-        self.tag: KubeObject | None = None
+        self.tag = None
         if revision_based(mesh) and args.revision_tag:
             self.tag = KubeObject(
                 f"{name}-istiorevisiontag",

@@ -8,23 +8,21 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.kube import KubeObject, render
-
-GATEWAY_NAMESPACE = "istio-ingress"  # outside the control plane's, as Red Hat's gateway docs ask
-GATEWAY_NAME = "istio-ingressgateway"  # the Service the shared Route exposes
+from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
 
 
 def pod_labels(revision: str) -> dict[str, str]:
     """`istio: ingressgateway` is the app Gateway's selector (manifests/app/gateway.yaml); the injection
     label picks the revision (sail-operator chart/samples/ingress-gateway.yaml)."""
     inject = {"sidecar.istio.io/inject": "true"} if revision == "default" else {"istio.io/rev": revision}
-    return {"istio": "ingressgateway", "app": GATEWAY_NAME, **inject}
+    return {"istio": "ingressgateway", "app": GATEWAY_SERVICE, **inject}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngressGatewayArgs:
     revision: str
     control_plane: Sequence[pulumi.Resource]  # istiod Ready: it injects the proxy into the pod
-    namespace: str = GATEWAY_NAMESPACE
+    namespace: str = OSSM3_GATEWAY_NAMESPACE
     timeout_minutes: int = 10
     pod_annotations: Mapping[str, str] = field(default_factory=dict)  # RevisionBased: the active revision
 
@@ -32,9 +30,14 @@ class IngressGatewayArgs:
 class IngressGateway(pulumi.ComponentResource):
     """Namespace, ServiceAccount with its SDS Role, Service, NetworkPolicy and the injected Deployment."""
 
+    namespace: KubeObject
+    service: KubeObject
+    network_policy: KubeObject
+    deployment: KubeObject
+
     def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:IngressGateway", name, None, opts)
-        ns, gw = args.namespace, GATEWAY_NAME
+        ns, gw = args.namespace, GATEWAY_SERVICE
         self.namespace = KubeObject(
             f"{name}-namespace",
             render("ossm3/gateway/namespace.yaml", namespace=ns),

@@ -16,7 +16,7 @@ def injection_labels(revision: str) -> dict[str, str]:
     return {"istio-injection": "enabled"} if revision == "default" else {"istio.io/rev": revision}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MembersArgs:
     revision: str  # the Istio CR's name (InPlace: revision = name)
     members: Sequence[str]
@@ -33,6 +33,9 @@ class Members(pulumi.ComponentResource):
     """Labels every member namespace, after istiod is Ready: a pod created earlier gets no sidecar
     (facts-ossm3 §2.1 wave 3), so depending on this component means injection works."""
 
+    namespaces: dict[str, KubeObject]
+    network_policies: list[KubeObject]
+
     def __init__(self, name: str, args: MembersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:Members", name, None, opts)
         labels = {"app.kubernetes.io/part-of": "ossm", **injection_labels(args.revision)}
@@ -48,7 +51,7 @@ class Members(pulumi.ComponentResource):
             )
             for member in args.members
         }
-        self.network_policies: list[KubeObject] = []
+        self.network_policies = []
 
         def policy(member: str, suffix: str, path: str, **values: object) -> None:
             self.network_policies.append(

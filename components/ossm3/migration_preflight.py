@@ -13,7 +13,6 @@ gateway) it changes itself in the migration; what someone else added is named he
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError, StackConfig
-from components.ossm3.migration_reads import ClusterGet, ClusterUnreadableError, cluster_get
+from components.ossm3.migration_reads import ClusterGet, cluster_get
 from components.ossm3.operators import _written_by_pulumi
+from components.shared.cluster_client import ClusterReader, ClusterUnreadableError
 
 PAGE = 500
 SHOWN = 5  # offending objects named per problem
@@ -309,15 +309,16 @@ def check(cfg: StackConfig, get: ClusterGet) -> Findings:
     )
 
 
-def preflight(cfg: StackConfig, get: ClusterGet | None = None) -> Findings | None:
-    """The profile's hook: None without a migration, offline, rendering, or a cluster this stack installs.
+def preflight(cfg: StackConfig, reader: ClusterReader | None, get: ClusterGet | None = None) -> Findings | None:
+    """The profile's hook: None without a migration or when the preview may not read the cluster (`reader` None:
+    offline, rendering, a cluster this stack installs). `get`: the raw reads (tests pass their own).
 
     Once removeOssm2 is set the starting state no longer matters (and the SMCP is gone after that `up`).
     """
     if cfg.mesh.migrate_from is None or cfg.mesh.migrate_from.remove_ossm2:
         return None
     if get is None:
-        if os.environ.get("OSSM_OFFLINE") == "1" or cfg.cluster.render_yaml_to is not None:
+        if reader is None:
             pulumi.log.warn(
                 "mesh.migrateFrom: the preconditions are not read offline or when rendering; "
                 "`pulumi preview` against the cluster checks them."

@@ -1,7 +1,10 @@
-"""The migration preflight's one way to read the cluster: raw GETs, bounded in time and bytes, JSON objects only.
+"""Raw GETs for the migration preflight, bounded in time and bytes, JSON objects only.
 
-Raw paths because the kinds it reads (ClusterVersion, SMCP, federation sets, ServiceEntries, GatewayClasses) have
-no typed client here; every answer is treated as hostile by its reader (components/ossm3/migration_preflight.py).
+Only when the shared reader says the preview may read the cluster (components/shared/cluster_client.py
+preview_reader), and failing with its ClusterUnreadableError. A path of its own because the preflight lists
+across all namespaces (federation sets, ServiceEntries, pods by label) and cluster-scoped kinds
+(GatewayClasses), which ClusterReader.list (one namespace) does not serve; every answer is treated as hostile
+by the preflight.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from components.config import StackConfig
+from components.shared.cluster_client import ClusterUnreadableError, api_client
 
 # Raw GET of an API path with query parameters: the decoded JSON object, None on 404; raises when unreadable.
 ClusterGet = Callable[[str, Mapping[str, str]], "Mapping[str, Any] | None"]
@@ -18,14 +22,8 @@ ClusterGet = Callable[[str, Mapping[str, str]], "Mapping[str, Any] | None"]
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # a page of 500 ServiceEntries; anything larger is not an answer to trust
 
 
-class ClusterUnreadableError(Exception):
-    """An answer that is no answer: refused, timed out, too large, not JSON."""
-
-
 def cluster_get(cfg: StackConfig) -> ClusterGet:
     """GETs through the stack's kubeconfig: 10 s and MAX_ANSWER_BYTES per answer, JSON objects only."""
-    from components.shared.cluster_client import api_client
-
     try:
         base = api_client(cfg.cluster.kubeconfig, cfg.cluster.context)
     except Exception as exc:

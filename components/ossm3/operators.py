@@ -26,17 +26,15 @@ names the versions that work.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
 
-from components.config import ClusterConfig, ConfigError, StackConfig
+from components.config import ConfigError, StackConfig
 from components.config.mesh import OSSM3_END_OF_LIFE, OSSM3_ISTIO_VERSIONS
-from components.shared.cluster_client import api_client_or_warn
+from components.shared.cluster_client import ClusterReader, unless_unreadable
 from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
 # Every Subscription in `namespace` whose spec.name is `package` (a list of hostile mappings).
@@ -57,9 +55,8 @@ INGRESS_SPEC_MARK = "target.workload.openshift.io/management"
 INGRESS_SUBSCRIPTION = (OPERATORS_NAMESPACE, "servicemeshoperator3")
 ISTIO_CRD = "istios.sailoperator.io"
 MAX_ENUM = 200  # the 3.4 CRD lists 20 versions
-MAX_CRD_BYTES = 8 * 1024 * 1024  # the Istio CRD is about 1 MiB (its whole values schema)
 CSV_MINOR = re.compile(r"^servicemeshoperator3\.v(\d{1,3})\.(\d{1,3})\.\d{1,4}$")
-# CRD name -> the CRD as the API returns it, None when it is not installed; raises when unreadable.
+# CRD name -> the CRD as the API returns it, None when it is not installed; raises ClusterUnreadableError.
 CrdLookup = Callable[[str], "Mapping[str, Any] | None"]
 
 
@@ -274,10 +271,8 @@ def reused_version_problems(
     allowed: list[str] = []
     source = ""
     if installed and crds is not None:
-        try:
-            allowed = crd_versions(crds(ISTIO_CRD))
-        except Exception as exc:  # unreadable: fall back to the line the CSV names
-            pulumi.log.warn(f"{ISTIO_CRD} not readable ({exc.__class__.__name__}); judging {csv} by its line")
+        # unreadable: judged by the line the CSV names, below
+        allowed = unless_unreadable(f"{ISTIO_CRD} check", lambda: crd_versions(crds(ISTIO_CRD)), [])
         source = f"the installed {ISTIO_CRD} CRD's spec.version" if allowed else ""
     channel = _channel_of(csv)
     if not allowed and channel in OSSM3_ISTIO_VERSIONS:
@@ -331,75 +326,33 @@ def ossm3_operators(
     return result
 
 
-def operators(cfg: StackConfig) -> list[OperatorSpec]:
-    """The profile hook: looks the cluster up at preview unless offline, rendering or not installed yet."""
-    offline = os.environ.get("OSSM_OFFLINE") == "1"
-    if offline or cfg.cluster.render_yaml_to is not None or cfg.cluster.ipi is not None:
+def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
+    """The profile hook: with a reader (a preview that may read the cluster), existing Subscriptions are looked up."""
+    if reader is None:
         return ossm3_operators(cfg)
-    lookup = cluster_subscription_lookup(cfg.cluster)
-    return ossm3_operators(cfg, lookup, cluster_crd_lookup(cfg.cluster) if lookup is not None else None)
+    return ossm3_operators(cfg, subscription_lookup(reader), crd_lookup(reader))
 
 
-def cluster_crd_lookup(cluster: ClusterConfig) -> CrdLookup | None:
-    """One CRD by name through the cluster's API (10 s); None when not installed; raises when unreadable."""
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "installed Istio CRD check")
-    if base is None:
-        return None
-    api = client.ApiextensionsV1Api(base)
-
-    def lookup(name: str) -> Mapping[str, Any] | None:
-        try:
-            # _preload_content=False: the raw JSON, bounded, instead of the client's typed model
-            response = api.read_custom_resource_definition(name, _request_timeout=10, _preload_content=False)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        raw = response.read(MAX_CRD_BYTES + 1)
-        if len(raw) > MAX_CRD_BYTES:
-            raise ValueError(f"{name} is larger than {MAX_CRD_BYTES} bytes")
-        found = json.loads(raw)
-        return found if isinstance(found, Mapping) else None
-
-    return lookup
+def crd_lookup(reader: ClusterReader) -> CrdLookup:
+    """One CRD by name; None when not installed; raises ClusterUnreadableError when unreadable."""
+    return lambda name: reader.get("apiextensions.k8s.io/v1", "customresourcedefinitions", name)
 
 
-def cluster_subscription_lookup(cluster: ClusterConfig) -> SubscriptionLookup | None:
-    """Subscriptions by package through the cluster's API, bounded in time; None (a warning) when unreadable.
+def subscription_lookup(reader: ClusterReader) -> SubscriptionLookup:
+    """Subscriptions by package, one list per namespace; a namespace that cannot be read counts as "none found".
 
-    An unreadable answer means "none found": the program then declares its own Subscription, and OLM
-    reports a clash on the gate, which is no worse than not looking.
+    The program then declares its own Subscription, and OLM reports a clash on the gate, which is no worse
+    than not looking.
     """
-    from kubernetes import client
-
-    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "existing-Subscription check")
-    if base is None:
-        return None
-    api = client.CustomObjectsApi(base)
-    listed: dict[str, list[Mapping[str, Any]]] = {}  # one request per namespace, failed ones included
-
-    def subscriptions(namespace: str) -> list[Mapping[str, Any]]:
-        try:
-            found = api.list_namespaced_custom_object(
-                "operators.coreos.com",
-                "v1alpha1",
-                namespace,
-                "subscriptions",
-                limit=MAX_ITEMS,
-                _request_timeout=10,
-            )
-        except Exception as exc:  # refused, DNS, TLS, timeout, HTTP 403
-            pulumi.log.warn(f"existing-Subscription check skipped in {namespace}: {exc.__class__.__name__}")
-            return []
-        items = found.get("items") if isinstance(found, Mapping) else None
-        return [s for s in items[:MAX_ITEMS] if isinstance(s, Mapping)] if isinstance(items, list) else []
+    listed: dict[str, list[Mapping[str, Any]]] = {}
 
     def lookup(namespace: str, package: str) -> list[Mapping[str, Any]]:
         if namespace not in listed:
-            listed[namespace] = subscriptions(namespace)
+            listed[namespace] = unless_unreadable(
+                f"existing-Subscription check in {namespace}",
+                lambda: reader.list("operators.coreos.com/v1alpha1", "subscriptions", namespace),
+                [],
+            )
         return [s for s in listed[namespace] if isinstance(s.get("spec"), Mapping) and s["spec"].get("name") == package]
 
     return lookup

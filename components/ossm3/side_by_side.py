@@ -24,19 +24,22 @@ import pulumi
 
 from components.config import AddonsConfig, StackConfig
 from components.kube import KubeObject, render
-from components.mesh_profile import Mesh
+from components.names import GATEWAY_SERVICE
+from components.ossm2 import OSSM2_APP_POLICIES
 from components.ossm2.control_plane import ControlPlane as SmcpControlPlane
 from components.ossm2.control_plane import ControlPlaneArgs as SmcpControlPlaneArgs
 from components.ossm2.control_plane import migration_smcp_manifest
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
-from components.ossm3.console import ConfigMapLookup, MeshConsole, MeshConsoleArgs
+from components.ossm3.console import MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.migration import REVISION_LABEL, moved_namespace_labels, revision
 from components.ossm3.revisions import workload_annotations
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.ossm3.user_workload_monitoring import ConfigMapLookup
+from components.shared.mesh import Mesh
 from components.shared.readiness_gates import ReadinessGates
 
-SMCP_GATEWAY = "istio-ingressgateway"  # the SMCP's ingress gateway Service, in the SMCP's namespace
+SMCP_GATEWAY = GATEWAY_SERVICE  # the SMCP's ingress gateway Service, in the SMCP's namespace
 CANARY_LABEL = "ossm-pulumi/gateway-canary"
 
 
@@ -159,13 +162,13 @@ def build(
     app_moved = cfg.app.enabled and cfg.app.namespace in migrate.namespaces
     return Mesh(
         namespace=mesh.namespace,
-        control_plane=smcp.smcp,  # the gateway's Service is the SMCP's until OSSM 2 is removed
+        gateway_ready=smcp.smcp,  # the gateway's Service is the SMCP's until OSSM 2 is removed
         members_ready=roll.smmr,
         gateway_namespace=mesh.namespace,
         gateway_service=SMCP_GATEWAY,
         ui_routes=ui_routes,
         ui_sources=ui_sources,
-        app_policies=None,  # the ossm2 set: the gateway that reaches servicea is still the SMCP's
+        app_policies=OSSM2_APP_POLICIES,  # the gateway that reaches servicea is still the SMCP's
         jaeger_query=jaeger_query_service(cfg),
         # The demo's pods carry the revision once their namespace moved: moving it (or back) rolls them
         workload_annotations=workload_annotations(mesh) if app_moved else {},

@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
 from components.kube import KubeObject, render
 
 # Grafana Tempo's minimal S3 permissions (docs: configuration/hosted-storage/s3, "TempoPermissions").
@@ -39,8 +39,8 @@ TEMPO_OBJECT_ACTIONS = (
 TEMPO_BUCKET_ACTIONS = ("s3:ListBucket",)
 
 
-class StorageConfigError(pulumi.RunError):
-    """The S3 storage cannot be placed: printed without a traceback, with the key to set."""
+class StorageConfigError(ConfigError):
+    """The S3 storage cannot be placed: the key to set."""
 
 
 def resolve_region(cfg: StackConfig) -> str:
@@ -115,7 +115,7 @@ def lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TempoStorageArgs:
     namespace: str  # where TempoStack runs and reads its Secret
     secret_name: str
@@ -147,6 +147,18 @@ class TempoStorageArgs:
 
 class TempoStorage(pulumi.ComponentResource):
     """The bucket with its guards, the scoped IAM user and key, and the Secret TempoStack reads."""
+
+    bucket: aws.s3.Bucket
+    ownership: aws.s3.BucketOwnershipControls
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration
+    lifecycle: aws.s3.BucketLifecycleConfiguration
+    tls_only: aws.s3.BucketPolicy
+    user: aws.iam.User
+    user_policy: aws.iam.UserPolicy
+    access_key: aws.iam.AccessKey
+    secret: KubeObject
+    bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: TempoStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:TempoStorage", name, None, opts)
@@ -232,5 +244,5 @@ class TempoStorage(pulumi.ComponentResource):
                 additional_secret_outputs=["stringData", "data"],
             ),
         )
-        self.bucket_name: pulumi.Output[str] = self.bucket.bucket
+        self.bucket_name = self.bucket.bucket
         self.register_outputs({"bucket": self.bucket.bucket, "region": args.region})

@@ -135,7 +135,7 @@ def network_policies(cfg: StackConfig, span_sources: Sequence[str]) -> list[dict
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeshTracingArgs:
     cfg: StackConfig
     operators_ready: Sequence[pulumi.Resource]  # the Tempo and OpenTelemetry gates among them
@@ -157,6 +157,18 @@ class MeshTracing(pulumi.ComponentResource):
     links to the UI without needing Tempo up (Kiali).
     """
 
+    network_policies: list[KubeObject]
+    tempo: KubeObject
+    collector: KubeObject
+    telemetry: KubeObject
+    ready: pulumi.Resource
+    jaeger_route: tuple[str, str]
+    ui_route: pulumi.Resource | None
+    ui_host: pulumi.Output[str] | None
+    # The S3 bucket's TempoStorage (with S3 storage); typed as its base: the SDK resolves these annotations
+    # at registration, and TempoStorage's module (pulumi_aws) is imported only when a stack needs it
+    storage: pulumi.ComponentResource | None
+
     def __init__(self, name: str, args: MeshTracingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:MeshTracing", name, None, opts)
         cfg = args.cfg
@@ -172,14 +184,16 @@ class MeshTracing(pulumi.ComponentResource):
         waits = pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m")
         tempo_needs: list[pulumi.Resource] = [namespace, *args.operators_ready]
         if is_stack(cfg):
+            # pulumi_aws takes seconds to import: only a stack with S3 storage pays for it
             from components.ossm3.tempo_storage import TempoStorage, TempoStorageArgs
 
-            self.storage: TempoStorage | None = TempoStorage(
+            storage = TempoStorage(
                 f"{name}-storage",
                 TempoStorageArgs.from_config(cfg, STORAGE_SECRET, args.aws_provider),
                 pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
-            tempo_needs.append(self.storage.secret)
+            self.storage = storage
+            tempo_needs.append(storage.secret)
         else:
             self.storage = None
         self.tempo = KubeObject(
@@ -197,10 +211,10 @@ class MeshTracing(pulumi.ComponentResource):
             telemetry_manifest(cfg),
             pulumi.ResourceOptions(parent=self, depends_on=[args.control_plane, self.tempo, self.collector]),
         )
-        self.ready: pulumi.Resource = self.telemetry
-        self.jaeger_route: tuple[str, str] = (ns, jaeger_route_name(cfg))
-        self.ui_route: pulumi.Resource | None = None
-        self.ui_host: pulumi.Output[str] | None = None
+        self.ready = self.telemetry
+        self.jaeger_route = (ns, jaeger_route_name(cfg))
+        self.ui_route = None
+        self.ui_host = None
         if args.gates is not None and args.gates.args.live:
             route = self.jaeger_route[1]
             # The operator creates the Route in the same reconcile as the StatefulSet (tempo-operator

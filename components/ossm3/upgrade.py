@@ -26,11 +26,15 @@ from typing import Any
 
 import pulumi
 
-from components.config import ClusterConfig, ConfigError, StackConfig
+from components.config import ConfigError, StackConfig
 from components.config.mesh import OSSM3_ISTIO_VERSIONS
 from components.config.rules_lifecycle import OSSM3_CSV, revision_name
-from components.ossm3.gateway import GATEWAY_NAME, GATEWAY_NAMESPACE
+from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
 from components.shared.app_stack import SERVICES
+from components.shared.cluster_client import ClusterReader, unless_unreadable
+from components.shared.operators import OPERATORS_NAMESPACE
+
+UPGRADE_CHECK = "running-mesh upgrade check"
 
 # Istio minors each operator line reconciles (CRD spec.version enums, facts-lifecycle §2.5; v1.26 on 3.4 is
 # in the enum but refused as end of life). `stable` follows the newest line (3.4 as of the code read).
@@ -115,6 +119,17 @@ def order_problems(running: MeshState, cfg: StackConfig) -> list[str]:
             "RevisionBased needs would lose to that older revision (NameAlreadyExists) and the old revision "
             "would never be pruned. Keep InPlace for this mesh, or create a mesh RevisionBased from the start."
         )
+    if (
+        running.strategy == "RevisionBased"
+        and cfg.mesh.update_strategy == "InPlace"
+        and running.name == cfg.mesh.name == "default"
+    ):
+        problems.append(
+            "ossm:mesh.updateStrategy: the running Istio 'default' is RevisionBased with the IstioRevisionTag "
+            "'default'; InPlace names its revision 'default', which would lose to that older tag "
+            "(NameAlreadyExists) while Pulumi still holds the tag, so the Istio would never turn Ready. Keep "
+            "RevisionBased for this mesh."
+        )
     return problems
 
 
@@ -126,7 +141,7 @@ def upgrade_steps(running: MeshState, cfg: StackConfig) -> list[str]:
         return []
     steps = [f"awaited    IstioCNI default: {running.version} -> {mesh.version}, in place, Ready"]
     owned = [f"{cfg.app.namespace}/{s}" for s in SERVICES] if cfg.app.enabled else []
-    owned.append(f"{GATEWAY_NAMESPACE}/{GATEWAY_NAME}")
+    owned.append(f"{OSSM3_GATEWAY_NAMESPACE}/{GATEWAY_SERVICE}")
     others = [ns for ns in cfg.members if ns != cfg.app.namespace]
     if mesh.update_strategy == "RevisionBased":
         steps += [
@@ -157,8 +172,6 @@ def upgrade_steps(running: MeshState, cfg: StackConfig) -> list[str]:
 
 
 # --- the running mesh, read at preview -----------------------------------------------------------------
-MAX_BYTES = 4 * 1024 * 1024
-REQUEST_TIMEOUT = 10
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -182,48 +195,21 @@ def state_from(istio: Mapping[str, Any] | None, subscription: Mapping[str, Any] 
     return MeshState(version=version, strategy=strategy, line=line, name=name)
 
 
-def read_running(cluster: ClusterConfig, name: str, subscription: str = "servicemeshoperator3") -> MeshState | None:
-    """The Istio `name` and the operator's Subscription through the stack's kubeconfig, 10 s each; None when
-    there is none or the cluster cannot be read (a warning: the `up` itself is unaffected)."""
-    import json
+def read_running(reader: ClusterReader, name: str, subscription: str = "servicemeshoperator3") -> MeshState | None:
+    """The Istio `name` and the operator's Subscription; None when none runs or the cluster cannot be read
+    (a warning: the `up` itself is unaffected)."""
 
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
+    def read() -> MeshState | None:
+        istio = reader.get("sailoperator.io/v1", "istios", name)
+        sub = reader.get("operators.coreos.com/v1alpha1", "subscriptions", subscription, OPERATORS_NAMESPACE)
+        return state_from(istio, sub)
 
-    from components.shared.cluster_client import api_client_or_warn
+    return unless_unreadable(UPGRADE_CHECK, read, None)
 
-    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "running-mesh upgrade check")
-    if base is None:
-        return None
-    api = client.CustomObjectsApi(base)
 
-    def get(call: Any, *args: str) -> Mapping[str, Any] | None:
-        try:
-            response = call(*args, _request_timeout=REQUEST_TIMEOUT, _preload_content=False)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        raw = response.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise ValueError(f"{args[-1]} is larger than {MAX_BYTES} bytes")
-        found = json.loads(raw)
-        return found if isinstance(found, Mapping) else None
-
-    try:
-        istio = get(api.get_cluster_custom_object, "sailoperator.io", "v1", "istios", name)
-        sub = get(
-            api.get_namespaced_custom_object,
-            "operators.coreos.com",
-            "v1alpha1",
-            "openshift-operators",
-            "subscriptions",
-            subscription,
-        )
-    except Exception as exc:  # refused, DNS, TLS, timeout, 403, a malformed answer
-        pulumi.log.warn(f"running-mesh upgrade check skipped: {exc.__class__.__name__}")
-        return None
-    return state_from(istio, sub)
+def check_upgrade(cfg: StackConfig, reader: ClusterReader | None) -> list[str]:
+    """The profile's preflight part: the running mesh read and the change checked (nothing without a reader)."""
+    return preview_upgrade(cfg, read_running(reader, cfg.mesh.name)) if reader is not None else []
 
 
 def preview_upgrade(cfg: StackConfig, running: MeshState | None) -> list[str]:

@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pulumi
-
-from components.config import ClusterConfig, ConfigError
-from components.shared.cluster_client import api_client_or_warn
+from components.config import ConfigError
+from components.shared.cluster_client import ClusterReader, unless_unreadable
 from components.shared.operators import OperatorSpec
 
 Catalog = tuple[str, str]  # (CatalogSource name, its namespace)
@@ -85,46 +83,22 @@ def catalog_problems(operators: Sequence[OperatorSpec], lookup: PackageLookup) -
     return problems
 
 
-class CatalogUnavailableError(Exception):
-    """The PackageManifest API could not be read (cluster unreachable, not allowed, ...)."""
-
-
-def cluster_package_lookup(cluster: ClusterConfig, marketplace: str = "openshift-marketplace") -> PackageLookup | None:
-    """A lookup against the cluster's PackageManifest API, or None (with a warning) without a kubeconfig.
-
-    The lookup raises CatalogUnavailableError when the API cannot answer, and
-    check_catalog then skips the check rather than failing the preview.
-    """
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    base = api_client_or_warn(cluster.kubeconfig, cluster.context, "catalog preflight")
-    if base is None:
-        return None
-    api = client.CustomObjectsApi(base)
+def package_lookup(reader: ClusterReader, marketplace: str = "openshift-marketplace") -> PackageLookup:
+    """A lookup against the cluster's PackageManifest API; it raises ClusterUnreadableError when the API cannot
+    answer, and check_catalog then skips the check rather than failing the preview."""
 
     def lookup(package: str, catalog: Catalog | None) -> list[Mapping[str, Any]]:
         # List by name (the packageserver's one field selector) and, for one catalog, by its labels.
         namespace = catalog[1] if catalog else marketplace
         selector = f"catalog={catalog[0]},catalog-namespace={catalog[1]}" if catalog else ""
-        try:
-            found = api.list_namespaced_custom_object(
-                "packages.operators.coreos.com",
-                "v1",
-                namespace,
-                "packagemanifests",
-                field_selector=f"metadata.name={package}",
-                label_selector=selector,
-                _request_timeout=10,
-            )
-        except ApiException as exc:
-            raise CatalogUnavailableError(f"HTTP {exc.status}") from exc
-        except Exception as exc:  # connection refused, DNS, TLS, timeout
-            raise CatalogUnavailableError(exc.__class__.__name__) from exc
-        items = found.get("items") if isinstance(found, Mapping) else None
-        if not isinstance(items, list):
-            raise CatalogUnavailableError("the PackageManifest list has no items")
-        return [m for m in items if isinstance(m, Mapping) and (m.get("metadata") or {}).get("name") == package]
+        found = reader.list(
+            "packages.operators.coreos.com/v1",
+            "packagemanifests",
+            namespace,
+            field_selector=f"metadata.name={package}",
+            label_selector=selector,
+        )
+        return [m for m in found if isinstance(m.get("metadata"), Mapping) and m["metadata"].get("name") == package]
 
     return lookup
 
@@ -139,10 +113,7 @@ def check_catalog(operators: Sequence[OperatorSpec], lookup: PackageLookup | Non
     """Raises CatalogError naming every missing package or channel; nothing when the catalogs cannot be read."""
     if lookup is None:
         return
-    try:
-        problems = catalog_problems(operators, lookup)
-    except CatalogUnavailableError as exc:
-        pulumi.log.warn(f"catalog preflight skipped: cluster not reachable or not readable ({exc})")
-        return
+    none: list[str] = []
+    problems = unless_unreadable("catalog preflight", lambda: catalog_problems(operators, lookup), none)
     if problems:
         raise CatalogError(problems)

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterAccessArgs:
     kubeconfig: pulumi.Input[str] | None  # contents or path; None: the ambient KUBECONFIG
     context: str | None = None
@@ -31,6 +31,8 @@ class ClusterAccess(pulumi.ComponentResource):
     that had it is a provider update, not a replacement: DiffConfig replaces only when the
     kubeconfig's active cluster changes.
     """
+
+    provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ClusterAccess", name, None, opts)

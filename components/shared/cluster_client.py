@@ -1,15 +1,85 @@
-"""The one way preview-time checks reach the cluster: the stack's kubeconfig, no retries.
+"""The one way the preview reads the cluster: who may read, how, and what "cannot read it" means.
 
-Used by the catalog preflight, the OSSM 3 Subscription and monitoring look-ups,
-and the CSV cleanup; every caller bounds each request itself (`_request_timeout`).
+`preview_reader(cfg)` is the only place that decides whether a preview may read the
+cluster at all: not for an offline plan (OSSM_OFFLINE=1), not while rendering to
+files (cluster.renderYamlTo), not for a cluster this stack installs (ipi: it does
+not exist at the first preview, and its kubeconfig is an output). Every preview
+read goes through the `ClusterReader` it returns: the catalog's PackageManifests,
+existing Subscriptions and the Istio CRD, the monitoring ConfigMap, and whatever
+else a check needs (InstallPlans, control planes: `get` and `list` take any
+group). A reader raises `ClusterUnreadableError`, and nothing else, when the
+cluster cannot answer; `unless_unreadable` gives every check the same behaviour
+for it: a warning naming the check and the cause, and the preview goes on as if
+nothing was found. Tests pass a reader of their own (a mapping of answers).
+
+Every request is bounded in time (REQUEST_TIMEOUT) and bytes (MAX_ANSWER_BYTES),
+without retries, and every answer is treated as hostile.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 import yaml
+
+from components.config import StackConfig
+from components.errors import InternalError
+
+OFFLINE_ENV = "OSSM_OFFLINE"  # "1": the preview reads nothing (tools/offline.py, air-gapped pipelines)
+REQUEST_TIMEOUT = 10  # seconds per request
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # the largest answer read is the Istio CRD, about 1 MiB
+MAX_ITEMS = 100  # a list longer than this is not an answer to trust; the rest is not read
+T = TypeVar("T")
+
+
+class ClusterUnreadableError(Exception):
+    """The cluster did not answer a preview read: no usable kubeconfig, unreachable, refused, not allowed,
+    or an answer that is not what the API serves. The message names the cause, never a credential."""
+
+
+class ClusterReader(Protocol):
+    """GETs against the cluster's API. `api` is "v1" (core) or "<group>/<version>", as in an object's apiVersion."""
+
+    def get(self, api: str, plural: str, name: str, namespace: str | None = None) -> Mapping[str, Any] | None:
+        """The object as JSON, None when it does not exist; raises ClusterUnreadableError."""
+        ...
+
+    def list(
+        self, api: str, plural: str, namespace: str, *, field_selector: str = "", label_selector: str = ""
+    ) -> list[Mapping[str, Any]]:
+        """The first MAX_ITEMS items that are objects; raises ClusterUnreadableError (an API that is missing too)."""
+        ...
+
+
+def why_not_read(cfg: StackConfig) -> str | None:
+    """Why this preview reads nothing from the cluster, or None when it may read."""
+    if os.environ.get(OFFLINE_ENV) == "1":
+        return f"an offline plan ({OFFLINE_ENV}=1)"
+    if cfg.cluster.render_yaml_to is not None:
+        return "rendering to files (cluster.renderYamlTo)"
+    if cfg.cluster.ipi is not None:
+        return "a cluster this stack installs (cluster.mode ipi)"
+    return None
+
+
+def preview_reader(cfg: StackConfig) -> ClusterReader | None:
+    """The reader for this stack's cluster, or None when the preview may not read it (why_not_read)."""
+    if why_not_read(cfg) is not None:
+        return None
+    return KubeReader(cfg.cluster.kubeconfig, cfg.cluster.context)
+
+
+def unless_unreadable(check: str, read: Callable[[], T], otherwise: T, resource: pulumi.Resource | None = None) -> T:
+    """`read()`, or `otherwise` with a warning when the cluster cannot be read: the one behaviour for every check."""
+    try:
+        return read()
+    except ClusterUnreadableError as exc:
+        pulumi.log.warn(f"{check} skipped: the cluster cannot be read ({exc})", resource)
+        return otherwise
 
 
 def api_client(kubeconfig: str | None, context: str | None) -> Any:
@@ -27,10 +97,105 @@ def api_client(kubeconfig: str | None, context: str | None) -> Any:
     return client.ApiClient(configuration)
 
 
-def api_client_or_warn(kubeconfig: str | None, context: str | None, check: str) -> Any | None:
-    """The client, or None with a warning naming the check that is skipped (an offline preview is normal)."""
-    try:
-        return api_client(kubeconfig, context)
-    except Exception as exc:  # no kubeconfig at all, or one that does not load
-        pulumi.log.warn(f"{check} skipped: no usable kubeconfig ({exc.__class__.__name__})")
-        return None
+def _cause(exc: Exception) -> str:
+    """The class of what went wrong: urllib3 wraps it (MaxRetryError even with retries off) in `reason`."""
+    reason = getattr(exc, "reason", None)
+    return reason.__class__.__name__ if isinstance(reason, Exception) else exc.__class__.__name__
+
+
+class KubeReader:
+    """A ClusterReader over the official client, with the stack's kubeconfig (loaded at the first read)."""
+
+    def __init__(
+        self,
+        kubeconfig: str | None,
+        context: str | None,
+        max_bytes: int = MAX_ANSWER_BYTES,
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self._kubeconfig = kubeconfig
+        self._context = context
+        self._max_bytes = max_bytes
+        self._timeout = timeout
+        self._client: Any = None
+
+    def _api(self) -> Any:
+        if self._client is None:
+            try:
+                self._client = api_client(self._kubeconfig, self._context)
+            except Exception as exc:  # no kubeconfig at all, or one that does not load
+                raise ClusterUnreadableError(f"no usable kubeconfig: {exc.__class__.__name__}") from None
+        return self._client
+
+    def _answer(self, call: Callable[[Any], Any], missing_ok: bool) -> Mapping[str, Any] | None:
+        """One GET (the client's raw response, so the body is read bounded); 404 -> None when `missing_ok`."""
+        from kubernetes.client.rest import ApiException
+
+        api = self._api()
+        try:
+            response = call(api)  # _preload_content=False: the raw response
+            try:
+                raw = response.read(self._max_bytes + 1)
+            finally:
+                response.release_conn()
+        except ApiException as exc:
+            if exc.status == 404 and missing_ok:
+                return None
+            raise ClusterUnreadableError(f"HTTP {exc.status}") from None
+        except Exception as exc:  # connection refused, DNS, TLS, timeout
+            raise ClusterUnreadableError(_cause(exc)) from None
+        if len(raw) > self._max_bytes:
+            raise ClusterUnreadableError(f"an answer larger than {self._max_bytes} bytes")
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            raise ClusterUnreadableError("an answer that is not JSON") from None
+        if not isinstance(found, Mapping):
+            raise ClusterUnreadableError("an answer that is not a JSON object")
+        return found
+
+    def get(self, api: str, plural: str, name: str, namespace: str | None = None) -> Mapping[str, Any] | None:
+        from kubernetes import client
+
+        raw = {"_preload_content": False, "_request_timeout": self._timeout}
+        if api == "v1":
+            if plural != "configmaps" or namespace is None:  # the one core kind read at preview
+                raise InternalError(f"core {plural} is not read at preview")
+            return self._answer(lambda c: client.CoreV1Api(c).read_namespaced_config_map(name, namespace, **raw), True)
+        group, version = api.split("/", 1)
+        if namespace is None:
+            return self._answer(
+                lambda c: client.CustomObjectsApi(c).get_cluster_custom_object(group, version, plural, name, **raw),
+                True,
+            )
+        return self._answer(
+            lambda c: client.CustomObjectsApi(c).get_namespaced_custom_object(
+                group, version, namespace, plural, name, **raw
+            ),
+            True,
+        )
+
+    def list(
+        self, api: str, plural: str, namespace: str, *, field_selector: str = "", label_selector: str = ""
+    ) -> list[Mapping[str, Any]]:
+        from kubernetes import client
+
+        group, version = api.split("/", 1)
+        found = self._answer(
+            lambda c: client.CustomObjectsApi(c).list_namespaced_custom_object(
+                group,
+                version,
+                namespace,
+                plural,
+                field_selector=field_selector or None,
+                label_selector=label_selector or None,
+                limit=MAX_ITEMS,
+                _preload_content=False,
+                _request_timeout=self._timeout,
+            ),
+            False,
+        )
+        items = found.get("items") if found is not None else None
+        if not isinstance(items, list):
+            raise ClusterUnreadableError(f"the {plural} list has no items")
+        return [item for item in items[:MAX_ITEMS] if isinstance(item, Mapping)]

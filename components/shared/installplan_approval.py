@@ -17,8 +17,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.shared.cluster_client import api_client
-from components.shared.olm_approval import ApprovalError, Olm, Target, approve_pinned, report, targets
+from components.shared.cluster_client import ClusterReader, api_client, unless_unreadable
+from components.shared.olm_approval import MAX_PLANS, OLM, Target, approve_pinned, map_of, report, targets, text_of
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operators import OperatorSpec
 
@@ -39,12 +39,66 @@ def _target(props: Mapping[str, Any]) -> Target:
     )
 
 
+OLM_API = f"{OLM[0]}/{OLM[1]}"
+REQUEST_TIMEOUT = 15  # seconds per API call
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class Olm:
+    """The few OLM reads and the one write the approval needs, each bounded in time (a CustomObjectsApi)."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        from kubernetes.client.rest import ApiException
+
+        try:
+            found = self.api.get_namespaced_custom_object(
+                *OLM, namespace, "subscriptions", name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if isinstance(found, Mapping) else None
+
+    def plans(self, namespace: str) -> list[Mapping[str, Any]]:
+        found = self.api.list_namespaced_custom_object(
+            *OLM, namespace, "installplans", limit=MAX_PLANS, _request_timeout=REQUEST_TIMEOUT
+        )
+        items = map_of(found).get("items")
+        return [p for p in items[:MAX_PLANS] if isinstance(p, Mapping)] if isinstance(items, list) else []
+
+    def csv_phase(self, namespace: str, name: str) -> str:
+        from kubernetes.client.rest import ApiException
+
+        try:
+            found = self.api.get_namespaced_custom_object(
+                *OLM, namespace, "clusterserviceversions", name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return ""
+            raise
+        return text_of(map_of(map_of(found).get("status")).get("phase"), 40)
+
+    def approve(self, namespace: str, plan: str) -> None:
+        self.api.patch_namespaced_custom_object(
+            *OLM,
+            namespace,
+            "installplans",
+            plan,
+            {"spec": {"approved": True}},
+            _request_timeout=REQUEST_TIMEOUT,
+            _content_type=MERGE_PATCH,
+        )
+
+
 class _InstallPlanApprovalProvider(dynamic.ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
-        try:
-            done = approve_pinned(_olm(props), _target(props), float(props["timeoutSeconds"]))
-        except ApprovalError as exc:
-            raise RuntimeError(str(exc)) from None  # the message is the whole story; no traceback
+        # ApprovalError (a ClusterError) names the plan, the CSVs and the fix
+        done = approve_pinned(_olm(props), _target(props), float(props["timeoutSeconds"]))
         return {**props, "approved": done}
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -97,28 +151,33 @@ class InstallPlanApproval(dynamic.Resource):
         super().__init__(_InstallPlanApprovalProvider(), name, props, pulumi.ResourceOptions.merge(base, opts))
 
 
-def preview_approvals(operators: Sequence[OperatorSpec], kubeconfig: str | None, context: str | None) -> list[str]:
+class ReaderOlm:
+    """The preview's reads of OLM objects through the one cluster-read path (ClusterReader)."""
+
+    def __init__(self, reader: ClusterReader) -> None:
+        self.reader = reader
+
+    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self.reader.get(OLM_API, "subscriptions", name, namespace)
+
+    def plans(self, namespace: str) -> list[Mapping[str, Any]]:
+        return self.reader.list(OLM_API, "installplans", namespace)
+
+
+def preview_approvals(operators: Sequence[OperatorSpec], reader: ClusterReader) -> list[str]:
     """At preview: logs what `pulumi up` will approve and what is pending but will not be; returns the lines.
 
     Reads only (Subscriptions, InstallPlans); an unreadable cluster skips the report with a warning.
     """
-    from components.shared.cluster_client import api_client_or_warn
-
-    base = api_client_or_warn(kubeconfig, context, "InstallPlan approval preview")
-    if base is None:
-        return []
-    from kubernetes import client
-
     reused = [
         (op.key, op.namespace, op.existing_subscription or op.package)
         for op in operators
         if op.existing_subscription or op.taken_over
     ]
-    try:
-        lines = report(Olm(client.CustomObjectsApi(base)), targets(operators), reused)
-    except Exception as exc:  # refused, DNS, TLS, timeout, HTTP 403: the step itself will say more at `up`
-        pulumi.log.warn(f"InstallPlan approval preview skipped: {exc.__class__.__name__}")
-        return []
+    nothing: list[str] = []
+    lines = unless_unreadable(
+        "InstallPlan approval preview", lambda: report(ReaderOlm(reader), targets(operators), reused), nothing
+    )
     for line in lines:
         pulumi.log.info(line)
     return lines

@@ -8,13 +8,13 @@ from typing import Any
 import pulumi
 
 from components.kube import KubeObject, await_ready, render
-from components.mesh_profile import Mesh
+from components.shared.mesh import Mesh
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 ADMITTED = 'jsonpath={.status.ingress[0].conditions[?(@.type=="Admitted")].status}=True'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MeshRoutesArgs:
     mesh: Mesh  # where the gateway Service and the operators' UI Routes are
     gates: ReadinessGates
@@ -36,12 +36,16 @@ def _host(route: KubeObject, label: str) -> pulumi.Output[str]:
 
 
 class MeshRoutes(pulumi.ComponentResource):
-    """Creates `istio-ingressgateway` and reads the Jaeger/Kiali Routes once they are admitted.
+    """Creates the gateway's Route and reads the UI Routes (Jaeger, Kiali) once they are admitted.
 
-    Since OSSM 2.5 the SMCP no longer exposes the gateway, so the Route is ours.
-    The Jaeger and Kiali operators create their Routes some time after the SMCP
-    is Ready; a gate waits for them to be admitted before they are read.
+    Neither profile's control plane exposes the gateway (OSSM 2 since 2.5; OSSM 3's Sail deploys no
+    gateway), so the Route is ours. The UI operators create their Routes some time after their CRs
+    (`Mesh.ui_sources`) are Ready; a gate waits for them to be admitted before they are read.
     """
+
+    ingress: KubeObject
+    ingress_host: pulumi.Output[str] | None
+    ui_hosts: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: MeshRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MeshRoutes", name, None, opts)
@@ -60,7 +64,7 @@ class MeshRoutes(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[mesh.control_plane],
+                depends_on=[mesh.gateway_ready],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )
@@ -73,7 +77,7 @@ class MeshRoutes(pulumi.ComponentResource):
             "gate-ui-routes",
             GateChecks(routes=ui_routes, route_namespace=mesh.namespace, routes_require_tls=True),
             parent=self,
-            depends_on=[mesh.control_plane, *mesh.ui_sources],
+            depends_on=[mesh.gateway_ready, *mesh.ui_sources],
         )
 
         def read(ui: str) -> KubeObject:
@@ -89,8 +93,8 @@ class MeshRoutes(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[gate]),
             )
 
-        self.ingress_host: pulumi.Output[str] | None = None
-        self.ui_hosts: dict[str, pulumi.Output[str]] = {}
+        self.ingress_host = None
+        self.ui_hosts = {}
         if args.live:
             self.ingress_host = _host(self.ingress, f"{mesh.gateway_namespace}/{mesh.gateway_service}")
             for ui, (namespace, route) in mesh.ui_routes.items():

@@ -25,23 +25,27 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from components.errors import ClusterError
 from components.shared.operators import OperatorSpec
 
 OLM = ("operators.coreos.com", "v1alpha1")
-REQUEST_TIMEOUT = 15  # seconds per API call
 MAX_PLANS = 200  # a namespace keeps a bounded history of InstallPlans (OLM garbage-collects old ones)
 MAX_CSVS = 50
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-MERGE_PATCH = "application/merge-patch+json"
 NOT_READY = ("", "Planning")  # phases of a plan OLM is still writing (installplan_types.go)
 
 Action = Literal["approve", "approved", "leave"]
 
 
-class ApprovalError(Exception):
-    """Approving cannot go on: the message names the InstallPlan, the CSVs and what to do."""
+class ApprovalError(ClusterError):
+    """Approving cannot go on: the message names the InstallPlan, the CSVs and what to do (on the cluster, or
+    with operators.<key>.startingCSV)."""
+
+    subject = "The InstallPlan approval step stopped"
+    outcome = "nothing the stack did not pin was approved; do as the line says, then run `pulumi up` again."
+    counted = False
 
 
 @dataclass(frozen=True)
@@ -60,22 +64,24 @@ class Verdict:
         return f"InstallPlan {self.plan} ({csvs}; phase {self.phase or 'unset'}): {self.reason}"
 
 
-def _map(value: Any) -> Mapping[str, Any]:
+def map_of(value: Any) -> Mapping[str, Any]:
+    """A mapping, or an empty one for anything else (answers are hostile)."""
     return value if isinstance(value, Mapping) else {}
 
 
-def _text(value: Any, limit: int = 253) -> str:
+def text_of(value: Any, limit: int = 253) -> str:
+    """A string of at most `limit` characters, or "" for anything else."""
     return value if isinstance(value, str) and len(value) <= limit else ""
 
 
 def csv_names(plan: Mapping[str, Any]) -> tuple[str, ...]:
-    names = _map(plan.get("spec")).get("clusterServiceVersionNames")
+    names = map_of(plan.get("spec")).get("clusterServiceVersionNames")
     found = names[:MAX_CSVS] if isinstance(names, list) else []
     return tuple(n for n in found if isinstance(n, str) and NAME.match(n))
 
 
 def owned_by(plan: Mapping[str, Any], uid: str) -> bool:
-    refs = _map(plan.get("metadata")).get("ownerReferences")
+    refs = map_of(plan.get("metadata")).get("ownerReferences")
     return bool(uid) and any(
         isinstance(ref, Mapping) and ref.get("kind") == "Subscription" and ref.get("uid") == uid
         for ref in (refs[:MAX_PLANS] if isinstance(refs, list) else [])
@@ -91,9 +97,9 @@ def judge(
     for plan in plans[:MAX_PLANS]:
         if not isinstance(plan, Mapping) or not owned_by(plan, uid):
             continue
-        name = _text(_map(plan.get("metadata")).get("name"))
-        spec, status = _map(plan.get("spec")), _map(plan.get("status"))
-        csvs, phase = csv_names(plan), _text(status.get("phase"), 40)
+        name = text_of(map_of(plan.get("metadata")).get("name"))
+        spec, status = map_of(plan.get("spec")), map_of(plan.get("status"))
+        csvs, phase = csv_names(plan), text_of(status.get("phase"), 40)
         raw_generation = spec.get("generation")
         generation = raw_generation if isinstance(raw_generation, int) else 0
         foreign = sorted(set(csvs) - {pinned} - set(allowed))
@@ -138,18 +144,20 @@ class Target:
 
 def _conditions(obj: Mapping[str, Any]) -> str:
     """The message of every True condition, bounded, for a report (OLM writes its reasons there)."""
-    found = _map(obj.get("status")).get("conditions")
+    found = map_of(obj.get("status")).get("conditions")
     parts = []
     for c in found[:20] if isinstance(found, list) else []:
         if isinstance(c, Mapping) and c.get("status") == "True":
-            parts.append(f"{_text(c.get('type'), 60)}: {_text(c.get('message'), 400) or _text(c.get('reason'), 60)}")
+            parts.append(
+                f"{text_of(c.get('type'), 60)}: {text_of(c.get('message'), 400) or text_of(c.get('reason'), 60)}"
+            )
     return "; ".join(parts)
 
 
 def unsatisfiable(sub: Mapping[str, Any]) -> bool:
     """ResolutionFailed True with reason ConstraintsNotSatisfiable: OLM calls it terminal, needing intervention
     (operator-lifecycle-manager pkg/controller/operators/catalog/operator.go `syncResolvingNamespace`)."""
-    found = _map(sub.get("status")).get("conditions")
+    found = map_of(sub.get("status")).get("conditions")
     return any(
         isinstance(c, Mapping)
         and c.get("type") == "ResolutionFailed"
@@ -159,59 +167,24 @@ def unsatisfiable(sub: Mapping[str, Any]) -> bool:
     )
 
 
-class Olm:
-    """The few OLM reads and the one write the approval needs, each bounded in time (a CustomObjectsApi)."""
+class OlmReads(Protocol):
+    """What the report reads: the runner's client at `up`, the preview's ClusterReader at preview."""
 
-    def __init__(self, api: Any) -> None:
-        self.api = api
+    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None: ...
 
-    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None:
-        from kubernetes.client.rest import ApiException
+    def plans(self, namespace: str) -> list[Mapping[str, Any]]: ...
 
-        try:
-            found = self.api.get_namespaced_custom_object(
-                *OLM, namespace, "subscriptions", name, _request_timeout=REQUEST_TIMEOUT
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return found if isinstance(found, Mapping) else None
 
-    def plans(self, namespace: str) -> list[Mapping[str, Any]]:
-        found = self.api.list_namespaced_custom_object(
-            *OLM, namespace, "installplans", limit=MAX_PLANS, _request_timeout=REQUEST_TIMEOUT
-        )
-        items = _map(found).get("items")
-        return [p for p in items[:MAX_PLANS] if isinstance(p, Mapping)] if isinstance(items, list) else []
+class OlmClient(OlmReads, Protocol):
+    """What the approval needs besides the reads: the CSV's phase and the one write (installplan_approval.Olm)."""
 
-    def csv_phase(self, namespace: str, name: str) -> str:
-        from kubernetes.client.rest import ApiException
+    def csv_phase(self, namespace: str, name: str) -> str: ...
 
-        try:
-            found = self.api.get_namespaced_custom_object(
-                *OLM, namespace, "clusterserviceversions", name, _request_timeout=REQUEST_TIMEOUT
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return ""
-            raise
-        return _text(_map(_map(found).get("status")).get("phase"), 40)
-
-    def approve(self, namespace: str, plan: str) -> None:
-        self.api.patch_namespaced_custom_object(
-            *OLM,
-            namespace,
-            "installplans",
-            plan,
-            {"spec": {"approved": True}},
-            _request_timeout=REQUEST_TIMEOUT,
-            _content_type=MERGE_PATCH,
-        )
+    def approve(self, namespace: str, plan: str) -> None: ...
 
 
 def approve_pinned(
-    olm: Olm,
+    olm: OlmClient,
     target: Target,
     timeout_seconds: float,
     poll_seconds: float = 5.0,
@@ -231,9 +204,9 @@ def approve_pinned(
     while True:
         sub = olm.subscription(ns, target.subscription)
         if sub is not None:
-            status = _map(sub.get("status"))
-            installed = _text(status.get("installedCSV"))
-            uid = _text(_map(sub.get("metadata")).get("uid"), 64)
+            status = map_of(sub.get("status"))
+            installed = text_of(status.get("installedCSV"))
+            uid = text_of(map_of(sub.get("metadata")).get("uid"), 64)
             if installed == pin:
                 phase = olm.csv_phase(ns, pin)
                 if phase == "Succeeded":
@@ -249,7 +222,7 @@ def approve_pinned(
                     pending = f"InstallPlan {ns}/{approvable[0].plan} approved, waiting for it to complete"
                 elif any(v.action == "approved" and v.phase == "Failed" for v in ours):
                     failed = next(v for v in ours if v.phase == "Failed")
-                    plan = next(p for p in olm.plans(ns) if _map(p.get("metadata")).get("name") == failed.plan)
+                    plan = next(p for p in olm.plans(ns) if map_of(p.get("metadata")).get("name") == failed.plan)
                     raise ApprovalError(
                         f"InstallPlan {ns}/{failed.plan} for {pin} failed: {_conditions(plan) or 'no reason given'}"
                     )
@@ -287,7 +260,7 @@ def approve_pinned(
                         "openshift-marketplace -o jsonpath='{.status.channels[*].currentCSV}' lists the heads)"
                     )
                 else:
-                    state = _text(status.get("state"), 40)
+                    state = text_of(status.get("state"), 40)
                     why = _conditions(sub)
                     pending = (
                         f"no InstallPlan for {pin} yet ({sub_name}: state {state or 'unset'}, installed "
@@ -298,7 +271,7 @@ def approve_pinned(
         sleep(poll_seconds)
 
 
-def report(olm: Olm, targets: Sequence[Target], reused: Sequence[tuple[str, str, str]] = ()) -> list[str]:
+def report(olm: OlmReads, targets: Sequence[Target], reused: Sequence[tuple[str, str, str]] = ()) -> list[str]:
     """What `pulumi up` will approve and what is pending but will not be, one line each (the preview's view).
 
     `reused`: (key, namespace, name) of Subscriptions another owner created (the ingress operator's): their
@@ -313,9 +286,9 @@ def report(olm: Olm, targets: Sequence[Target], reused: Sequence[tuple[str, str,
                 f"{t.namespace}/{t.subscription} exists"
             )
             continue
-        status = _map(sub.get("status"))
-        installed = _text(status.get("installedCSV"))
-        uid = _text(_map(sub.get("metadata")).get("uid"), 64)
+        status = map_of(sub.get("status"))
+        installed = text_of(status.get("installedCSV"))
+        uid = text_of(map_of(sub.get("metadata")).get("uid"), 64)
         verdicts = [v for v in judge(olm.plans(t.namespace), uid, t.pinned, t.allowed, t.key) if v.phase != "Complete"]
         if installed == t.pinned:
             lines.append(f"operators.{t.key}: {t.pinned} is installed; nothing to approve")

@@ -35,6 +35,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from components.errors import ClusterError
 from components.shared.cluster_client import api_client
 
 REQUEST_TIMEOUT = 15  # seconds per API call
@@ -64,7 +65,7 @@ def installed_csv(api: Any, namespace: str, subscription: str) -> str:
     )
     csv = ((found or {}).get("status") or {}).get("installedCSV") if isinstance(found, dict) else None
     if not isinstance(csv, str) or not NAME.match(csv):
-        raise RuntimeError(f"Subscription {namespace}/{subscription} reports no installed CSV (status.installedCSV)")
+        raise ClusterError(f"Subscription {namespace}/{subscription} reports no installed CSV (status.installedCSV)")
     return csv
 
 
@@ -78,7 +79,7 @@ def uninstall(api: Any, namespace: str, subscription: str, package: str, recorde
         if exc.status != 404:
             raise
         csv = recorded_csv  # the Subscription is gone already
-    except RuntimeError:
+    except ClusterError:
         csv = recorded_csv  # no installedCSV reported (yet): the recorded one
     done = []
     try:

@@ -20,7 +20,7 @@ from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OperatorSubscriptionsArgs:
     operators: Sequence[OperatorSpec]
     approval: str
@@ -37,13 +37,18 @@ class OperatorSubscriptionsArgs:
 class OperatorSubscriptions(pulumi.ComponentResource):
     """Installs the profile's operators through OLM and exposes one readiness gate each."""
 
+    subscriptions: dict[str, KubeObject]
+    gates: dict[str, KubeObject]
+    installed: dict[str, InstalledCsv]
+    approvals: dict[str, InstallPlanApproval]  # approval Manual: one step per pinned Subscription
+
     def __init__(self, name: str, args: OperatorSubscriptionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:OperatorSubscriptions", name, None, opts)
-        self.subscriptions: dict[str, KubeObject] = {}
-        self.gates: dict[str, KubeObject] = {}
-        self.installed: dict[str, InstalledCsv] = {}
+        self.subscriptions = {}
+        self.gates = {}
+        self.installed = {}
         created_namespaces: dict[str, KubeObject] = {}
-        self.approvals: dict[str, InstallPlanApproval] = {}
+        self.approvals = {}
         approvals = {t.key: t for t in targets(args.operators)} if args.approval == "Manual" else {}
         if approvals and args.approve_with is None:
             pulumi.log.warn(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from components.errors import ClusterError, ConfigError
 from components.kube import KubeObject, read, render
 
 GATE_SCRIPT = "gates/wait-for.sh"
@@ -33,8 +34,10 @@ CLI_TAG = "latest"
 _DIGEST_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$")
 
 
-class GateImageError(pulumi.RunError):
+class GateImageError(ClusterError):
     """The cluster's cli image cannot be determined; the message says to set `gates.image`."""
+
+    subject = "The cluster's cli ImageStream has"
 
 
 def cli_image(status: Any) -> str:
@@ -61,7 +64,7 @@ def cli_image(status: Any) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReadinessGatesArgs:
     namespace: str
     image: str | None  # None: the cluster's own cli image (ImageStream openshift/cli)
@@ -86,6 +89,10 @@ class GateChecks:
 class ReadinessGates(pulumi.ComponentResource):
     """The namespace, read-only RBAC and script that every gate Job shares."""
 
+    args: ReadinessGatesArgs
+    prerequisites: list[pulumi.Resource]
+    image: pulumi.Output[str]  # which image the gates run: shown in the plan, exportable
+
     def __init__(self, name: str, args: ReadinessGatesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:ReadinessGates", name, None, opts)
         self.args = args
@@ -105,7 +112,7 @@ class ReadinessGates(pulumi.ComponentResource):
         script["data"] = {"wait-for.sh": read(GATE_SCRIPT)}
         config_map = KubeObject(f"{name}-script", script, in_ns)
         policy = KubeObject(f"{name}-networkpolicy", render("gates/networkpolicy.yaml", namespace=ns), in_ns)
-        self.prerequisites: list[pulumi.Resource] = [namespace, account, role, binding, config_map, policy]
+        self.prerequisites = [namespace, account, role, binding, config_map, policy]
         self.image = self._image(name, args)  # which image the gates run: shown in the plan, exportable
         self.register_outputs({"namespace": ns, "image": self.image})
 
@@ -113,7 +120,7 @@ class ReadinessGates(pulumi.ComponentResource):
         if args.image is not None:
             return pulumi.Output.from_input(args.image)
         if not args.live:
-            raise GateImageError(
+            raise ConfigError(
                 "ossm:gates.image must be set when rendering manifests (cluster.renderYamlTo): the gates' "
                 f"default image is read from the cluster's ImageStream {CLI_IMAGESTREAM}"
             )

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.names import GATEWAY_SERVICE
+
 # The demo's apps (components/shared/app_stack.SERVICES, kept in step by a test): servicea calls serviceb.
 CALLER, CALLEE = "servicea", "serviceb"
 HELLO = "Hello! from servicea!"
@@ -23,7 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # OSSM 2: the SMCP's gateway reports as `istio-ingressgateway.<control plane ns>`; OSSM 3: the
 # injected gateway reports as `<its app/deployment name>.<its ns>` (outputs gatewayService). A
 # name matches itself or `<name>.<namespace>`, so the default fits both profiles' sample gateway.
-DEFAULT_GATEWAY_SERVICE = "istio-ingressgateway"
+DEFAULT_GATEWAY_SERVICE = GATEWAY_SERVICE
 PROFILES = ("ossm2", "ossm3")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Jaeger's 20 newest demo traces are a few hundred KiB
 

@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from components.verification.apiserver import ApiServer
-from components.verification.checks import GatewayStep, JaegerStep, KialiStep
 from components.verification.credentials import OC_TIMEOUT
+from components.verification.gateway_step import GatewayStep
 from components.verification.http import HttpClient, ssl_context
+from components.verification.jaeger_step import JaegerStep
+from components.verification.kiali_step import KialiStep
 from components.verification.model import (
     Options,
     Outcome,

@@ -23,6 +23,7 @@ import pytest
 
 from components.config import parse
 from components.ossm3.operators import InstalledOperatorError, ossm3_operators, owned_by_ingress_operator
+from components.shared.cluster_client import ClusterUnreadableError
 from tests.fakes_ocp420 import Ocp420ApiServer, ingress_operator_subscription
 from tools.offline import Evaluation, evaluate, stack_config
 
@@ -178,7 +179,7 @@ def test_an_unreadable_crd_falls_back_to_the_line_the_csv_names() -> None:
     cfg = parse({"mesh": {"profile": "ossm3"}})
 
     def refused(name: str) -> Any:
-        raise RuntimeError("HTTP 403")
+        raise ClusterUnreadableError("HTTP 403")  # what a reader raises for a refused read
 
     def lookup(ns: str, pkg: str) -> list[Mapping[str, Any]]:
         return [installed("servicemeshoperator3.v3.3.1")] if pkg == "servicemeshoperator3" else []

@@ -81,6 +81,11 @@ def test_a_default_tag_loses_to_an_older_revision_named_default() -> None:
     assert problem.startswith("ossm:mesh.updateStrategy:") and "NameAlreadyExists" in problem
     # a mesh created RevisionBased has no revision named `default`: nothing to refuse
     assert order_problems(MeshState("v1.28-latest", "RevisionBased", "3.4"), cfg) == []
+    # and back: InPlace would make revision `default` while the older tag `default` still exists
+    in_place = parse({"mesh": {"profile": "ossm3"}})
+    (back,) = order_problems(MeshState("v1.30-latest", "RevisionBased", "3.4"), in_place)
+    assert back.startswith("ossm:mesh.updateStrategy:") and "older tag" in back
+    assert order_problems(MeshState("v1.30-latest", "RevisionBased", "3.4", name="blue"), in_place) == []
 
 
 @pytest.mark.parametrize(

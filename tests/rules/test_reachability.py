@@ -147,7 +147,7 @@ def test_members_do_not_reach_the_control_planes_debug_ports(stack_name: str) ->
 
 
 def test_without_our_control_plane_policies_the_namespace_is_open() -> None:
-    """The state issue 11 found (manageNetworkPolicy: false and no policies of ours): the rules above catch it."""
+    """manageNetworkPolicy: false and no policies of ours leaves the namespace open: the rules above catch it."""
     stack, model = _ossm2("dev")
     cp = _cp(stack)
     bare = Cluster(model.namespaces, model.pods, [p for p in model.policies if p["metadata"]["namespace"] != cp])

@@ -50,18 +50,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
+
+# The helpers beside this script, imported from its own folder however it is started (directly, or through
+# the stable entry's runpy): the script runs outside the program's package, standard library only.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+if TYPE_CHECKING:  # the same file, as the type checker finds it inside the project
+    from components.ocp_aws.installer.install_process import Runner, SignalledError, fail, redact, say, scrub
+else:
+    from install_process import Runner, SignalledError, fail, redact, say, scrub
 
 DOWNLOAD = "https://mirror.openshift.com/pub/openshift-v4/clients/ocp/"
 NOT_SETTLED = (
@@ -70,13 +74,9 @@ NOT_SETTLED = (
 )  # openshift/installer cmd/openshift-install: exitCodeInstallFailed, exitCodeOperatorStabilityFailed
 DESTROY_FAILED = 10
 REFUSED = 3
-GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
-TAIL_LINES = 20
 BUDGET_MINUTES = 240.0  # INSTALL_TIMEOUT_MINUTES unset: the program's create timeout
 WAIT_MINUTES = 75.0  # `wait-for install-complete`: up to about 72 minutes
 DESTROY_MINUTES = 30.0  # room for `destroy cluster` after a failed install
-REDACTED = "<redacted>"
-PASSWORD_TEXT = re.compile(r"(password[\"'\\]*\s*[:=]\s*[\\\"']*)([^\s\"'\\,]+)", re.IGNORECASE)
 METADATA_SHOWN = 4000  # characters of metadata.json echoed to the log
 ACCEPTED = {
     "pullSecret": "the running cluster keeps its pull secret; roll the new one out with `oc set data "
@@ -93,21 +93,6 @@ REFUSED_FIXES = {
 }
 
 
-class SignalledError(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def fail(code: int, message: str) -> NoReturn:
-    print(f"openshift_install: {message}", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def say(message: str) -> None:
-    print(f"openshift_install: {message}", file=sys.stderr, flush=True)
-
-
 def installer() -> str:
     wanted = os.environ.get("OPENSHIFT_INSTALL") or "openshift-install"
     found = shutil.which(wanted)
@@ -118,127 +103,6 @@ def installer() -> str:
             f"version from {DOWNLOAD}, then put it on PATH or set ossm:cluster.installerPath.",
         )
     return found
-
-
-def _die_with_parent() -> None:
-    """In the installer's child: a wrapper killed outright (SIGKILL) takes the installer down with it."""
-    os.setsid()
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """The text without the given secrets and without anything printed as `password: <value>`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return PASSWORD_TEXT.sub(lambda m: m.group(1) + REDACTED, text)
-
-
-def scrub(path: Path, secrets: list[str]) -> None:
-    """Redacts a log file the installer wrote itself (its own `.openshift_install.log`)."""
-    try:
-        text = path.read_text(errors="replace")
-        clean = redact(text, secrets)
-        if clean != text:
-            path.write_text(clean)
-    except OSError:
-        pass
-
-
-class Runner:
-    """Runs installer steps in their own process group, output to a log file, signals forwarded."""
-
-    def __init__(self, binary: str, log: Path) -> None:
-        self.binary = binary
-        self.log = log
-        self.child: subprocess.Popen[bytes] | None = None
-        self.interrupted: int | None = None
-        self._previous: dict[int, Any] = {}
-        self.secrets: list[str] = []  # kept out of the log (the kubeadmin password once it exists)
-
-    def __enter__(self) -> Runner:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.signal(signum, self._forward)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _forward(self, signum: int, _frame: FrameType | None) -> None:
-        self.interrupted = signum
-        if self.child is not None and self.child.poll() is None:
-            try:
-                os.killpg(self.child.pid, signum)
-            except ProcessLookupError:
-                pass
-
-    def run(self, *args: str) -> int:
-        if self.interrupted is not None:
-            raise SignalledError(self.interrupted)
-        say(f"running `openshift-install {' '.join(args)}` (output: {self.log})")
-        with self.log.open("a", errors="replace") as out:
-            self.log.chmod(0o600)
-            self.child = subprocess.Popen(
-                [self.binary, *args],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )
-            copier = threading.Thread(target=self._copy, args=(self.child, out), daemon=True)
-            copier.start()
-            if self.interrupted is not None:  # signalled while the child was starting: it has not heard yet
-                self._forward(self.interrupted, None)
-            code = self._wait(self.child)
-            copier.join(timeout=GRACE_SECONDS)  # the rest of its output (a grandchild may hold the pipe)
-            self.child = None
-        if self.interrupted is not None:
-            raise SignalledError(self.interrupted)
-        return code
-
-    def _copy(self, child: subprocess.Popen[bytes], out: Any) -> None:
-        """Installer output, line by line, into the log without the secrets."""
-        assert child.stdout is not None
-        for raw in iter(child.stdout.readline, b""):
-            try:  # keep draining whatever happens to the log: a full pipe would stall the installer
-                out.write(redact(raw.decode(errors="replace"), self.secrets))
-                out.flush()
-            except (OSError, ValueError):
-                pass
-
-    def _wait(self, child: subprocess.Popen[bytes]) -> int:
-        while True:
-            try:
-                return child.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                if self.interrupted is None:
-                    continue
-            deadline = time.monotonic() + GRACE_SECONDS  # the installer got the signal: give it time to stop
-            while time.monotonic() < deadline:
-                try:
-                    return child.wait(timeout=1.0)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return child.wait()
-
-    def tail(self) -> str:
-        """The installer's last lines, for the error message (bounded; it never prints the password here)."""
-        try:
-            lines = self.log.read_text(errors="replace").splitlines()[-TAIL_LINES:]
-        except OSError:
-            return ""
-        return redact("\n".join(line[:300] for line in lines), self.secrets)
 
 
 def destroy(runner: Runner, directory: Path) -> int:
