@@ -12,23 +12,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from components.verification.apiserver import server_key
 from components.verification.model import TOKEN_ENV
 
 OC_TIMEOUT = 15.0  # seconds per `oc` call; two calls at most
 Which = Callable[[str], str | None]
-
-
-def _server_key(url: str) -> tuple[str, int]:
-    parts = urllib.parse.urlsplit(url.strip())
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = -1
-    return (parts.hostname or "").lower().rstrip("."), port
 
 
 def _oc(oc: str, args: list[str], kubeconfig: str | None, context: str | None) -> str | None:
@@ -84,7 +75,7 @@ def resolve_token(
         server = _oc(oc, ["whoami", "--show-server"], None, context)
         if server is None:
             return None, "none (`oc whoami --show-server` failed: not logged in?)"
-        if _server_key(server) != _server_key(api_url):
+        if server_key(server) != server_key(api_url):
             return None, (
                 f"none (oc is logged in to {server}, not this stack's cluster {api_url}: `oc login {api_url}`, "
                 f"or pass --kubeconfig, or set ${TOKEN_ENV})"
