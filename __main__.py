@@ -15,6 +15,7 @@ from components import errors
 from components.mesh_profile import profile_for
 from components.mesh_verification import MeshVerification
 from components.ocp_aws import OpenShiftCluster, TeardownGuard, provision
+from components.ossm3.migration import phase_steps as migration_steps
 from components.shared.app_stack import AppStack, AppStackArgs
 from components.shared.catalog_check import check_catalog, package_lookup
 from components.shared.cluster_access import ClusterAccess, ClusterAccessArgs
@@ -107,6 +108,12 @@ pulumi.export("meshProfile", cfg.mesh.profile)  # consumers tell OSSM 2 and OSSM
 pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
 pulumi.export("gatewayService", f"{mesh.gateway_service}.{mesh.gateway_namespace}")  # its name in traces
 pulumi.export("memberNamespaces", list(cfg.member_namespaces))
+if cfg.mesh.migrate_from is not None:  # how far the move from OSSM 2 has come (README, Migrating from OSSM 2)
+    on_plane = stack_config.planes(cfg.mesh.migrate_from, cfg.member_namespaces)
+    pulumi.export("migrationPhase", stack_config.phase(cfg.mesh.migrate_from, cfg.member_namespaces))
+    pulumi.export("ossm2Namespaces", on_plane["ossm2"])
+    pulumi.export("ossm3Namespaces", on_plane["ossm3"])
+    pulumi.export("migrationSteps", migration_steps(cfg))  # what this phase's `pulumi up` does
 pulumi.export("gateImage", gates.image)  # the cluster's own cli image unless ossm:gates.image is set
 if app is not None:
     pulumi.export("appNamespace", cfg.app.namespace)

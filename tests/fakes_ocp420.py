@@ -135,6 +135,16 @@ class Ocp420ApiServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_DELETE(self) -> None:
+                stand_in.log.append(f"DELETE {self.path}")
+                code, body = stand_in.delete(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
@@ -178,6 +188,11 @@ class Ocp420ApiServer:
             crd = self.crds.get(parts[-1])
             return (200, crd) if crd else (404, _not_found(f'customresourcedefinitions "{parts[-1]}"'))
         return 404, _not_found(url.path)
+
+    def delete(self, raw: str) -> tuple[int, Mapping[str, Any]]:
+        """Nothing here can be deleted unless a subclass says so."""
+        return 405, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "MethodNotAllowed",
+                     "code": 405}  # fmt: skip
 
     def read(self, prefix: str) -> list[str]:
         """The logged requests whose path starts with `prefix`."""

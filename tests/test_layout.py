@@ -268,6 +268,12 @@ FROZEN: tuple[tuple[str, str | None, str], ...] = (
         "uninstalls the CSV on `pulumi destroy`, imports this module and class by name",
     ),
     (
+        "components/shared/operator_cleanup.py",
+        "_OperatorCrdsProvider",
+        "the OperatorCrds dynamic resource's provider (the OSSM 2 CRDs during a migration) is pickled by reference "
+        "into __provider; its delete, which removes the maistra.io CRDs on removeOssm2, imports it by name",
+    ),
+    (
         "components/shared/installplan_approval.py",
         "_InstallPlanApprovalProvider",
         "the InstallPlanApproval dynamic resource's provider (operators.approval Manual) is pickled by reference "
@@ -339,11 +345,17 @@ def test_every_dynamic_provider_of_the_program_and_of_the_recorded_graphs_is_fro
     from tools.offline import evaluate
 
     manual_graph = json.dumps(snapshot(evaluate("ossm3", manual(PINS))), sort_keys=True)
-    assert pickled_providers(ROOT / "tests" / "golden", (manual_graph,)) == frozen
+    # Likewise the OSSM 2 CRD record, which exists only while a stack migrates from OSSM 2
+    from tests.test_migration_plan import dev_migrating
+
+    migration_graph = json.dumps(snapshot(dev_migrating(namespaces=["tracing"])), sort_keys=True)
+    assert pickled_providers(ROOT / "tests" / "golden", (manual_graph, migration_graph)) == frozen
 
 
 def test_moving_a_frozen_module_or_renaming_its_class_is_refused_with_the_reason(tmp_path: Path) -> None:
-    files = {rel: (f"class {cls}(dynamic.ResourceProvider):\n    pass\n" if cls else "") for rel, cls, _ in FROZEN}
+    files: dict[str, str] = {}
+    for rel, cls, _ in FROZEN:  # a module may hold several providers
+        files[rel] = files.get(rel, "") + (f"class {cls}(dynamic.ResourceProvider):\n    pass\n" if cls else "")
     root = _tree(tmp_path, files)
     assert frozen_problems(root) == []
     (root / "components/mesh_verification.py").rename(root / "components/verify_resource.py")
@@ -351,6 +363,7 @@ def test_moving_a_frozen_module_or_renaming_its_class_is_refused_with_the_reason
     assert frozen_problems(root) == [
         f"components/mesh_verification.py is gone: {FROZEN[1][2]}",
         f"components/shared/operator_cleanup.py no longer defines _InstalledCsvProvider: {FROZEN[2][2]}",
+        f"components/shared/operator_cleanup.py no longer defines _OperatorCrdsProvider: {FROZEN[3][2]}",
     ]
     assert dynamic_providers(root) == {  # the moved one is unlisted: fails above
         ("components/verify_resource.py", "_VerifyProvider"),

@@ -82,6 +82,8 @@ class Record:
     deleted_with: str = ""
     ignore_changes: list[str] = field(default_factory=list)
     retain_on_delete: bool = False
+    # Earlier URNs the engine renames to this one (alias specs resolved to URNs, as the engine would)
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -414,6 +416,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 deleted_with=request.deletedWith,
                 ignore_changes=list(request.ignoreChanges),
                 retain_on_delete=bool(request.retainOnDelete),
+                aliases=_alias_urns(request),
             )
         return response
 
@@ -529,6 +532,31 @@ def evaluate(
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     invokes = list(getattr(monitor.mocks, "invokes", []))
     return Evaluation(records=monitor.records, outputs=outputs, invokes=invokes)
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _alias_urns(request: Any) -> list[str]:
+    """The old URNs a RegisterResourceRequest names: plain alias URNs, or alias specs resolved as the engine does
+    (`urn:pulumi:<stack>::<project>::<parent's qualified type>$<type>::<name>`; pulumi sdk/go/common/resource
+    urn.go NewURN, the root Stack's type left out)."""
+    found = [str(u) for u in getattr(request, "aliasURNs", [])]
+    for alias in getattr(request, "aliases", []):
+        if alias.WhichOneof("alias") == "urn":
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        type_, name = spec.type or request.type, spec.name or request.name
+        parts = parent.split("::")
+        if len(parts) != 4:  # no parent: the stack's own prefix from this resource's parent or itself
+            found.append(f"(unresolved alias {name})")
+            continue
+        parent_type = parts[2].removeprefix(f"{STACK_TYPE}$")  # the mock monitor prefixes top-level components
+        qualified = type_ if parent_type == STACK_TYPE else f"{parent_type}${type_}"
+        found.append(f"{parts[0]}::{parts[1]}::{qualified}::{name}")
+    return found
 
 
 def _json(value: Any) -> str:

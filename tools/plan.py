@@ -151,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             line = f"    {'!' if s.critical else ' '}{'*' if s.awaited else ' '} {s.label}"
             print(style(line, "1;31") if s.critical else style(line, "33") if s.awaited else line)
     print(style(f"\nCritical path: {len(critical)} awaited steps: ", "1") + " -> ".join(critical))
+    if "migrationSteps" in ev.outputs:  # a move from OSSM 2: which plane runs where, what this phase does
+        phase, on2, on3 = (ev.outputs[k].value for k in ("migrationPhase", "ossm2Namespaces", "ossm3Namespaces"))
+        print(style(f"\nMigration from OSSM 2, phase {phase}", "1") + f" (OSSM 2: {on2 or '-'}; OSSM 3: {on3 or '-'}):")
+        for number, text in enumerate(ev.outputs["migrationSteps"].value, 1):
+            print(f"  {number}. {text}")
     print(style("\nOutputs:", "1"))
     for key, o in sorted(ev.outputs.items()):
         print(f"  {key}: {SECRET_PLACEHOLDER if o.secret else json.dumps(o.value, sort_keys=True)}")

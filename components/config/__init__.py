@@ -21,6 +21,7 @@ from components.config.mesh import (
     StorageType,
     TracingConfig,
 )
+from components.config.migration import MigrateFromConfig, phase, planes
 from components.config.operators import OPERATOR_KEYS, Approval, OperatorsConfig
 from components.config.reader import PROJECT, ConfigError
 from components.config.stack import TOP_LEVEL_KEYS, StackConfig, defaults, in_stack_file, load, parse
@@ -47,6 +48,7 @@ __all__ = [
     "IpiConfig",
     "MachinePool",
     "MeshConfig",
+    "MigrateFromConfig",
     "MonitoringConfig",
     "NetworkConfig",
     "OperatorsConfig",
@@ -59,4 +61,6 @@ __all__ = [
     "in_stack_file",
     "load",
     "parse",
+    "phase",
+    "planes",
 ]

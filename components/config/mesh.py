@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.config.migration import MigrateFromConfig, parse_migrate_from
 from components.config.reader import Reader, is_reserved
 
 MESH_VERSIONS = ("v2.3", "v2.4", "v2.5", "v2.6")  # OSSM 2: SMCP spec.version
@@ -92,6 +93,7 @@ class MeshConfig:
     update_strategy: UpdateStrategy = "InPlace"
     # Sail prunes a revision this long after nothing uses it (CRD default 30, minimum 0; pkg/revision/prune.go)
     inactive_revision_deletion_grace_period_seconds: int = 30
+    migrate_from: MigrateFromConfig | None = None  # OSSM 3 only: the OSSM 2 mesh this stack moves across
 
 
 MESH_KEYS = (
@@ -106,6 +108,7 @@ MESH_KEYS = (
     "readyTimeoutMinutes",
     "updateStrategy",
     "inactiveRevisionDeletionGracePeriodSeconds",
+    "migrateFrom",
 )
 TRACING_KEYS = ("sampling", "storage", "elasticsearchNodes", "namespace", "s3")
 
@@ -179,6 +182,7 @@ def parse_mesh(r: Reader, raw: Any) -> MeshConfig:
             0,
             7 * 24 * 3600,
         ),
+        migrate_from=parse_migrate_from(r, m.get("migrateFrom")),  # judged by check_migration with the members
     )
     if is_reserved(mesh.namespace):
         r.problem("mesh.namespace", f"{mesh.namespace!r} is reserved for the platform; use e.g. 'istio-system'.")

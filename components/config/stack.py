@@ -16,6 +16,7 @@ from components.config import rules_prefix, rules_where
 from components.config.cluster import ClusterConfig, parse_cluster
 from components.config.ipi import IPI_REQUIRED, IpiConfig
 from components.config.mesh import OSSM3_CHANNEL, MeshConfig, check_ossm3_version, parse_mesh
+from components.config.migration import check_migration
 from components.config.namespaces import check_namespaces
 from components.config.operators import OperatorsConfig, parse_operators
 from components.config.reader import PROJECT, ConfigError, Reader
@@ -86,6 +87,17 @@ def parse(
     members = parse_members(r, raw.get("members"), mesh.namespace, app)
     verify = parse_verify(r, raw.get("verify"), app, cluster.render_yaml_to is not None)
     check_namespaces(r, mesh, operators, app, gates, members)
+    enrolled = ((app.namespace,) if app.enabled else ()) + members
+    check_migration(
+        r,
+        mesh.profile,
+        mesh.name,
+        mesh.migrate_from,
+        enrolled,
+        cluster.ipi is not None,
+        operators.approval,
+        mesh.update_strategy,
+    )
     check_rules(r, cluster, mesh, operators, verify)
     if r.problems:
         raise ConfigError(r.problems)

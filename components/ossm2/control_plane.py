@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.config import MeshConfig
+from components.config import AddonsConfig, MeshConfig
 from components.kube import KubeObject, await_ready, render
 from components.ossm2.operators import ES_NAMESPACE
 
@@ -23,6 +24,7 @@ JAEGER_QUERY_PORT = 16686  # jaeger query's --query.http-server.host-port, the p
 class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate
+    smcp: Mapping[str, Any] | None = None  # the SMCP to declare instead of smcp_manifest(mesh) (a migration's)
 
 
 def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
@@ -45,6 +47,31 @@ def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
             # One node cannot hold replicas: anything but ZeroRedundancy stays yellow forever.
             "redundancyPolicy": "ZeroRedundancy" if nodes == 1 else "SingleRedundancy",
         }
+    return doc
+
+
+def migration_smcp_manifest(mesh: MeshConfig, smcp: str, provider: Mapping[str, Any]) -> dict[str, Any]:
+    """This program's SMCP while its mesh moves to OSSM 3 (`mesh` is the OSSM 3 stack's, `smcp` its old name).
+
+    What the migration guide asks of the SMCP and the program set itself, it changes itself
+    (sail-operator docs/ossm/ossm2-migration/README.md and migration-checker.sh; facts-lifecycle §1.1):
+    addons off (Kiali runs standalone, from the OSSM 3 profile; Grafana has no OSSM 3 successor),
+    `tracing.type: None` with the OSSM 3 Istio's extension provider in `meshConfig.extensionProviders`, so
+    the one Telemetry in the shared root namespace sends both planes' spans to the same collector and a
+    trace crosses them. Everything else stays as the ossm2 profile declared it (v2.6, mTLS, no IOR,
+    manageNetworkPolicy false); the ingress gateway moves by the canary procedure, not here.
+    """
+    before = dataclasses.replace(
+        mesh,
+        name=smcp,
+        version="v2.6",
+        addons=AddonsConfig(kiali=False, grafana=False, prometheus=False),
+        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
+    )
+    doc = smcp_manifest(before)
+    del doc["spec"]["addons"]["jaeger"]  # the SMCP's Jaeger goes with tracing type None
+    doc["spec"]["tracing"] = {"type": "None", "sampling": mesh.tracing.sampling}
+    doc["spec"]["meshConfig"] = {"extensionProviders": [dict(provider)]}
     return doc
 
 
@@ -105,6 +132,7 @@ class ControlPlane(pulumi.ComponentResource):
     """Declares the SMCP after every operator gate and holds dependents until it is Ready."""
 
     namespace_name: str
+    namespace: KubeObject  # a migration's OSSM 3 control plane waits on it (components/ossm3/side_by_side.py)
     network_policies: list[KubeObject]
     jaeger_query: KubeObject
     smcp: KubeObject
@@ -118,6 +146,7 @@ class ControlPlane(pulumi.ComponentResource):
             render("control-plane/namespace.yaml", namespace=mesh.namespace),
             pulumi.ResourceOptions(parent=self),
         )
+        self.namespace = namespace
         # Before the SMCP: istiod and the gateway never run in an open namespace.
         self.network_policies = [
             KubeObject(
@@ -135,7 +164,7 @@ class ControlPlane(pulumi.ComponentResource):
         timeout = mesh.ready_timeout_minutes
         self.smcp = KubeObject(
             f"{name}-smcp",
-            await_ready(smcp_manifest(mesh), "condition=Ready", timeout * 60),
+            await_ready(dict(args.smcp or smcp_manifest(mesh)), "condition=Ready", timeout * 60),
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[namespace, *self.network_policies, *args.operators_ready],

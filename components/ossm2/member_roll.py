@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -19,6 +20,10 @@ class MemberRollArgs:
     # Members whose pods may be reached from the whole mesh (the policy the SMCP would
     # create itself); the app namespace declares tighter policies of its own.
     open_to_whole_mesh: Sequence[str] = ()
+    # Extra labels per member namespace: a member moved to OSSM 3 during a migration (istio.io/rev and
+    # maistra.io/ignore-namespace; components/ossm3/migration.py) stays in the roll until OSSM 2 is removed.
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    also_after: Sequence[pulumi.Resource] = ()  # e.g. the OSSM 3 control plane a moved namespace needs
 
 
 class MemberRoll(pulumi.ComponentResource):
@@ -35,12 +40,14 @@ class MemberRoll(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MemberRollArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:index:MemberRoll", name, None, opts)
+
+        def namespace(member: str) -> dict[str, Any]:
+            doc = render("member-roll/namespace.yaml", name=member)
+            doc["metadata"]["labels"].update(args.namespace_labels.get(member, {}))
+            return doc
+
         self.namespaces = {
-            member: KubeObject(
-                f"{name}-{member}",
-                render("member-roll/namespace.yaml", name=member),
-                pulumi.ResourceOptions(parent=self),
-            )
+            member: KubeObject(f"{name}-{member}", namespace(member), pulumi.ResourceOptions(parent=self))
             for member in args.members
         }
         self.network_policies = [
@@ -69,7 +76,7 @@ class MemberRoll(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.control_plane, *self.namespaces.values()],
+                depends_on=[args.control_plane, *args.also_after, *self.namespaces.values()],
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout}m", update=f"{timeout}m"),
             ),
         )

@@ -56,6 +56,8 @@ def _specs(cfg: StackConfig) -> list[OperatorSpec]:
                 f"validatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
                 f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{webhook}",
             ),
+            # its name while a migration to OSSM 3 ran (components/ossm3/migration.py): going back keeps it
+            renamed_from="servicemesh2",
         )
     )
     return specs

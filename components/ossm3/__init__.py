@@ -12,12 +12,15 @@ import pulumi
 
 from components.config import StackConfig
 from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
+from components.ossm3 import migration_preflight
 from components.ossm3.console import MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
-from components.ossm3.operators import operators
+from components.ossm3.migration import both_planes, migration_operators, taken_over_members, taken_over_namespace
+from components.ossm3.operators import operators as ossm3_operators
 from components.ossm3.revisions import injection_revision, workload_annotations
+from components.ossm3.side_by_side import build as side_by_side_build
 from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
 from components.ossm3.upgrade import check_upgrade
 from components.ossm3.user_workload_monitoring import ConfigMapLookup
@@ -25,6 +28,7 @@ from components.ossm3.user_workload_monitoring import preflight as monitoring_pr
 from components.shared.app_stack import DEFAULT_DENY, SERVICEA_TO_SERVICEB
 from components.shared.cluster_client import ClusterReader
 from components.shared.mesh import Mesh
+from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import ReadinessGates
 
 # Deny by default, admit servicea to serviceb. The gateway lives in istio-ingress, which members.py admits,
@@ -35,9 +39,16 @@ OSSM3_APP_POLICIES = (DEFAULT_DENY, SERVICEA_TO_SERVICEB)
 __all__ = ["ControlPlane", "IngressGateway", "Members", "build", "operators", "preflight"]
 
 
+def operators(cfg: StackConfig, reader: ClusterReader | None) -> list[OperatorSpec]:
+    """The profile's operators; during a migration OSSM 2's Subscription among them (components/ossm3/migration.py)."""
+    return migration_operators(cfg, ossm3_operators(cfg, reader))
+
+
 def preflight(cfg: StackConfig, reader: ClusterReader | None) -> ConfigMapLookup | None:
-    """Before any resource: a change of the running mesh checked and shown (components/ossm3/upgrade.py), then
-    user-workload monitoring read once (what it returns goes to build() as `checked`)."""
+    """Before any resource: a migration's preconditions (components/ossm3/migration_preflight.py), a change of the
+    running mesh checked and shown (components/ossm3/upgrade.py), then user-workload monitoring read once (what it
+    returns goes to build() as `checked`)."""
+    migration_preflight.preflight(cfg, reader)
     check_upgrade(cfg, reader)
     return monitoring_preflight(cfg, reader)
 
@@ -52,10 +63,17 @@ def build(
     """Operators -> IstioCNI + Istio Ready -> member labels and the gateway -> the app and the Routes;
     Tempo and the collector start beside the control plane; Kiali once the control plane is up and Tempo's
     UI Route exists (`gates`: the gate that waits for it)."""
+    if both_planes(cfg):  # the stack's OSSM 2 mesh still runs beside this one
+        return side_by_side_build(cfg, operators_ready, opts, checked, gates)
     # No gate of its own: Sail, Tempo and OTel report Ready on their CRs; the operator gates cover the webhooks
     control_plane = ControlPlane(
         "control-plane",
-        ControlPlaneArgs(mesh=cfg.mesh, operators_ready=operators_ready, extension_provider=extension_provider(cfg)),
+        ControlPlaneArgs(
+            mesh=cfg.mesh,
+            operators_ready=operators_ready,
+            extension_provider=extension_provider(cfg),
+            namespace_aliases=taken_over_namespace(cfg),
+        ),
         opts,
     )
     revision = injection_revision(cfg.mesh)  # RevisionBased: the tag `default`, which follows every upgrade
@@ -75,6 +93,7 @@ def build(
             gateway_namespace=OSSM3_GATEWAY_NAMESPACE,
             app_namespace=cfg.app.namespace if cfg.app.enabled else None,
             open_to_whole_mesh=cfg.members,
+            aliases=taken_over_members(cfg),
         ),
         opts,
     )

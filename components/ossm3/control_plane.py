@@ -20,6 +20,13 @@ class ControlPlaneArgs:
     mesh: MeshConfig
     operators_ready: Sequence[pulumi.Resource]  # every operator's readiness gate
     extension_provider: Mapping[str, Any]  # meshConfig.extensionProviders[] entry of the tracing collector
+    # Migrating from OSSM 2: the SMCP's control plane declares mesh.namespace (this one waits on it) and no
+    # `default` tag may exist (it would inject every OSSM 2 namespace too: istio-injection=enabled and the
+    # sidecar.istio.io/inject pod label); once OSSM 2 is removed the namespace is taken over from the ossm2
+    # profile's resource by an alias, so Pulumi never deletes it.
+    shared_namespace: pulumi.Resource | None = None
+    revision_tag: bool = True
+    namespace_aliases: Sequence[pulumi.Alias] = ()
 
 
 def istio_manifest(mesh: MeshConfig, extension_provider: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,14 +60,19 @@ class ControlPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:ControlPlane", name, None, opts)
         mesh = args.mesh
-        namespaces = {
+        namespaces: dict[str, pulumi.Resource] = {
             ns: KubeObject(
                 f"{name}-{ns}",
                 render("ossm3/control-plane/namespace.yaml", name=ns),
-                pulumi.ResourceOptions(parent=self),
+                pulumi.ResourceOptions(
+                    parent=self, aliases=list(args.namespace_aliases) if ns == mesh.namespace else None
+                ),
             )
             for ns in (mesh.namespace, OSSM3_CNI_NAMESPACE)
+            if ns != mesh.namespace or args.shared_namespace is None
         }
+        if args.shared_namespace is not None:
+            namespaces[mesh.namespace] = args.shared_namespace
         self.istiod_network_policy = KubeObject(
             f"{name}-networkpolicy-istiod",
             render("ossm3/control-plane/networkpolicy-istiod.yaml", namespace=mesh.namespace),
@@ -93,7 +105,7 @@ class ControlPlane(pulumi.ComponentResource):
             ),
         )
         self.tag = None
-        if revision_based(mesh):
+        if revision_based(mesh) and args.revision_tag:
             self.tag = KubeObject(
                 f"{name}-istiorevisiontag",
                 revision_tag_manifest(mesh, timeout * 60),

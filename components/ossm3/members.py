@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -24,6 +24,9 @@ class MembersArgs:
     gateway_namespace: str
     app_namespace: str | None  # gets the gateway -> servicea policy
     open_to_whole_mesh: Sequence[str] = ()  # extra members: traffic from the mesh and the gateway
+    # Once OSSM 2 is removed, the member roll's namespaces and mesh policies are taken over (Pulumi aliases,
+    # name -> alias list) instead of deleted and created again.
+    aliases: Mapping[str, Sequence[pulumi.Alias]] = field(default_factory=dict)
 
 
 class Members(pulumi.ComponentResource):
@@ -40,7 +43,11 @@ class Members(pulumi.ComponentResource):
             member: KubeObject(
                 f"{name}-{member}",
                 render("ossm3/members/namespace.yaml", name=member, labels=labels),
-                pulumi.ResourceOptions(parent=self, depends_on=list(args.control_plane)),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=list(args.control_plane),
+                    aliases=list(args.aliases.get(f"{name}-{member}", ())) or None,
+                ),
             )
             for member in args.members
         }
@@ -51,7 +58,11 @@ class Members(pulumi.ComponentResource):
                 KubeObject(
                     f"{name}-{member}-{suffix}",
                     render(path, namespace=member, gatewayNamespace=args.gateway_namespace, **values),
-                    pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces[member]]),
+                    pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[self.namespaces[member]],
+                        aliases=list(args.aliases.get(f"{name}-{member}-{suffix}", ())) or None,
+                    ),
                 )
             )
 

@@ -180,3 +180,80 @@ class InstalledCsv(dynamic.Resource):
             custom_timeouts=pulumi.CustomTimeouts(create="2m", update="2m", delete="5m"),
         )
         super().__init__(_InstalledCsvProvider(), name, props, pulumi.ResourceOptions.merge(base, opts))
+
+
+CRD_PAGE = 500  # a cluster holds a few hundred CRDs
+
+
+def remove_crds(api: Any, keep: Any) -> list[str]:
+    """Deletes the CRDs `keep(names)` selects among the cluster's; says what it did. 404s count as done."""
+    from kubernetes.client.rest import ApiException
+
+    listed = api.list_custom_resource_definition(limit=CRD_PAGE, _request_timeout=REQUEST_TIMEOUT)
+    names = [
+        item.metadata.name
+        for item in (getattr(listed, "items", None) or [])[:CRD_PAGE]
+        if isinstance(getattr(getattr(item, "metadata", None), "name", None), str) and NAME.match(item.metadata.name)
+    ]
+    done = []
+    for name in keep(names):
+        try:
+            api.delete_custom_resource_definition(name, _request_timeout=REQUEST_TIMEOUT)
+            done.append(f"deleted CRD {name}")
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    return done or ["no CRD to delete"]
+
+
+class _OperatorCrdsProvider(dynamic.ResourceProvider):
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(id_=str(uuid.uuid4()), outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        changed = any(olds.get(k) != news.get(k) for k in ("kubeconfig", "context", "groups"))
+        return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(outs=news)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from kubernetes import client
+
+        groups = tuple(str(g) for g in props.get("groups") or ())
+        api = client.ApiextensionsV1Api(api_client(props.get("kubeconfig"), props.get("context")))
+        print("; ".join(remove_crds(api, lambda names: crds_of_groups(names, groups))))
+
+
+def crds_of_groups(names: list[str], groups: tuple[str, ...]) -> list[str]:
+    """CRD names (`<plural>.<group>`) whose group is one of `groups` or a subgroup of one (`x.maistra.io`)."""
+    found = []
+    for name in names:
+        group = name.split(".", 1)[1] if "." in name else ""
+        if any(group == g or group.endswith(f".{g}") for g in groups):
+            found.append(name)
+    return sorted(found)
+
+
+class OperatorCrds(dynamic.Resource):
+    """The CRDs an operator this stack uninstalls owns alone (by API group); deleting this record deletes them.
+
+    Depended on by the operator's InstalledCsv record, so Pulumi deletes that first (Subscription, then CSV)
+    and these CRDs only after: OSSM 2's removal order (sail-operator docs/ossm/ossm2-migration/cleaning-2.6).
+    Only groups no other operator serves: deleting a CRD deletes every object of its kind.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        groups: tuple[str, ...],
+        credentials: ClusterCredentials,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        kubeconfig = pulumi.Output.secret(credentials.kubeconfig) if credentials.kubeconfig is not None else None
+        props = {"groups": list(groups), "kubeconfig": kubeconfig, "context": credentials.context}
+        base = pulumi.ResourceOptions(
+            additional_secret_outputs=["kubeconfig"],
+            custom_timeouts=pulumi.CustomTimeouts(create="1m", update="1m", delete="5m"),
+        )
+        super().__init__(_OperatorCrdsProvider(), name, props, pulumi.ResourceOptions.merge(base, opts))

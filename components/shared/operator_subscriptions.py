@@ -15,7 +15,7 @@ import pulumi
 from components.kube import KubeObject, render
 from components.shared.installplan_approval import InstallPlanApproval
 from components.shared.olm_approval import targets
-from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv
+from components.shared.operator_cleanup import ClusterCredentials, InstalledCsv, OperatorCrds
 from components.shared.operators import OperatorSpec
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
@@ -57,9 +57,14 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 "approve each one that installs its pinned CSV once the manifests are applied."
             )
         for op in args.operators:
+            key = op.resource_name
+            # A renamed Subscription (and the records beside it) keeps its object: Pulumi renames it in state.
+            def renamed(suffix: str = "", op: OperatorSpec = op) -> list[pulumi.Alias] | None:
+                return [pulumi.Alias(name=f"{name}-{op.renamed_from}{suffix}")] if op.renamed_from else None
+
             if op.existing_subscription:  # adopted: only its gate; nothing to create, so nothing to delete
-                self.gates[op.key] = args.gates.gate(
-                    f"gate-{op.key}-operator",
+                self.gates[key] = args.gates.gate(
+                    f"gate-{key}-operator",
                     GateChecks(op.existing_subscription, op.namespace, op.crds, op.webhooks),
                     parent=self,
                     depends_on=[],
@@ -73,14 +78,15 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                         doc["metadata"]["labels"] = dict(op.namespace_labels)
                     if op.namespace_annotations:
                         doc["metadata"]["annotations"] = dict(op.namespace_annotations)
-                    ns = KubeObject(f"{name}-{op.key}-namespace", doc, pulumi.ResourceOptions(parent=self))
+                    ns = KubeObject(f"{name}-{key}-namespace", doc, pulumi.ResourceOptions(parent=self))
                     group = KubeObject(
-                        f"{name}-{op.key}-operatorgroup",
+                        f"{name}-{key}-operatorgroup",
                         render("operators/operator-group.yaml", name=op.namespace, namespace=op.namespace),
                         pulumi.ResourceOptions(parent=self, depends_on=[ns]),
                     )
                     created_namespaces[op.namespace] = group
                 before.append(created_namespaces[op.namespace])
+            before += [self.subscriptions[k] for k in op.after if k in self.subscriptions]
             manifest = render(
                 "operators/subscription.yaml",
                 package=op.package,
@@ -93,7 +99,7 @@ class OperatorSubscriptions(pulumi.ComponentResource):
             if op.starting_csv:  # must be in the channel (checked against the OSSM 3 line at config time)
                 manifest["spec"]["startingCSV"] = op.starting_csv
             subscription = KubeObject(
-                f"{name}-{op.key}",
+                f"{name}-{key}",
                 manifest,
                 pulumi.ResourceOptions(
                     parent=self,
@@ -101,22 +107,26 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     # Taken over: no diff, so no write (its owner rewrites any spec we send), and no delete.
                     ignore_changes=["spec", "metadata"] if op.taken_over else None,
                     retain_on_delete=True if op.taken_over else None,
+                    aliases=renamed(),
                 ),
             )
-            self.subscriptions[op.key] = subscription
+            self.subscriptions[key] = subscription
             before_gate: list[pulumi.Resource] = [subscription]
-            target = approvals.get(op.key)
+            # only a pinned spec has a target (two Subscriptions of one key side by side: only one is pinned)
+            target = approvals.get(op.key) if op.starting_csv else None
             if target is not None and args.approve_with is not None:
-                self.approvals[op.key] = InstallPlanApproval(
-                    f"{name}-{op.key}-installplan-approval",
+                self.approvals[key] = InstallPlanApproval(
+                    f"{name}-{key}-installplan-approval",
                     target,
                     args.approve_with,
                     args.gates.args.timeout_minutes * 60,
-                    pulumi.ResourceOptions(parent=self, depends_on=[subscription]),
+                    pulumi.ResourceOptions(
+                        parent=self, depends_on=[subscription], aliases=renamed("-installplan-approval")
+                    ),
                 )
-                before_gate.append(self.approvals[op.key])
-            self.gates[op.key] = args.gates.gate(
-                f"gate-{op.key}-operator",
+                before_gate.append(self.approvals[key])
+            self.gates[key] = args.gates.gate(
+                f"gate-{key}-operator",
                 GateChecks(
                     subscription=op.package,
                     subscription_namespace=op.namespace,
@@ -129,12 +139,27 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                 depends_on=before_gate,
             )
             if args.remove_csv_with is not None:
-                self.installed[op.key] = InstalledCsv(
-                    f"{name}-{op.key}-csv",
+                crds = (
+                    [
+                        OperatorCrds(
+                            f"{name}-{key}-crds",
+                            op.remove_crd_groups,
+                            args.remove_csv_with,
+                            pulumi.ResourceOptions(parent=self, depends_on=[subscription]),
+                        )
+                    ]
+                    if op.remove_crd_groups and args.remove_csvs
+                    else []
+                )
+                self.installed[key] = InstalledCsv(
+                    f"{name}-{key}-csv",
                     op.package,
                     op.namespace,
                     args.remove_csv_with,
-                    pulumi.ResourceOptions(parent=self, depends_on=[self.gates[op.key]]),
+                    # deleted before the CRDs record: the CSV goes first, then its CRDs
+                    pulumi.ResourceOptions(
+                        parent=self, depends_on=[self.gates[key], *crds], aliases=renamed("-csv")
+                    ),
                     remove=args.remove_csvs and not op.taken_over,  # its new owner still runs it
                 )
         self.register_outputs({"operators": [op.package for op in args.operators]})

@@ -36,6 +36,21 @@ class OperatorSpec:
     # Subscription spec.startingCSV (ossm:operators.<key>.startingCSV); with approval Manual the one CSV the
     # program approves for this Subscription (components/shared/olm_approval.py).
     starting_csv: str | None = None
+    # The name its resources take in the stack (`operators-<name>`, `gate-<name>-operator`), when not `key`:
+    # two Subscriptions of one config key side by side (OSSM 2 and OSSM 3 during a migration).
+    resource_key: str = ""
+    # The resource name it had before, aliased so Pulumi renames it in its state instead of deleting it.
+    renamed_from: str = ""
+    # Resource names of Subscriptions (listed earlier) this one is created after: OSSM 3's operator only once
+    # OSSM 2's Subscription is Manual (sail-operator docs/ossm/ossm2-migration/README.md).
+    after: tuple[str, ...] = ()
+    # API groups whose CRDs go when this stack uninstalls the operator, after its CSV (OSSM 2 at the end of a
+    # migration: maistra.io, never *.istio.io, which OSSM 3 serves too)
+    remove_crd_groups: tuple[str, ...] = ()
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource_key or self.key
 
     @property
     def needs_namespace(self) -> bool:
