@@ -80,6 +80,30 @@ def test_a_bug_in_the_preview_checks_reaches_the_user_as_ours_without_traceback_
     ]
 
 
+class BrokenBuild(Broken):
+    """A profile whose checks pass and whose control plane fails the way a bug would, after resources exist."""
+
+    def operators(self, cfg: Any, reader: Any) -> Any:
+        return mesh_profile.PROFILES["ossm3"].operators(cfg, reader)
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        raise KeyError("token sha256~s3cr3t")
+
+
+def test_a_bug_while_the_graph_is_wired_reaches_the_user_as_ours_too() -> None:
+    """The handler covers the whole program, not only the checks: gates and Subscriptions are declared first."""
+    ossm3 = mesh_profile.PROFILES["ossm3"]
+    with (
+        mock.patch.dict(mesh_profile.PROFILES, {"ossm2": BrokenBuild(), "ossm3": ossm3}),
+        pytest.raises(pulumi.RunError) as failed,
+    ):
+        evaluate("dev")
+    assert isinstance(failed.value, InternalError) and "s3cr3t" not in str(failed.value)
+    assert failed.value.problems == [
+        f"KeyError at {Path(__file__).name}:{BrokenBuild.build.__code__.co_firstlineno + 1}"
+    ]
+
+
 def test_a_config_problem_through_the_program_names_the_stack_file_and_line() -> None:
     with pytest.raises(ConfigError) as failed:
         evaluate("dev", {"ossm:app": {"replicas": "three"}})
