@@ -127,6 +127,26 @@ def test_a_pin_beyond_the_next_upgrade_stops_naming_the_csv_olm_offers(olm: OlmS
     assert olm.patches() == []
 
 
+def test_another_operators_pending_plan_in_the_shared_namespace_is_not_blamed_on_the_pin(
+    olm: OlmStandIn, server: OlmApiServer
+) -> None:
+    # OLM owns every plan of a namespace by every Subscription there (operator-lifecycle-manager
+    # pkg/controller/operators/catalog/operator.go createInstallPlan, AddNonBlockingOwner per sub): another
+    # team's upgrade plan made after ours was subscribed carries our UID too, yet installs none of our CSVs.
+    olm.subscribe(NS, MESH, "servicemeshoperator3.v3.4.1", installed="servicemeshoperator3.v3.4.1")
+    olm.subscribe(NS, "rhbk-operator", installed="rhbk-operator.v26.0.1")
+    other = olm.plan(NS, {"rhbk-operator": "rhbk-operator.v26.0.2"})
+    target = Target("servicemesh", NS, MESH, MESH_PIN)
+    with pytest.raises(ApprovalError) as err:
+        run(server, target, timeout=5)
+    assert "timed out after 5s" in str(err.value) and f"no InstallPlan for {MESH_PIN} yet" in str(err.value)
+    assert other not in str(err.value) and "rhbk-operator" not in str(err.value)
+    assert olm.patches() == []
+    # the preview says nothing about it under operators.servicemesh either
+    mesh_sub = olm.subscriptions[NS][MESH]
+    assert judge(list(olm.plans[NS].values()), mesh_sub["metadata"]["uid"], MESH_PIN, ()) == []
+
+
 def test_no_plan_ever_times_out_naming_what_it_waited_for(olm: OlmStandIn, server: OlmApiServer) -> None:
     olm.subscribe(NS, MESH, MESH_PIN)
     with pytest.raises(ApprovalError) as err:

@@ -205,6 +205,12 @@ def test_the_removal_steps_keep_the_clean_up_order() -> None:
     steps = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True).outputs["migrationSteps"].value
     order = [next(i for i, s in enumerate(steps) if word in s) for word in ("gateway", "SMCP", "CSV", "CRDs")]
     assert order == sorted(order) and "never *.istio.io" in steps[-1]
+    # the step names the labels the members really get: the plain stack's, through the tag `default`
+    ev = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
+    labels = ev.find("Namespace", "tracing").inputs["metadata"]["labels"]
+    assert labels.get("istio-injection") == "enabled" and "istio.io/rev" not in labels
+    members_step = next(s for s in steps if "members" in s)
+    assert "istio-injection=enabled" in members_step and "keep istio.io/rev" not in members_step
 
 
 def test_going_back_to_the_ossm2_profile_keeps_the_ossm2_subscription_and_the_smcp() -> None:

@@ -142,7 +142,8 @@ def phase_steps(cfg: StackConfig) -> list[str]:
     if migrate.remove_ossm2:
         return [
             f"OSSM 3 ingress gateway in istio-ingress on revision {rev}; the Route moves to it once it is ready",
-            f"members {', '.join(members)} keep istio.io/rev={rev}; maistra.io/ignore-namespace goes",
+            f"IstioRevisionTag default -> {rev}; members {', '.join(members)} move from istio.io/rev={rev} to "
+            "istio-injection=enabled (the tag: same revision, no restart); maistra.io/ignore-namespace goes",
             f"delete the member roll, then SMCP {mesh.namespace}/{migrate.smcp}, while the OSSM 2 operator runs",
             "delete Subscription servicemeshoperator and its CSV, then the maistra.io CRDs (never *.istio.io)",
         ]

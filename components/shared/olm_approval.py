@@ -34,6 +34,7 @@ OLM = ("operators.coreos.com", "v1alpha1")
 MAX_PLANS = 200  # a namespace keeps a bounded history of InstallPlans (OLM garbage-collects old ones)
 MAX_CSVS = 50
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+CSV_OPERATOR = re.compile(r"^(.+?)\.v?\d")  # servicemeshoperator3.v3.4.2 -> servicemeshoperator3
 NOT_READY = ("", "Planning")  # phases of a plan OLM is still writing (installplan_types.go)
 
 Action = Literal["approve", "approved", "leave"]
@@ -88,11 +89,26 @@ def owned_by(plan: Mapping[str, Any], uid: str) -> bool:
     )
 
 
+def operator_of(csv: str) -> str:
+    """The operator part of a CSV name, `<operator>.v<version>` (kiali-operator.v2.17.1 -> kiali-operator)
+    [assumed: the bundles name their CSVs so; the plan itself carries no package name per CSV]."""
+    match = CSV_OPERATOR.match(csv)
+    return match.group(1) if match else csv
+
+
 def judge(
     plans: Sequence[Mapping[str, Any]], uid: str, pinned: str, allowed: Collection[str], key: str = ""
 ) -> list[Verdict]:
-    """A verdict for every InstallPlan the Subscription `uid` owns, newest first (hostile input)."""
+    """A verdict for every InstallPlan the Subscription `uid` owns that installs a CSV of the pinned operator,
+    newest first (hostile input).
+
+    OLM makes every plan of a namespace owned by every Subscription there at the time (operator-lifecycle-manager
+    pkg/controller/operators/catalog/operator.go `createInstallPlan`: `for _, sub := range subs {
+    ownerutil.AddNonBlockingOwner(ip, sub) }`), so in a shared namespace the owner reference alone also matches
+    another team's upgrade plan: one with none of this operator's CSVs is not ours to judge or blame.
+    """
     where = f"operators.{key}.startingCSV" if key else "startingCSV"
+    operator = operator_of(pinned)
     verdicts: list[Verdict] = []
     for plan in plans[:MAX_PLANS]:
         if not isinstance(plan, Mapping) or not owned_by(plan, uid):
@@ -100,6 +116,8 @@ def judge(
         name = text_of(map_of(plan.get("metadata")).get("name"))
         spec, status = map_of(plan.get("spec")), map_of(plan.get("status"))
         csvs, phase = csv_names(plan), text_of(status.get("phase"), 40)
+        if not any(operator_of(c) == operator for c in csvs):
+            continue  # another operator's plan, owned by every Subscription of the namespace
         raw_generation = spec.get("generation")
         generation = raw_generation if isinstance(raw_generation, int) else 0
         foreign = sorted(set(csvs) - {pinned} - set(allowed))

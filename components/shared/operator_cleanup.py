@@ -182,19 +182,36 @@ class InstalledCsv(dynamic.Resource):
         super().__init__(_InstalledCsvProvider(), name, props, pulumi.ResourceOptions.merge(base, opts))
 
 
-CRD_PAGE = 500  # a cluster holds a few hundred CRDs
+CRD_PAGE = 500  # CRDs per list call; an OpenShift cluster with operators holds several hundred
+CRD_PAGES = 20  # bound on the pages followed (10,000 CRDs)
+
+
+def crd_names(api: Any) -> list[str]:
+    """Every CRD name on the cluster, page by page: with `limit` the API server answers one page and a
+    `continue` token (Kubernetes API concepts, "Retrieving large results sets in chunks"), so one call sees
+    only the names sorting first and would miss `servicemeshcontrolplanes.maistra.io` on a busy cluster."""
+    names: list[str] = []
+    token: str | None = None
+    for _ in range(CRD_PAGES):
+        page = {"_continue": token} if token else {}
+        listed = api.list_custom_resource_definition(limit=CRD_PAGE, _request_timeout=REQUEST_TIMEOUT, **page)
+        names += [
+            item.metadata.name
+            for item in (getattr(listed, "items", None) or [])[:CRD_PAGE]
+            if isinstance(getattr(getattr(item, "metadata", None), "name", None), str)
+            and NAME.match(item.metadata.name)
+        ]
+        token = getattr(getattr(listed, "metadata", None), "_continue", None)
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            break
+    return names
 
 
 def remove_crds(api: Any, keep: Any) -> list[str]:
     """Deletes the CRDs `keep(names)` selects among the cluster's; says what it did. 404s count as done."""
     from kubernetes.client.rest import ApiException
 
-    listed = api.list_custom_resource_definition(limit=CRD_PAGE, _request_timeout=REQUEST_TIMEOUT)
-    names = [
-        item.metadata.name
-        for item in (getattr(listed, "items", None) or [])[:CRD_PAGE]
-        if isinstance(getattr(getattr(item, "metadata", None), "name", None), str) and NAME.match(item.metadata.name)
-    ]
+    names = crd_names(api)
     done = []
     for name in keep(names):
         try:

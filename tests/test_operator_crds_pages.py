@@ -1,0 +1,58 @@
+"""Removing OSSM 2's CRDs on a busy cluster: the CRD list is read page by page.
+
+With `limit` the API server answers one page plus a `continue` token (Kubernetes API concepts, "Retrieving
+large results sets in chunks"; the kubernetes client exposes it as `metadata._continue`). An OpenShift
+cluster with a few operators holds hundreds of CRDs, listed by name, so `*.maistra.io` may sort onto a
+later page: read only the first one and the removal reports "no CRD to delete" and leaves them.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from kubernetes.client import V1ListMeta, V1ObjectMeta
+
+from components.shared.operator_cleanup import crds_of_groups, remove_crds
+
+
+class PagedCrds:
+    """The two ApiextensionsV1Api calls remove_crds makes, answering in pages as the API server does (the
+    token is the client's own V1ListMeta, read from the wire field `continue`)."""
+
+    def __init__(self, names: list[str], page: int) -> None:
+        self.names, self.page = sorted(names), page
+        self.deleted: list[str] = []
+        self.lists: list[dict[str, Any]] = []
+
+    def list_custom_resource_definition(self, **kwargs: Any) -> SimpleNamespace:
+        self.lists.append(kwargs)
+        start = int(kwargs.get("_continue") or 0)
+        size = min(int(kwargs["limit"]), self.page)
+        chunk = self.names[start : start + size]
+        more = start + size < len(self.names)
+        return SimpleNamespace(
+            items=[SimpleNamespace(metadata=V1ObjectMeta(name=n)) for n in chunk],
+            metadata=V1ListMeta.from_dict({"continue": str(start + size)} if more else {}),
+        )
+
+    def delete_custom_resource_definition(self, name: str, **_: Any) -> None:
+        self.deleted.append(name)
+
+
+def test_maistra_crds_on_a_later_page_are_found_and_deleted() -> None:
+    names = [f"crd{i:03d}.example.openshift.io" for i in range(12)] + [
+        "servicemeshcontrolplanes.maistra.io",
+        "servicemeshmemberrolls.maistra.io",
+        "servicemeshpeers.federation.maistra.io",
+        "virtualservices.networking.istio.io",
+    ]
+    api = PagedCrds(names, page=5)
+    done = remove_crds(api, lambda found: crds_of_groups(found, ("maistra.io",)))
+    assert sorted(api.deleted) == [
+        "servicemeshcontrolplanes.maistra.io",
+        "servicemeshmemberrolls.maistra.io",
+        "servicemeshpeers.federation.maistra.io",
+    ]
+    assert done == [f"deleted CRD {n}" for n in api.deleted]
+    assert len(api.lists) == 4 and api.lists[1]["_continue"] == "5"  # followed the token to the end
