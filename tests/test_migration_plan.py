@@ -131,6 +131,8 @@ def test_after_removal_no_ossm2_object_is_declared_and_ossm3_takes_over_the_shar
     assert tag.inputs["spec"]["targetRef"] == {"kind": "Istio", "name": "basic"}
     labels = ev.find("Namespace", "tracing").inputs["metadata"]["labels"]
     assert labels.get("istio-injection") == "enabled" and "istio.io/rev" not in labels
+    # ... still skipped by the 2.x injector, which runs until Pulumi deletes the SMCP at the end of this up
+    assert labels.get("maistra.io/ignore-namespace") == "true"
 
 
 def comparable(ev: Evaluation) -> dict[str, Any]:
@@ -138,10 +140,19 @@ def comparable(ev: Evaluation) -> dict[str, Any]:
     return {urn: (r.type, r.inputs, sorted(r.dependencies)) for urn, r in ev.records.items()}
 
 
-def test_after_removal_migrate_from_can_be_dropped_without_a_change() -> None:
+def test_after_removal_dropping_migrate_from_changes_only_the_ignore_labels() -> None:
+    """After the removing `up`, dropping migrateFrom gives the plain OSSM 3 stack: the one change is the
+    maistra.io/ignore-namespace label leaving the members, now that no 2.x injector is left to skip them."""
     done = dev_migrating(namespaces=["tracing", "bookinfo"], removeOssm2=True)
     plain = evaluate("dev", {"ossm:mesh": MESH, "ossm:members": ["bookinfo"], "ossm:operators": manual_operators()})
-    assert comparable(done) == comparable(plain)
+    before, after = comparable(done), comparable(plain)
+    changed = sorted(urn for urn in before if before[urn] != after.get(urn))
+    assert before.keys() == after.keys()
+    assert [urn.rsplit("::", 1)[1] for urn in changed] == ["members-bookinfo", "members-tracing"]
+    for urn in changed:
+        labels = dict(before[urn][1]["metadata"]["labels"])
+        assert labels.pop("maistra.io/ignore-namespace") == "true"
+        assert labels == after[urn][1]["metadata"]["labels"]
     migration_outputs = {"migrationPhase", "ossm2Namespaces", "ossm3Namespaces", "migrationSteps"}
     assert {k: v.value for k, v in done.outputs.items() if k not in migration_outputs} == {
         k: v.value for k, v in plain.outputs.items()

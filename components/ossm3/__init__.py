@@ -17,7 +17,13 @@ from components.ossm3.console import MeshConsole, MeshConsoleArgs
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
-from components.ossm3.migration import both_planes, migration_operators, taken_over_members, taken_over_namespace
+from components.ossm3.migration import (
+    both_planes,
+    migration_operators,
+    removal_labels,
+    taken_over_members,
+    taken_over_namespace,
+)
 from components.ossm3.operators import operators as ossm3_operators
 from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.side_by_side import build as side_by_side_build
@@ -94,6 +100,7 @@ def build(
             app_namespace=cfg.app.namespace if cfg.app.enabled else None,
             open_to_whole_mesh=cfg.members,
             aliases=taken_over_members(cfg),
+            keep_labels=removal_labels(cfg),
         ),
         opts,
     )

@@ -27,6 +27,8 @@ class MembersArgs:
     # Once OSSM 2 is removed, the member roll's namespaces and mesh policies are taken over (Pulumi aliases,
     # name -> alias list) instead of deleted and created again.
     aliases: Mapping[str, Sequence[pulumi.Alias]] = field(default_factory=dict)
+    # Labels every member keeps besides its injection label (the removing `up` of a migration: ossm3/migration.py)
+    keep_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Members(pulumi.ComponentResource):
@@ -38,7 +40,7 @@ class Members(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MembersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ossm:ossm3:Members", name, None, opts)
-        labels = {"app.kubernetes.io/part-of": "ossm", **injection_labels(args.revision)}
+        labels = {"app.kubernetes.io/part-of": "ossm", **args.keep_labels, **injection_labels(args.revision)}
         self.namespaces = {
             member: KubeObject(
                 f"{name}-{member}",

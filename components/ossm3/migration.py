@@ -39,6 +39,19 @@ def moved_namespace_labels(revision: str) -> dict[str, str]:
     return {REVISION_LABEL: revision, IGNORE_NAMESPACE: "true"}
 
 
+def removal_labels(cfg: StackConfig) -> dict[str, str]:
+    """Labels every member keeps through the `pulumi up` that removes OSSM 2.
+
+    Pulumi applies updates before it deletes what left the program (the member roll and the SMCP go
+    last), so the 2.x injector still runs while the namespaces switch to `istio-injection=enabled`: a pod
+    (re)started in that window in a namespace without the ignore label gets both sidecars and never starts
+    (facts-lifecycle §1.3, procedure C). The label stays until `migrateFrom` is dropped, a later `up` that
+    changes only this label, with OSSM 2 gone (cluster-wide README: keep it until 2.6 is uninstalled).
+    """
+    migrate = cfg.mesh.migrate_from
+    return {IGNORE_NAMESPACE: "true"} if migrate is not None and migrate.remove_ossm2 else {}
+
+
 def removable_crds(names: Iterable[str]) -> list[str]:
     """Of the CRDs on the cluster, the ones removing OSSM 2 may delete: `*.maistra.io` only."""
     return crds_of_groups(list(names), (OSSM2_ONLY_GROUP_SUFFIX[1:],))
@@ -143,7 +156,8 @@ def phase_steps(cfg: StackConfig) -> list[str]:
         return [
             f"OSSM 3 ingress gateway in istio-ingress on revision {rev}; the Route moves to it once it is ready",
             f"IstioRevisionTag default -> {rev}; members {', '.join(members)} move from istio.io/rev={rev} to "
-            "istio-injection=enabled (the tag: same revision, no restart); maistra.io/ignore-namespace goes",
+            "istio-injection=enabled (the tag: same revision, no restart); maistra.io/ignore-namespace stays "
+            "until migrateFrom is dropped",
             f"delete the member roll, then SMCP {mesh.namespace}/{migrate.smcp}, while the OSSM 2 operator runs",
             "delete Subscription servicemeshoperator and its CSV, then the maistra.io CRDs (never *.istio.io)",
         ]
