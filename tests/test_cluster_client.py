@@ -13,12 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
 
 import pytest
-import yaml
 
 from components.config import ClusterConfig, IpiConfig, parse
 from components.errors import InternalError
@@ -31,59 +29,41 @@ from components.shared.cluster_client import (
     unless_unreadable,
     why_not_read,
 )
+from tests.standin_apiserver import Request, StandInApiServer
+from tests.standin_apiserver import kubeconfig as standin_kubeconfig
 
 ROOT = Path(__file__).resolve().parent.parent
-Answer = tuple[int, bytes]
+Answer = tuple[int, bytes]  # the raw body: a broken server's answer is not always JSON
 
 
-class Server:
+class Server(StandInApiServer):
     """Answers every GET with `answer(path)`; `hang` never answers at all."""
 
     def __init__(self, answer: Callable[[str], Answer], hang: bool = False) -> None:
-        self.paths: list[str] = []
-        release = self.release = threading.Event()
-        paths = self.paths
+        self.answer, self.hang = answer, hang
+        self.release = threading.Event()
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                paths.append(self.path)
-                if hang:
-                    release.wait(5)
-                    return
-                code, body = answer(self.path)
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, request: Request) -> Answer | None:
+        if self.hang:
+            self.release.wait(5)
+            return None
+        return self.answer(request.path)
 
     def reader(self, **kwargs: float) -> KubeReader:
         return KubeReader(kubeconfig(self.url), None, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 def kubeconfig(server: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "admin",
-            "clusters": [{"name": "c", "cluster": {"server": server}}],
-            "users": [{"name": "admin", "user": {"token": "sha256~t0ken"}}],
-            "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
-        }
-    )
+    return standin_kubeconfig(server, token="sha256~t0ken")
 
 
 @pytest.fixture
