@@ -11,14 +11,11 @@ Every request is logged as `METHOD path?query`.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
+from tests.standin_apiserver import Request, StandInApiServer, status
 
 MARKETPLACE = "openshift-marketplace"
 # Channels of the 4.20 redhat-operators index [assumed: the packages and channels this program asks for;
@@ -109,48 +106,23 @@ def istio_crd(versions: tuple[str, ...] = OSSM33_ISTIO_VERSIONS) -> dict[str, An
 
 
 def _not_found(what: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
-            "message": f"{what} not found"}  # fmt: skip
+    return status(404, "NotFound", f"{what} not found")
 
 
-class Ocp420ApiServer:
+class Ocp420ApiServer(StandInApiServer):
     """Serves GETs only; anything it does not know is a 404 (and logged, so a test sees unexpected reads)."""
+
+    methods = ("GET", "DELETE")
 
     def __init__(self) -> None:
         self.packages = [package_manifest(p, c) for p, c in CATALOG.items()]
         self.subscriptions: dict[str, list[dict[str, Any]]] = {}
         self.configmaps: dict[tuple[str, str], dict[str, Any]] = {}
         self.crds: dict[str, dict[str, Any]] = {}
-        self.log: list[str] = []
-        stand_in = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                stand_in.log.append(f"GET {self.path}")
-                code, body = stand_in.answer(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_DELETE(self) -> None:
-                stand_in.log.append(f"DELETE {self.path}")
-                code, body = stand_in.delete(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, request: Request) -> tuple[int, Mapping[str, Any]]:
+        return self.delete(request.path) if request.method == "DELETE" else self.answer(request.path)
 
     def with_ingress_operator(self) -> Ocp420ApiServer:
         """OpenShift 4.20 after a GatewayClass: ingress operator's Subscription, OSSM 3.3.1 installed."""
@@ -191,25 +163,8 @@ class Ocp420ApiServer:
 
     def delete(self, raw: str) -> tuple[int, Mapping[str, Any]]:
         """Nothing here can be deleted unless a subclass says so."""
-        return 405, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "MethodNotAllowed",
-                     "code": 405}  # fmt: skip
+        return 405, status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def read(self, prefix: str) -> list[str]:
         """The logged requests whose path starts with `prefix`."""
         return [entry for entry in self.log if entry.removeprefix("GET ").startswith(prefix)]
-
-    def kubeconfig(self) -> str:
-        return yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "admin",
-                "clusters": [{"name": "c", "cluster": {"server": self.url}}],
-                "users": [{"name": "admin", "user": {"token": "sha256~stand-in"}}],
-                "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
-            }
-        )
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

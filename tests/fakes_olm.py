@@ -22,23 +22,16 @@ Every request is logged as `METHOD path`.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from tests.standin_apiserver import Answer, Request, StandInApiServer, status
 
 PREFIX = "/apis/operators.coreos.com/v1alpha1/namespaces/"
 ISTIOS = "/apis/sailoperator.io/v1/istios/"
 UPDATED = "2026-12-06T03:00:00Z"
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code,
-            "message": message}  # fmt: skip
 
 
 @dataclass
@@ -127,10 +120,10 @@ class OlmStandIn:
             name = path[len(ISTIOS) :]
             found = self.istios.get(name)
             return (
-                (200, found) if found else (404, _status(404, "NotFound", f'istios.sailoperator.io "{name}" not found'))
+                (200, found) if found else (404, status(404, "NotFound", f'istios.sailoperator.io "{name}" not found'))
             )
         if not path.startswith(PREFIX):
-            return 404, _status(404, "NotFound", f"{path} not found")
+            return 404, status(404, "NotFound", f"{path} not found")
         parts = path[len(PREFIX) :].split("/")
         namespace, resource, name = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
         store: dict[str, dict[str, Any]]
@@ -141,24 +134,24 @@ class OlmStandIn:
         elif resource == "clusterserviceversions":
             return self._csv(namespace, name)
         else:
-            return 404, _status(404, "NotFound", f"the server could not find the requested resource ({resource})")
+            return 404, status(404, "NotFound", f"the server could not find the requested resource ({resource})")
         if not name and method == "GET":
             items = [store[k] for k in sorted(store)]
             return 200, {"kind": "List", "apiVersion": "operators.coreos.com/v1alpha1", "items": items}
         if name not in store:
-            return 404, _status(404, "NotFound", f'{resource}.operators.coreos.com "{name}" not found')
+            return 404, status(404, "NotFound", f'{resource}.operators.coreos.com "{name}" not found')
         if method == "GET":
             return 200, store[name]
         if method == "PATCH" and resource == "installplans":
             if content_type not in ("application/merge-patch+json", "application/json-patch+json"):
-                return 415, _status(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type}")  # fmt: skip # noqa: E501
+                return 415, status(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type}")  # fmt: skip # noqa: E501
             patch = json.loads(body)
             if content_type != "application/merge-patch+json" or not isinstance(patch, dict):
-                return 422, _status(422, "Invalid", "stand-in takes merge patches only")
+                return 422, status(422, "Invalid", "stand-in takes merge patches only")
             if _approves(patch):
                 self._approve(namespace, name)
             return 200, store[name]
-        return 405, _status(405, "MethodNotAllowed", f"{method} is not supported here")
+        return 405, status(405, "MethodNotAllowed", f"{method} is not supported here")
 
     def _approve(self, namespace: str, name: str) -> None:
         plan = self.plans[namespace][name]
@@ -177,7 +170,7 @@ class OlmStandIn:
     def _csv(self, namespace: str, name: str) -> tuple[int, Mapping[str, Any]]:
         phase = self.csvs.get(namespace, {}).get(name)
         if phase is None:
-            return 404, _status(404, "NotFound", f'clusterserviceversions.operators.coreos.com "{name}" not found')
+            return 404, status(404, "NotFound", f'clusterserviceversions.operators.coreos.com "{name}" not found')
         key = f"{namespace}/{name}"
         if phase == "Installing":
             self._polls[key] = self._polls.get(key, 0) + 1
@@ -192,51 +185,15 @@ def _approves(patch: Mapping[str, Any]) -> bool:
     return isinstance(spec, Mapping) and spec.get("approved") is True
 
 
-class OlmApiServer:
-    """Serves an OlmStandIn over HTTP on 127.0.0.1 (port 0); `kubeconfig()` points a client at it."""
+class OlmApiServer(StandInApiServer):
+    """Serves an OlmStandIn over HTTP on 127.0.0.1 (port 0), logging into its `log`; `kubeconfig()` points a
+    client at it."""
+
+    methods = ("GET", "PATCH")
 
     def __init__(self, olm: OlmStandIn) -> None:
         self.olm = olm
-        lock = threading.Lock()
+        super().__init__(log=olm.log)
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with lock:
-                    olm.log.append(f"{self.command} {self.path}")
-                    code, answer = olm.answer(
-                        self.command, self.path, body, (self.headers.get("Content-Type") or "").split(";")[0]
-                    )
-                data = json.dumps(answer).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = _serve  # noqa: N815 (http.server naming)
-            do_PATCH = _serve  # noqa: N815
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def kubeconfig(self) -> str:
-        return yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "admin",
-                "clusters": [{"name": "c", "cluster": {"server": self.url}}],
-                "users": [{"name": "admin", "user": {"token": "sha256~stand-in"}}],
-                "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
-            }
-        )
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: Request) -> Answer:
+        return self.olm.answer(request.method, request.path, request.body, request.content_type)

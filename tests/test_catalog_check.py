@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from unittest import mock
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
 
 from components.config import ConfigError, parse
 from components.mesh_profile import operators_for
 from components.shared.catalog_check import catalog_problems, check_catalog, package_lookup
 from components.shared.cluster_client import ClusterUnreadableError, KubeReader
+from tests.standin_apiserver import Answer, Request, StandInApiServer
+from tests.standin_apiserver import kubeconfig as standin_kubeconfig
 
 OPERATORS = operators_for(parse({}))
 MARKETPLACE = "openshift-marketplace"
@@ -119,66 +120,39 @@ def test_problems_fail_as_a_config_error_and_no_lookup_skips() -> None:
 PACKAGES = "/apis/packages.operators.coreos.com/v1/namespaces/"
 
 
-class FakeApiServer:
+class FakeApiServer(StandInApiServer):
     """Answers PackageManifest lists like the OLM package server does: by name field selector and catalog labels
     (operator-lifecycle-manager pkg/package-server/storage/reststorage.go)."""
 
     def __init__(self, packages: list[dict[str, Any]]) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.packages = packages
+        super().__init__()
 
-        seen: list[str] = []
-        self.seen = seen
+    @property
+    def seen(self) -> list[str]:
+        """The Authorization header of every request."""
+        return [r.authorization for r in self.requests]
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                from urllib.parse import parse_qs, urlsplit
-
-                seen.append(str(self.headers.get("Authorization")))
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                namespace = url.path.removeprefix(PACKAGES).split("/")[0]
-                name = query.get("fieldSelector", "").removeprefix("metadata.name=")
-                labels = dict(kv.split("=", 1) for kv in query.get("labelSelector", "").split(",") if kv)
-                items = [
-                    m
-                    for m in packages
-                    if m["metadata"]["name"] == name
-                    and all(m["metadata"]["labels"].get(k) == v for k, v in labels.items())
-                    and namespace in (MARKETPLACE, m["status"]["catalogSourceNamespace"])
-                ]
-                ok = url.path.startswith(PACKAGES) and url.path.endswith("/packagemanifests")
-                body = {"kind": "PackageManifestList", "items": items} if ok else {"kind": "Status", "code": 404}
-                data = json.dumps(body).encode()
-                self.send_response(200 if ok else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: Request) -> Answer:
+        url = urlsplit(request.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        namespace = url.path.removeprefix(PACKAGES).split("/")[0]
+        name = query.get("fieldSelector", "").removeprefix("metadata.name=")
+        labels = dict(kv.split("=", 1) for kv in query.get("labelSelector", "").split(",") if kv)
+        items = [
+            m
+            for m in self.packages
+            if m["metadata"]["name"] == name
+            and all(m["metadata"]["labels"].get(k) == v for k, v in labels.items())
+            and namespace in (MARKETPLACE, m["status"]["catalogSourceNamespace"])
+        ]
+        ok = url.path.startswith(PACKAGES) and url.path.endswith("/packagemanifests")
+        body = {"kind": "PackageManifestList", "items": items} if ok else {"kind": "Status", "code": 404}
+        return (200 if ok else 404), body
 
 
 def kubeconfig(server: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "admin",
-            "clusters": [{"name": "c", "cluster": {"server": server}}],
-            "users": [{"name": "admin", "user": {"token": "sha256~t0ken"}}],
-            "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
-        }
-    )
+    return standin_kubeconfig(server, token="sha256~t0ken")
 
 
 def test_lookup_reads_package_manifests_from_the_cluster() -> None:

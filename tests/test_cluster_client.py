@@ -13,75 +13,57 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
 
 import pytest
-import yaml
 
 from components.config import ClusterConfig, IpiConfig, parse
+from components.errors import InternalError
 from components.shared.cluster_client import (
     MAX_ITEMS,
+    MAX_LIMIT,
     ClusterUnreadableError,
     KubeReader,
     preview_reader,
     unless_unreadable,
     why_not_read,
 )
+from tests.standin_apiserver import Request, StandInApiServer
+from tests.standin_apiserver import kubeconfig as standin_kubeconfig
 
 ROOT = Path(__file__).resolve().parent.parent
-Answer = tuple[int, bytes]
+Answer = tuple[int, bytes]  # the raw body: a broken server's answer is not always JSON
 
 
-class Server:
+class Server(StandInApiServer):
     """Answers every GET with `answer(path)`; `hang` never answers at all."""
 
     def __init__(self, answer: Callable[[str], Answer], hang: bool = False) -> None:
-        self.paths: list[str] = []
-        release = self.release = threading.Event()
-        paths = self.paths
+        self.answer, self.hang = answer, hang
+        self.release = threading.Event()
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                paths.append(self.path)
-                if hang:
-                    release.wait(5)
-                    return
-                code, body = answer(self.path)
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, request: Request) -> Answer | None:
+        if self.hang:
+            self.release.wait(5)
+            return None
+        return self.answer(request.path)
 
     def reader(self, **kwargs: float) -> KubeReader:
         return KubeReader(kubeconfig(self.url), None, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 def kubeconfig(server: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "admin",
-            "clusters": [{"name": "c", "cluster": {"server": server}}],
-            "users": [{"name": "admin", "user": {"token": "sha256~t0ken"}}],
-            "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}],
-        }
-    )
+    return standin_kubeconfig(server, token="sha256~t0ken")
 
 
 @pytest.fixture
@@ -128,6 +110,9 @@ def test_only_the_cluster_client_decides_whether_the_preview_reads() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kubernetes"):
                 clients.append(rel)
+            # a client built through api_client counts as well: no second read path beside the reader
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "api_client":
+                clients.append(rel)
     assert deciders == ["components/shared/cluster_client.py"]
     # operator_cleanup runs at `pulumi destroy` and installplan_approval's Olm at `pulumi up`, each in its
     # dynamic provider, not at preview (the approval's preview reads through the ClusterReader)
@@ -165,6 +150,39 @@ def test_a_list_is_bounded_and_keeps_only_objects(serve: Callable[..., Server]) 
     ]
 
 
+def test_a_cluster_wide_list_reads_every_namespace_bounded_and_an_unserved_api_only_when_allowed(
+    serve: Callable[..., Server],
+) -> None:
+    entries = [{"metadata": {"namespace": f"ns{i % 3}", "name": f"se{i}"}} for i in range(MAX_LIMIT + 5)]
+    pods = [{"metadata": {"namespace": "bookinfo", "name": "reviews"}}]
+
+    def answer(path: str) -> Answer:
+        if path.startswith("/apis/networking.istio.io/v1beta1/serviceentries"):
+            return body({"kind": "ServiceEntryList", "items": [7, *entries]})
+        if path.startswith("/api/v1/pods"):
+            return body({"kind": "PodList", "items": pods})
+        return 404, b'{"kind":"Status","code":404}'
+
+    server = serve(answer)
+    reader = server.reader()
+    found = reader.list("networking.istio.io/v1beta1", "serviceentries", limit=MAX_LIMIT)
+    assert len(found) == MAX_LIMIT - 1 and {e["metadata"]["namespace"] for e in found} == {"ns0", "ns1", "ns2"}
+    assert reader.list("v1", "pods", label_selector="maistra-version", limit=50) == pods
+    assert reader.list("maistra.io/v1", "servicemeshextensions", absent_ok=True) == []  # the kind is gone
+    with pytest.raises(ClusterUnreadableError, match=r"^HTTP 404$"):
+        reader.list("gateway.networking.k8s.io/v1", "gatewayclasses")
+    assert server.paths == [
+        f"/apis/networking.istio.io/v1beta1/serviceentries?limit={MAX_LIMIT}",
+        "/api/v1/pods?labelSelector=maistra-version&limit=50",
+        f"/apis/maistra.io/v1/servicemeshextensions?limit={MAX_ITEMS}",
+        f"/apis/gateway.networking.k8s.io/v1/gatewayclasses?limit={MAX_ITEMS}",
+    ]
+    with pytest.raises(InternalError):  # more than a page is never asked for
+        reader.list("networking.istio.io/v1beta1", "serviceentries", limit=MAX_LIMIT + 1)
+    assert len(server.paths) == 4
+
+
+@pytest.mark.parametrize("namespace", ["openshift-operators", None])
 @pytest.mark.parametrize(
     ("answer", "cause"),
     [
@@ -177,11 +195,11 @@ def test_a_list_is_bounded_and_keeps_only_objects(serve: Callable[..., Server]) 
     ],
 )
 def test_every_broken_answer_is_unreadable_with_its_cause(
-    serve: Callable[..., Server], answer: Answer, cause: str
+    serve: Callable[..., Server], answer: Answer, cause: str, namespace: str | None
 ) -> None:
     reader = serve(lambda path: answer).reader(max_bytes=1024)
     with pytest.raises(ClusterUnreadableError) as caught:
-        reader.list("operators.coreos.com/v1alpha1", "subscriptions", "openshift-operators")
+        reader.list("operators.coreos.com/v1alpha1", "subscriptions", namespace)
     assert str(caught.value) == cause
 
 

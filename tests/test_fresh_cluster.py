@@ -20,11 +20,8 @@ from tools.offline import Evaluation, evaluate, stack_config
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ocp420ApiServer]:
     monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    server = Ocp420ApiServer()
-    try:
+    with Ocp420ApiServer() as server:
         yield server
-    finally:
-        server.close()
 
 
 def preview(server: Ocp420ApiServer, **overrides: Any) -> Evaluation:

@@ -41,9 +41,8 @@ def olm() -> OlmStandIn:
 
 @pytest.fixture
 def server(olm: OlmStandIn) -> Iterator[OlmApiServer]:
-    running = OlmApiServer(olm)
-    yield running
-    running.close()
+    with OlmApiServer(olm) as running:
+        yield running
 
 
 def client(server: OlmApiServer) -> Olm:

@@ -34,11 +34,8 @@ OPERATORS = manual_operators("stable-3.0")
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ossm26ApiServer]:
     monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    server = Ossm26ApiServer()
-    try:
+    with Ossm26ApiServer() as server:
         yield server
-    finally:
-        server.close()
 
 
 def preview(server: Ossm26ApiServer, mesh: dict[str, Any] | None = None, **operators: Any) -> Evaluation:

@@ -14,14 +14,13 @@ gateway) it changes itself in the migration; what someone else added is named he
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
 from components.config import ConfigError, StackConfig
-from components.ossm3.migration_reads import ClusterGet, cluster_get
 from components.ossm3.operators import _written_by_pulumi
 from components.shared.cluster_client import ClusterReader, ClusterUnreadableError
 
@@ -54,6 +53,7 @@ PROGRAM_SETS = (
     "spec.gateways.openshiftRoute.enabled",
     "spec.gateways.enabled",  # its ingress gateway moves by the canary procedure (facts §1.5)
 )
+T = TypeVar("T")
 VERSION = re.compile(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?")
 
 
@@ -84,9 +84,26 @@ def _at(tree: Any, path: str) -> Any:
     return tree
 
 
-def _items(answer: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    items = answer.get("items") if isinstance(answer, Mapping) else None
-    return [i for i in items[:PAGE] if isinstance(i, Mapping)] if isinstance(items, list) else []
+def _named(path: str, read: Callable[[], T]) -> T:
+    """`read()`, its ClusterUnreadableError naming the API path it read, so the refusal says what RBAC lacks."""
+    try:
+        return read()
+    except ClusterUnreadableError as exc:
+        raise ClusterUnreadableError(f"{path}: {exc}") from None
+
+
+def _get(reader: ClusterReader, api: str, plural: str, name: str, namespace: str | None = None) -> Any:
+    where = f"/namespaces/{namespace}" if namespace else ""
+    return _named(f"/apis/{api}{where}/{plural}/{name}", lambda: reader.get(api, plural, name, namespace))
+
+
+def _all(reader: ClusterReader, api: str, plural: str, limit: int, selector: str = "") -> list[Mapping[str, Any]]:
+    """Every namespace's (or the cluster-scoped) objects of a kind; none when the cluster does not serve the kind."""
+    path = "/api/v1" if api == "v1" else f"/apis/{api}"
+    return _named(
+        f"{path}/{plural}",
+        lambda: reader.list(api, plural, None, label_selector=selector, limit=limit, absent_ok=True),
+    )
 
 
 def _list(value: Any) -> list[Any]:
@@ -111,9 +128,9 @@ def _listed(names: Sequence[str]) -> str:
     return ", ".join(names[:SHOWN]) + more
 
 
-def openshift_version(get: ClusterGet) -> tuple[int, int] | None:
+def openshift_version(reader: ClusterReader) -> tuple[int, int] | None:
     """The cluster's OpenShift minor: the last completed update in ClusterVersion `version`, else the desired one."""
-    cv = get("/apis/config.openshift.io/v1/clusterversions/version", {})
+    cv = _get(reader, "config.openshift.io/v1", "clusterversions", "version")
     history = _at(cv, "status.history")
     entries = history[:50] if isinstance(history, list) else []
     candidates = [h.get("version") for h in entries if isinstance(h, Mapping) and h.get("state") == "Completed"]
@@ -246,24 +263,26 @@ def to_restart(cfg: StackConfig, pods: Sequence[Mapping[str, Any]]) -> list[str]
     )
 
 
-def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None, pods: Sequence[Mapping[str, Any]]) -> list[str]:
+def cluster_problems(
+    reader: ClusterReader, ocp: tuple[int, int] | None, pods: Sequence[Mapping[str, Any]]
+) -> list[str]:
     """Cluster-wide objects the move cannot carry (migration-checker.sh, migration README)."""
     problems: list[str] = []
     for plural in ("exportedservicesets", "importedservicesets"):
-        found = _items(get(f"/apis/federation.maistra.io/v1/{plural}", {"limit": "50"}))
+        found = _all(reader, "federation.maistra.io/v1", plural, 50)
         if found:
             problems.append(
                 f"ossm:mesh.migrateFrom: federation objects ({plural}.federation.maistra.io: "
                 f"{_listed([_name(o) for o in found])}) do not move to OSSM 3; remove the federation and follow "
                 "Red Hat's federation-to-multi-cluster guide before migrating."
             )
-    extensions = _items(get("/apis/maistra.io/v1/servicemeshextensions", {"limit": "50"}))
+    extensions = _all(reader, "maistra.io/v1", "servicemeshextensions", 50)
     if extensions:
         problems.append(
             f"ossm:mesh.migrateFrom: ServiceMeshExtensions ({_listed([_name(o) for o in extensions])}) were dropped in "
             "OSSM 2.3; replace each with a WasmPlugin (extensions.istio.io) and delete them."
         )
-    entries = _items(get("/apis/networking.istio.io/v1beta1/serviceentries", {"limit": str(PAGE)}))
+    entries = _all(reader, "networking.istio.io/v1beta1", "serviceentries", PAGE)
     many = [_name(e) for e in entries if len(_list(_at(e, "spec.hosts"))) > MAX_SERVICE_ENTRY_HOSTS]
     portless = [_name(e) for e in entries if not _at(e, "spec.ports")]
     if many:
@@ -283,7 +302,7 @@ def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None, pods: Sequenc
             "(`oc rollout restart deployment -n <namespace>`) so the whole mesh is on 2.6 before it moves."
         )
     if ocp is not None and ocp >= GATEWAY_API_OCP:
-        classes = _items(get("/apis/gateway.networking.k8s.io/v1/gatewayclasses", {"limit": "100"}))
+        classes = _all(reader, "gateway.networking.k8s.io/v1", "gatewayclasses", 100)
         openshift = [_name(c) for c in classes if _at(c, "spec.controllerName") == OPENSHIFT_GATEWAY_CONTROLLER]
         if openshift:
             problems.append(
@@ -294,39 +313,37 @@ def cluster_problems(get: ClusterGet, ocp: tuple[int, int] | None, pods: Sequenc
     return problems
 
 
-def check(cfg: StackConfig, get: ClusterGet) -> Findings:
+def check(cfg: StackConfig, reader: ClusterReader) -> Findings:
     """Every precondition, all read before any is judged, so one preview names every problem."""
-    ocp = openshift_version(get)
+    ocp = openshift_version(reader)
     migrate = cfg.mesh.migrate_from
     assert migrate is not None
-    smcp = get(f"/apis/maistra.io/v2/namespaces/{cfg.mesh.namespace}/servicemeshcontrolplanes/{migrate.smcp}", {})
+    smcp = _get(reader, "maistra.io/v2", "servicemeshcontrolplanes", migrate.smcp, cfg.mesh.namespace)
     own, changes = smcp_problems(cfg, smcp)
-    pods = _items(get("/api/v1/pods", {"labelSelector": "maistra-version", "limit": str(PAGE)}))
-    problems = [*ocp_problems(cfg, ocp), *own, *cluster_problems(get, ocp, pods)]
+    pods = _all(reader, "v1", "pods", PAGE, "maistra-version")
+    problems = [*ocp_problems(cfg, ocp), *own, *cluster_problems(reader, ocp, pods)]
     chart = _at(smcp, "status.chartVersion")
     return Findings(
         problems, ocp, chart if isinstance(chart, str) else "", tuple(changes), tuple(to_restart(cfg, pods))
     )
 
 
-def preflight(cfg: StackConfig, reader: ClusterReader | None, get: ClusterGet | None = None) -> Findings | None:
+def preflight(cfg: StackConfig, reader: ClusterReader | None) -> Findings | None:
     """The profile's hook: None without a migration or when the preview may not read the cluster (`reader` None:
-    offline, rendering, a cluster this stack installs). `get`: the raw reads (tests pass their own).
+    offline, rendering, a cluster this stack installs).
 
     Once removeOssm2 is set the starting state no longer matters (and the SMCP is gone after that `up`).
     """
     if cfg.mesh.migrate_from is None or cfg.mesh.migrate_from.remove_ossm2:
         return None
-    if get is None:
-        if reader is None:
-            pulumi.log.warn(
-                "mesh.migrateFrom: the preconditions are not read offline or when rendering; "
-                "`pulumi preview` against the cluster checks them."
-            )
-            return None
-        get = cluster_get(cfg)
+    if reader is None:
+        pulumi.log.warn(
+            "mesh.migrateFrom: the preconditions are not read offline or when rendering; "
+            "`pulumi preview` against the cluster checks them."
+        )
+        return None
     try:
-        findings = check(cfg, get)
+        findings = check(cfg, reader)
     except ClusterUnreadableError as exc:
         raise MigrationPreconditionError(
             [

@@ -7,9 +7,11 @@ not exist at the first preview, and its kubeconfig is an output). Every preview
 read goes through the `ClusterReader` it returns: the catalog's PackageManifests,
 existing Subscriptions and the Istio CRD, the monitoring ConfigMap, and whatever
 else a check needs (InstallPlans, control planes: `get` and `list` take any
-group). A reader raises `ClusterUnreadableError`, and nothing else, when the
-cluster cannot answer; `unless_unreadable` gives every check the same behaviour
-for it: a warning naming the check and the cause, and the preview goes on as if
+group; `list` without a namespace reads across the cluster, as the migration's
+preconditions do for federation sets, ServiceEntries, proxies, GatewayClasses).
+A reader raises `ClusterUnreadableError`, and nothing else, when the cluster
+cannot answer; `unless_unreadable` gives every check the same behaviour for it:
+a warning naming the check and the cause, and the preview goes on as if
 nothing was found. Tests pass a reader of their own (a mapping of answers).
 
 Every request is bounded in time (REQUEST_TIMEOUT) and bytes (MAX_ANSWER_BYTES),
@@ -33,6 +35,7 @@ OFFLINE_ENV = "OSSM_OFFLINE"  # "1": the preview reads nothing (tools/offline.py
 REQUEST_TIMEOUT = 10  # seconds per request
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # the largest answer read is the Istio CRD, about 1 MiB
 MAX_ITEMS = 100  # a list longer than this is not an answer to trust; the rest is not read
+MAX_LIMIT = 500  # the most a caller may ask for in one list (a page of ServiceEntries or pods)
 T = TypeVar("T")
 
 
@@ -49,9 +52,18 @@ class ClusterReader(Protocol):
         ...
 
     def list(
-        self, api: str, plural: str, namespace: str, *, field_selector: str = "", label_selector: str = ""
+        self,
+        api: str,
+        plural: str,
+        namespace: str | None = None,
+        *,
+        field_selector: str = "",
+        label_selector: str = "",
+        limit: int = MAX_ITEMS,
+        absent_ok: bool = False,
     ) -> list[Mapping[str, Any]]:
-        """The first MAX_ITEMS items that are objects; raises ClusterUnreadableError (an API that is missing too)."""
+        """The first `limit` items that are objects, in `namespace` or (None) across the cluster; raises
+        ClusterUnreadableError, for an API the cluster does not serve too unless `absent_ok` (then no items)."""
         ...
 
 
@@ -176,26 +188,49 @@ class KubeReader:
         )
 
     def list(
-        self, api: str, plural: str, namespace: str, *, field_selector: str = "", label_selector: str = ""
+        self,
+        api: str,
+        plural: str,
+        namespace: str | None = None,
+        *,
+        field_selector: str = "",
+        label_selector: str = "",
+        limit: int = MAX_ITEMS,
+        absent_ok: bool = False,
     ) -> list[Mapping[str, Any]]:
         from kubernetes import client
 
-        group, version = api.split("/", 1)
-        found = self._answer(
-            lambda c: client.CustomObjectsApi(c).list_namespaced_custom_object(
-                group,
-                version,
-                namespace,
-                plural,
-                field_selector=field_selector or None,
-                label_selector=label_selector or None,
-                limit=MAX_ITEMS,
-                _preload_content=False,
-                _request_timeout=self._timeout,
-            ),
-            False,
-        )
-        items = found.get("items") if found is not None else None
+        if not 0 < limit <= MAX_LIMIT:
+            raise InternalError(f"a list of {limit} items is not read at preview")
+        query: dict[str, Any] = {
+            "field_selector": field_selector or None,
+            "label_selector": label_selector or None,
+            "limit": limit,
+            "_preload_content": False,
+            "_request_timeout": self._timeout,
+        }
+        call: Callable[[Any], Any]
+        if api == "v1":
+            if plural != "pods":  # the one core kind listed at preview (the migration's proxies)
+                raise InternalError(f"core {plural} is not listed at preview")
+            if namespace is None:
+                call = lambda c: client.CoreV1Api(c).list_pod_for_all_namespaces(**query)  # noqa: E731
+            else:
+                call = lambda c: client.CoreV1Api(c).list_namespaced_pod(namespace, **query)  # noqa: E731
+        else:
+            group, version = api.split("/", 1)
+            if namespace is None:  # cluster-scoped kinds, and namespaced ones across all namespaces
+                call = lambda c: client.CustomObjectsApi(c).list_cluster_custom_object(  # noqa: E731
+                    group, version, plural, **query
+                )
+            else:
+                call = lambda c: client.CustomObjectsApi(c).list_namespaced_custom_object(  # noqa: E731
+                    group, version, namespace, plural, **query
+                )
+        found = self._answer(call, absent_ok)
+        if found is None:  # 404 with absent_ok: the cluster does not serve the API, so there is none of the kind
+            return []
+        items = found.get("items")
         if not isinstance(items, list):
             raise ClusterUnreadableError(f"the {plural} list has no items")
-        return [item for item in items[:MAX_ITEMS] if isinstance(item, Mapping)]
+        return [item for item in items[:limit] if isinstance(item, Mapping)]
