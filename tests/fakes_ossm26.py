@@ -91,6 +91,7 @@ class Ossm26ApiServer(Ocp420ApiServer):
             pod("istio-system", "istio-ingressgateway-5b6c7d-fghij", CHART_VERSION),
         ]
         self.gateway_classes: list[dict[str, Any]] = []
+        self.istios: dict[str, dict[str, Any]] = {}  # OSSM 3 Istio CRs (cluster-scoped) by name
         self.forbidden: set[str] = set()  # paths answered 403, as for a user without RBAC on them
         # CRDs of both operators (OSSM 2.6 bundle: maistra.io, federation.maistra.io and the istio-init *.istio.io;
         # OSSM 3: sailoperator.io and the same *.istio.io) plus one of the platform's
@@ -145,6 +146,9 @@ class Ossm26ApiServer(Ocp420ApiServer):
                          "message": f"forbidden: cannot get {path}"}  # fmt: skip
         if path == "/apis/config.openshift.io/v1/clusterversions/version":
             return 200, self.cluster_version
+        if path.startswith("/apis/sailoperator.io/v1/istios/"):
+            found_istio = self.istios.get(parts[-1])
+            return (200, found_istio) if found_istio else (404, _not_found(f'istios.sailoperator.io "{parts[-1]}"'))
         if (
             path.startswith("/apis/maistra.io/v2/namespaces/")
             and len(parts) == 7

@@ -231,7 +231,19 @@ def test_pods_the_program_does_not_restart_are_listed_for_a_moved_namespace(
 def test_after_removal_the_preflight_no_longer_asks_for_the_smcp(cluster: Ossm26ApiServer) -> None:
     """The SMCP is gone after the removing `pulumi up`; previews until migrateFrom is dropped still pass."""
     cluster.smcps.clear()
+    cluster.istios["basic"] = {"apiVersion": "sailoperator.io/v1", "kind": "Istio", "metadata": {"name": "basic"}}
     done = {**MESH, "migrateFrom": {"smcp": "basic", "namespaces": ["tracing"], "removeOssm2": True}}
     ev = preview(cluster, done)
     assert ev.find("IstioRevisionTag", "default") is not None
     assert not cluster.read("/apis/maistra.io")
+
+
+def test_removal_before_the_side_by_side_phase_is_refused(cluster: Ossm26ApiServer) -> None:
+    """From the ossm2 profile straight to removeOssm2: no OSSM 3 Istio yet, so nothing would run the mesh."""
+    jump = {**MESH, "migrateFrom": {"smcp": "basic", "namespaces": ["tracing"], "removeOssm2": True}}
+    with pytest.raises(pulumi.RunError) as failed:
+        preview(cluster, jump)
+    message = str(failed.value)
+    assert "ossm:mesh.migrateFrom.removeOssm2: Istio 'basic' (OSSM 3) is not on the cluster" in message
+    assert "set removeOssm2: false" in message
+    assert cluster.read("/apis/sailoperator.io/v1/istios/basic")

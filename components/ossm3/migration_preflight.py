@@ -328,13 +328,42 @@ def check(cfg: StackConfig, reader: ClusterReader) -> Findings:
     )
 
 
+def _check_side_by_side_ran(cfg: StackConfig, reader: ClusterReader) -> None:
+    """Removal follows the side-by-side phase: its Istio must be on the cluster.
+
+    A stack that jumps from the ossm2 profile straight to `removeOssm2: true` would take over OSSM 2's
+    Subscription state name for OSSM 3's (replacing the running operator) and delete the mesh before any
+    namespace had an OSSM 3 proxy; the side-by-side `up` is what creates the `Istio` (sailoperator.io/v1,
+    cluster-scoped) named mesh.name.
+    """
+    try:
+        istio = reader.get("sailoperator.io/v1", "istios", cfg.mesh.name)
+    except ClusterUnreadableError as exc:
+        raise MigrationPreconditionError(
+            [f"ossm:mesh.migrateFrom.removeOssm2: could not read Istio {cfg.mesh.name!r} from the cluster ({exc})."]
+        ) from None
+    if istio is None:
+        raise MigrationPreconditionError(
+            [
+                f"ossm:mesh.migrateFrom.removeOssm2: Istio {cfg.mesh.name!r} (OSSM 3) is not on the cluster, so the "
+                "side-by-side phase has not run; set removeOssm2: false, run `pulumi up`, move every namespace, "
+                "then remove OSSM 2."
+            ]
+        )
+
+
 def preflight(cfg: StackConfig, reader: ClusterReader | None) -> Findings | None:
     """The profile's hook: None without a migration or when the preview may not read the cluster (`reader` None:
     offline, rendering, a cluster this stack installs).
 
-    Once removeOssm2 is set the starting state no longer matters (and the SMCP is gone after that `up`).
+    Once removeOssm2 is set the starting state no longer matters (and the SMCP is gone after that `up`); only
+    that the side-by-side phase ran (its Istio exists) is checked.
     """
-    if cfg.mesh.migrate_from is None or cfg.mesh.migrate_from.remove_ossm2:
+    if cfg.mesh.migrate_from is None:
+        return None
+    if cfg.mesh.migrate_from.remove_ossm2:
+        if reader is not None:
+            _check_side_by_side_ran(cfg, reader)
         return None
     if reader is None:
         pulumi.log.warn(
