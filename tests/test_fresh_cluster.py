@@ -30,18 +30,12 @@ def preview(server: Ocp420ApiServer, **overrides: Any) -> Evaluation:
     return evaluate("ossm3", values, secrets=("ossm:cluster",), offline=False)
 
 
-def verify_on() -> dict[str, Any]:
-    """Redundant once Pulumi.ossm3.yaml ships with verify on; until then the step is evaluated as it will be."""
-    values, _ = stack_config("ossm3")
-    return {"ossm:verify": {**values.get("ossm:verify", {}), "enabled": True}}
-
-
 def subscriptions(ev: Evaluation) -> list[str]:
     return sorted(r.inputs["spec"]["name"] for r in ev.kube_objects() if r.kind == "Subscription")
 
 
 def test_the_shipped_stack_previews_on_a_new_cluster_and_reads_it(cluster: Ocp420ApiServer) -> None:
-    ev = preview(cluster, **verify_on())
+    ev = preview(cluster)  # as shipped: verify on
     # Every operator gets its own Subscription: none existed.
     assert subscriptions(ev) == ["kiali-ossm", "opentelemetry-product", "servicemeshoperator3", "tempo-product"]
     # No monitoring ConfigMap on a new cluster: the program creates it with user-workload monitoring on.
