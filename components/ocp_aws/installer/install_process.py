@@ -17,7 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
+# After a forwarded signal, before the installer's group is killed: longer than the installer's own
+# teardown of its local Cluster API processes (up to 60 s, openshift/installer pkg/clusterapi/system.go
+# Teardown), which run in process groups of their own and would outlive a SIGKILL to its group.
+GRACE_SECONDS = 90.0
 TAIL_LINES = 20
 REDACTED = "<redacted>"
 PASSWORD_TEXT = re.compile(r"(password[\"'\\]*\s*[:=]\s*[\\\"']*)([^\s\"'\\,]+)", re.IGNORECASE)
