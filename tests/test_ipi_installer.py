@@ -50,8 +50,12 @@ elif args[:2] == ["create", "cluster"]:
     if "--skip-password-print" not in args or env("LEAK_IN_CREATE"):
         print("INFO Login to the console with user: kubeadmin, and password: " + env("PASSWORD", "pw-123"))
     if env("HANG"):
+        # Go (os/signal, "SIGPIPE"): a write to a broken pipe on fd 1 or 2 kills the program with SIGPIPE
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         def stop(signum, frame):
             note("installer got " + signal.Signals(signum).name)
+            print("level=warning msg=Received interrupt signal", flush=True)  # before its own teardown
+            note("installer tore down")
             sys.exit(8)
         signal.signal(signal.SIGTERM, stop)
         note("installer pid " + str(os.getpid()))
@@ -376,3 +380,14 @@ def test_a_killed_wrapper_leaves_the_record_and_no_installer(stub: Stub) -> None
     again = stub.run("create")
     assert again.returncode == 0, again.stderr
     assert "destroyed demo-x7k2p" in stub.calls
+
+
+def test_the_installer_of_a_killed_wrapper_can_still_log_its_own_teardown(stub: Stub) -> None:
+    """openshift-install logs on SIGTERM before tearing down its local Cluster API processes, which run in
+    process groups of their own (openshift/installer cmd/openshift-install handleInterrupt, pkg/clusterapi/
+    internal/process/process_unix.go Setpgid). Its output must not go through a pipe that dies with the
+    wrapper: Go kills a program writing to a broken pipe on fd 1 or 2, and the teardown never runs."""
+    code, _, _ = interrupted(stub, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert gone(installer_pid(stub))
+    assert "installer got SIGTERM" in stub.calls and "installer tore down" in stub.calls
