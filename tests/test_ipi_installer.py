@@ -71,7 +71,7 @@ elif args[:2] == ["wait-for", "install-complete"]:
     line = 'level=info msg="Login to the console with user: ' + quote + 'kubeadmin' + quote + ', and password: '
     line += quote + password + quote + '"'
     shown = line
-    if env("SPLIT_PASSWORD"):  # the password across two writes: two reads of the wrapper's pipe
+    if env("SPLIT_PASSWORD"):  # the password across two writes, so the wrapper may read half of it first
         half = line.index(password) + len(password) // 2
         sys.stdout.write(line[:half])
         sys.stdout.flush()
@@ -333,9 +333,10 @@ def test_a_settled_install_prints_the_password_only_in_the_result_and_last(stub:
     assert json.loads(line)["kubeadminPassword"] == CANARY
 
 
-def test_a_password_split_across_reads_of_the_pipe_is_still_redacted(stub: Stub) -> None:
+def test_a_password_split_across_reads_of_the_output_is_still_redacted(stub: Stub) -> None:
     """logComplete's line may reach the wrapper in two reads (openshift/installer cmd/openshift-install/create.go
-    logComplete writes it through logrus; a pipe gives no line boundaries): the filter works on whole lines."""
+    logComplete writes it through logrus; its output file gives no line boundaries): the filter works on whole
+    lines."""
     done = stub.run("create", PASSWORD=CANARY, CREATE_EXIT="6", WAIT_EXIT="6", SPLIT_PASSWORD="1")
     assert done.returncode == 6 and "wait-for install-complete" in " ".join(stub.calls)
     seen = everything_but_the_result(stub, done)
