@@ -50,8 +50,12 @@ elif args[:2] == ["create", "cluster"]:
     if "--skip-password-print" not in args or env("LEAK_IN_CREATE"):
         print("INFO Login to the console with user: kubeadmin, and password: " + env("PASSWORD", "pw-123"))
     if env("HANG"):
+        # Go (os/signal, "SIGPIPE"): a write to a broken pipe on fd 1 or 2 kills the program with SIGPIPE
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         def stop(signum, frame):
             note("installer got " + signal.Signals(signum).name)
+            print("level=warning msg=Received interrupt signal", flush=True)  # before its own teardown
+            note("installer tore down")
             sys.exit(8)
         signal.signal(signal.SIGTERM, stop)
         note("installer pid " + str(os.getpid()))
@@ -66,7 +70,14 @@ elif args[:2] == ["wait-for", "install-complete"]:
     quote = chr(92) + '"'
     line = 'level=info msg="Login to the console with user: ' + quote + 'kubeadmin' + quote + ', and password: '
     line += quote + password + quote + '"'
-    print(line)
+    shown = line
+    if env("SPLIT_PASSWORD"):  # the password across two writes, so the wrapper may read half of it first
+        half = line.index(password) + len(password) // 2
+        sys.stdout.write(line[:half])
+        sys.stdout.flush()
+        time.sleep(0.2)
+        shown = line[half:]
+    print(shown)
     with open(work / ".openshift_install.log", "a") as own:
         own.write(line + "\\n")
     sys.exit(int(env("WAIT_EXIT", "0")))
@@ -322,6 +333,17 @@ def test_a_settled_install_prints_the_password_only_in_the_result_and_last(stub:
     assert json.loads(line)["kubeadminPassword"] == CANARY
 
 
+def test_a_password_split_across_reads_of_the_output_is_still_redacted(stub: Stub) -> None:
+    """logComplete's line may reach the wrapper in two reads (openshift/installer cmd/openshift-install/create.go
+    logComplete writes it through logrus; its output file gives no line boundaries): the filter works on whole
+    lines."""
+    done = stub.run("create", PASSWORD=CANARY, CREATE_EXIT="6", WAIT_EXIT="6", SPLIT_PASSWORD="1")
+    assert done.returncode == 6 and "wait-for install-complete" in " ".join(stub.calls)
+    seen = everything_but_the_result(stub, done)
+    assert CANARY[: len(CANARY) // 2] not in seen and CANARY[len(CANARY) // 2 :] not in seen  # neither half
+    assert 'password: \\"<redacted>\\"' in stub.record.with_name("demo.log").read_text()
+
+
 @pytest.mark.parametrize("keep", ["", "1"])
 def test_a_failed_install_names_its_cause_without_the_password(stub: Stub, keep: str) -> None:
     """pulumi-command puts a failed command's combined output in its error whatever `logging` says
@@ -359,3 +381,14 @@ def test_a_killed_wrapper_leaves_the_record_and_no_installer(stub: Stub) -> None
     again = stub.run("create")
     assert again.returncode == 0, again.stderr
     assert "destroyed demo-x7k2p" in stub.calls
+
+
+def test_the_installer_of_a_killed_wrapper_can_still_log_its_own_teardown(stub: Stub) -> None:
+    """openshift-install logs on SIGTERM before tearing down its local Cluster API processes, which run in
+    process groups of their own (openshift/installer cmd/openshift-install handleInterrupt, pkg/clusterapi/
+    internal/process/process_unix.go Setpgid). Its output must not go through a pipe that dies with the
+    wrapper: Go kills a program writing to a broken pipe on fd 1 or 2, and the teardown never runs."""
+    code, _, _ = interrupted(stub, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert gone(installer_pid(stub))
+    assert "installer got SIGTERM" in stub.calls and "installer tore down" in stub.calls

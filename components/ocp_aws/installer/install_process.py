@@ -17,8 +17,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-GRACE_SECONDS = 30.0  # after a forwarded signal, before the installer's group is killed
+# After a forwarded signal, before the installer's group is killed: longer than the installer's own
+# teardown of its local Cluster API processes (up to 60 s, openshift/installer pkg/clusterapi/system.go
+# Teardown), which run in process groups of their own and would outlive a SIGKILL to its group.
+GRACE_SECONDS = 90.0
 TAIL_LINES = 20
+COPY_BYTES = 1 << 20  # read size, and the longest line kept whole for the filter
+COPY_INTERVAL = 0.1  # seconds between looks at the installer's output file
 REDACTED = "<redacted>"
 PASSWORD_TEXT = re.compile(r"(password[\"'\\]*\s*[:=]\s*[\\\"']*)([^\s\"'\\,]+)", re.IGNORECASE)
 
@@ -101,32 +106,67 @@ class Runner:
         if self.interrupted is not None:
             raise SignalledError(self.interrupted)
         say(f"running `openshift-install {' '.join(args)}` (output: {self.log})")
+        # The installer writes to a file, not to a pipe of this script: when this script is killed, Go kills
+        # a program writing to a broken pipe on fd 1 or 2 (os/signal, "SIGPIPE"), and the installer's first
+        # line on SIGTERM would end it before its teardown of the local Cluster API processes. The file is
+        # unfiltered (0600, beside the log): copied through the filter into the log, then removed.
+        raw = self.log.with_name(self.log.stem + ".unfiltered.log")
         with self.log.open("a", errors="replace") as out:
             self.log.chmod(0o600)
-            self.child = subprocess.Popen(
-                [self.binary, *args],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )
-            copier = threading.Thread(target=self._copy, args=(self.child, out), daemon=True)
+            sink = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                self.child = subprocess.Popen(
+                    [self.binary, *args],
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
+                )
+            finally:
+                os.close(sink)
+            copier = threading.Thread(target=self._copy, args=(self.child, raw, out), daemon=True)
             copier.start()
             if self.interrupted is not None:  # signalled while the child was starting: it has not heard yet
                 self._forward(self.interrupted, None)
             code = self._wait(self.child)
-            copier.join(timeout=GRACE_SECONDS)  # the rest of its output (a grandchild may hold the pipe)
+            copier.join(timeout=GRACE_SECONDS)  # the rest of its output
             self.child = None
+        try:
+            raw.unlink()
+        except OSError:
+            pass
         if self.interrupted is not None:
             raise SignalledError(self.interrupted)
         return code
 
-    def _copy(self, child: subprocess.Popen[bytes], out: Any) -> None:
-        """Installer output, line by line, into the log without the secrets."""
-        assert child.stdout is not None
-        for raw in iter(child.stdout.readline, b""):
-            try:  # keep draining whatever happens to the log: a full pipe would stall the installer
-                out.write(redact(raw.decode(errors="replace"), self.secrets))
+    def _copy(self, child: subprocess.Popen[bytes], raw: Path, out: Any) -> None:
+        """Installer output, whole lines, from its file into the log without the secrets, until it exits."""
+        try:
+            source = raw.open("rb")
+        except OSError:
+            return
+        with source:
+            pending = b""
+            while True:
+                chunk = source.read(COPY_BYTES)
+                if not chunk:
+                    if child.poll() is None:
+                        time.sleep(COPY_INTERVAL)
+                        continue
+                    chunk = source.read()  # what it wrote before exiting
+                    if not chunk:
+                        break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                if len(pending) > COPY_BYTES:  # a line without end: filtered as it is
+                    lines, pending = [*lines, pending], b""
+                self._write(out, [line + b"\n" for line in lines])
+            self._write(out, [pending] if pending else [])
+
+    def _write(self, out: Any, lines: list[bytes]) -> None:
+        for line in lines:
+            try:  # whatever happens to the log, keep copying: the installer does not wait for it
+                out.write(redact(line.decode(errors="replace"), self.secrets))
                 out.flush()
             except (OSError, ValueError):
                 pass

@@ -27,7 +27,9 @@ update: PULUMI_COMMAND_STDOUT (the recorded result) is printed again, so the clu
 delete: PULUMI_COMMAND_STDOUT (that JSON, from state) -> metadata.json in a fresh directory ->
         `openshift-install destroy cluster`; a failed destroy keeps metadata.json in the record.
 
-The installer's console output goes to `<record>.log` and its own debug log stays in
+The installer's console output goes to a file (`<record>.unfiltered.log`, 0600, removed after each
+step; a file and not a pipe, so a killed script does not kill the installer's teardown), copied
+through the password filter to `<record>.log`; its own debug log stays in
 `<record>/.openshift_install.log` (kept as `<record>-install.log`), never into stdout, stderr
 or an environment value: Pulumi keeps stderr in state and hands it to the next command as
 an environment variable, which has a size limit. Standard library only.
