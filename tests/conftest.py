@@ -17,6 +17,7 @@ from hypothesis import settings
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from components import verification  # noqa: E402
 from tests.example_stacks import evaluated  # noqa: E402
 from tools.offline import Evaluation, evaluate  # noqa: E402
 
@@ -31,6 +32,20 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 SLOWEST_FILES = 8
+
+
+@pytest.fixture
+def bare_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty directory as the whole PATH (no oc, no pulumi until a test writes one), HOME in tmp_path, and no
+    credentials in the environment: no kubeconfig, no verify token, no Jaeger login. Returns the directory."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(verification.JAEGER_BASIC_ENV, raising=False)
+    return bin_dir
 
 
 @pytest.fixture(scope="session")

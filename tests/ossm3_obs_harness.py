@@ -16,6 +16,7 @@ from pulumi.runtime import settings
 
 from components.config import StackConfig, parse
 from components.kube import KubeObject
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs
 from tools.offline import ClusterMocks, Evaluation, Record, RecordingMonitor
 
 ACCESS_KEY_SECRET = "wJalrXUtnFEMI-mock-secret-access-key"
@@ -95,3 +96,13 @@ def run(build: Callable[[dict[str, Any]], None]) -> Run:
 
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     return Run(Evaluation(records=monitor.records, outputs={}), monitor.retained, built)
+
+
+def upstream(stand_ins: dict[str, Any]) -> dict[str, Any]:
+    """The arguments every OSSM 3 observability component takes from what `run` built before it."""
+    return {"operators_ready": [stand_ins["gate"]], "control_plane": stand_ins["control_plane"]}
+
+
+def mesh_tracing(cfg: StackConfig, stand_ins: dict[str, Any], **extra: Any) -> MeshTracing:
+    """MeshTracing behind the stand-in gate and control plane, with no AWS provider (in-cluster storage)."""
+    return MeshTracing("tracing", MeshTracingArgs(cfg=cfg, aws_provider=None, **upstream(stand_ins), **extra))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+import pytest
 import yaml
 
 TOKEN = "sha256~stand-in"
@@ -110,3 +111,14 @@ class StandInApiServer:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+StandIn = TypeVar("StandIn", bound=StandInApiServer)
+
+
+def read_at_preview(start: Callable[[], StandIn], monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """A fixture body: the stand-in `start()` returns, the only cluster the program's preview reads."""
+    monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    with start() as server:
+        yield server

@@ -13,15 +13,13 @@ import pulumi
 import pytest
 
 from tests.fakes_ocp420 import Ocp420ApiServer
+from tests.standin_apiserver import read_at_preview
 from tools.offline import Evaluation, evaluate, stack_config
 
 
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ocp420ApiServer]:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    with Ocp420ApiServer() as server:
-        yield server
+    yield from read_at_preview(Ocp420ApiServer, monkeypatch)
 
 
 def preview(server: Ocp420ApiServer, **overrides: Any) -> Evaluation:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.fakes_ossm26 import Ossm26ApiServer, pod, program_smcp
 from tests.migration_config import manual_operators
+from tests.standin_apiserver import read_at_preview
 from tools.offline import Evaluation, evaluate
 
 MESH = {
@@ -32,10 +33,7 @@ OPERATORS = manual_operators("stable-3.0")
 
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ossm26ApiServer]:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    with Ossm26ApiServer() as server:
-        yield server
+    yield from read_at_preview(Ossm26ApiServer, monkeypatch)
 
 
 def preview(server: Ossm26ApiServer, mesh: dict[str, Any] | None = None, **operators: Any) -> Evaluation:

@@ -14,7 +14,7 @@ import yaml
 from components.config import ClusterConfig, IpiConfig, StackConfig
 from components.ossm3 import user_workload_monitoring as monitoring
 from components.ossm3.console import MeshConsole, MeshConsoleArgs
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
+from components.ossm3.tracing import tempo_query_url
 from components.ossm3.user_workload_monitoring import (
     MonitoringConfigError,
     enabled_text,
@@ -23,7 +23,7 @@ from components.ossm3.user_workload_monitoring import (
 )
 from components.shared.cluster_client import ClusterUnreadableError
 from tests.fake_reader import FakeReader
-from tests.ossm3_obs_harness import Run, ossm3_config, run
+from tests.ossm3_obs_harness import Run, mesh_tracing, ossm3_config, run, upstream
 from tests.schema_validation import violations
 from tools.offline import Record, reveal
 
@@ -170,22 +170,13 @@ def build_console(
     monitored: tuple[str, ...] = ("tracing", "istio-ingress"),
 ) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
-        tracing = MeshTracing(
-            "tracing",
-            MeshTracingArgs(
-                cfg=cfg,
-                operators_ready=[stand_ins["gate"]],
-                control_plane=stand_ins["control_plane"],
-                aws_provider=None,
-            ),
-        )
+        tracing = mesh_tracing(cfg, stand_ins)
         stand_ins["tracing"] = tracing
         stand_ins["console"] = MeshConsole(
             "console",
             MeshConsoleArgs(
                 cfg=cfg,
-                operators_ready=[stand_ins["gate"]],
-                control_plane=stand_ins["control_plane"],
+                **upstream(stand_ins),
                 tracing=tracing,
                 monitored_namespaces=monitored,
                 monitoring_lookup=lookup,
@@ -330,9 +321,10 @@ def test_kiali_queries_the_tempo_that_was_deployed_without_waiting_for_it(storag
 
 def test_every_console_object_validates_against_its_schema() -> None:
     result = build_console(uwm(True), answering(ADMIN_CONFIG))
-    for record in result.records():
-        if record.type.startswith("kubernetes:") and record.kind not in ("Job", "Istio") and record.kind:
-            assert list(violations(reveal(record.inputs))) == [], record.name
+    objects = [r for r in result.records() if r.type.startswith("kubernetes:") and r.kind not in ("Job", "Istio", "")]
+    assert {r.kind for r in objects} >= {"Kiali", "ClusterRoleBinding", "PodMonitor", "ServiceMonitor"}
+    for record in objects:
+        assert list(violations(reveal(record.inputs))) == [], record.name
 
 
 def test_monitoring_off_fails_the_preview_before_anything_is_declared() -> None:

@@ -18,8 +18,7 @@ from components.ossm3.tempo_storage import (
     resolve_region,
     tempo_policy,
 )
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs
-from tests.ossm3_obs_harness import ACCESS_KEY_SECRET, Run, ossm3_config, run
+from tests.ossm3_obs_harness import ACCESS_KEY_SECRET, Run, mesh_tracing, ossm3_config, run
 from tests.schema_validation import violations
 from tools.offline import Record, Secret, reveal
 
@@ -28,16 +27,7 @@ S3 = {"tracing": {"storage": "S3", "s3": {"region": "eu-west-1", "retentionDays"
 
 def build_tracing(cfg: Any, **extra: Any) -> Run:
     def build(stand_ins: dict[str, Any]) -> None:
-        stand_ins["tracing"] = MeshTracing(
-            "tracing",
-            MeshTracingArgs(
-                cfg=cfg,
-                operators_ready=[stand_ins["gate"]],
-                control_plane=stand_ins["control_plane"],
-                aws_provider=None,
-                **extra,
-            ),
-        )
+        stand_ins["tracing"] = mesh_tracing(cfg, stand_ins, **extra)
 
     return run(build)
 

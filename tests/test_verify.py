@@ -138,19 +138,6 @@ def step(report: Report, name: str) -> StepResult:
     return found
 
 
-@pytest.fixture
-def bare_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A PATH without oc or pulumi, and no credentials in the environment (no kubeconfig either: the Routes)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
-    monkeypatch.delenv(verification.JAEGER_BASIC_ENV, raising=False)
-    return bin_dir
-
-
 def script(bin_dir: Path, name: str, body: str) -> None:
     path = bin_dir / name
     path.write_text(f"#!/bin/sh\n{body}\n")

@@ -366,15 +366,9 @@ def test_the_client_key_never_stays_on_disk(pki: Pki, tmp_path: Path, monkeypatc
 
 
 @pytest.fixture
-def no_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def no_login(bare_path: Path) -> Path:
     """No oc, no pulumi, no token in the environment, no kubeconfig but the one a test passes."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
-    return tmp_path
+    return bare_path.parent
 
 
 def cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

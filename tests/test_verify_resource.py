@@ -71,11 +71,10 @@ def stack(pki: Pki) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def oc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def oc(tmp_path: Path, bare_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An `oc` that holds OTHER for its current login and TOKEN only in the stack's kubeconfig; no default
     kubeconfig ($KUBECONFIG, ~/.kube/config) on this machine."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir = bare_path
     script = bin_dir / "oc"
     script.write_text(
         "#!/bin/sh\n"
@@ -86,9 +85,6 @@ def oc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # the script needs grep
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    monkeypatch.delenv(verification.TOKEN_ENV, raising=False)
     return tmp_path
 
 

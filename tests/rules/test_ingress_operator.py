@@ -25,6 +25,7 @@ from components.config import parse
 from components.ossm3.operators import InstalledOperatorError, ossm3_operators, owned_by_ingress_operator
 from components.shared.cluster_client import ClusterUnreadableError
 from tests.fakes_ocp420 import Ocp420ApiServer, ingress_operator_subscription
+from tests.standin_apiserver import read_at_preview
 from tools.offline import Evaluation, evaluate, stack_config
 
 STARTING_CSV = {"4.19": "servicemeshoperator3.v3.1.0", "4.20": "servicemeshoperator3.v3.3.1",
@@ -112,12 +113,7 @@ def test_the_workload_partitioning_mark_alone_is_no_takeover_elsewhere(name: str
 
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ocp420ApiServer]:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test
-    server = Ocp420ApiServer()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from read_at_preview(Ocp420ApiServer, monkeypatch)
 
 
 def preview_v128(server: Ocp420ApiServer) -> Evaluation:

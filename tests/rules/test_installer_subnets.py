@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.test_ipi import OSSM33_MESH, OSSM33_OPERATORS, SUBNETS, run
+from tests.test_ipi import OSSM33_MESH, OSSM33_OPERATORS, SUBNETS, rendered_install_config, run
 from tools.offline import AwsAccount
 
 GIVEN = {"subnets": list(SUBNETS)}
@@ -42,10 +42,14 @@ def test_siblings_tagged_for_any_cluster_pass() -> None:
         "subnet-0eeeeeeeeeeeeeeee": {"kubernetes.io/cluster/unmanaged": "true"},
         "subnet-0dddddddddddddddd": {"kubernetes.io/cluster/other-abcde": "shared"},
     }
-    run(AwsAccount(subnets=SUBNETS, vpc_subnets=tagged), network=GIVEN, openshiftVersion="4.20")
+    ev = run(AwsAccount(subnets=SUBNETS, vpc_subnets=tagged), network=GIVEN, openshiftVersion="4.20")
+    # The install is declared, on the given subnets only, in the form the rule covers.
+    assert rendered_install_config(ev)["platform"]["aws"]["vpc"] == {"subnets": [{"id": s} for s in SUBNETS]}
 
 
 def test_the_deprecated_form_is_not_checked() -> None:
     """4.18 gets `platform.aws.subnets`, which the rule does not cover (the issue's reading of the installer)."""
     account = AwsAccount(subnets=SUBNETS, vpc_subnets={"subnet-0ffffffffffffffff": {}})
-    run(account, *line_for("4.18"), network=GIVEN, openshiftVersion="4.18")
+    ev = run(account, *line_for("4.18"), network=GIVEN, openshiftVersion="4.18")
+    aws = rendered_install_config(ev)["platform"]["aws"]
+    assert aws["subnets"] == list(SUBNETS) and "vpc" not in aws  # the install is declared, in the old form
