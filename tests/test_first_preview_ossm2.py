@@ -14,6 +14,7 @@ import pulumi
 import pytest
 
 from tests.fakes_ocp420 import Ocp420ApiServer, package_manifest
+from tests.standin_apiserver import read_at_preview
 from tools.offline import Evaluation, evaluate
 
 OSSM2_CATALOG = {"servicemeshoperator": ("stable",), "jaeger-product": ("stable",), "kiali-ossm": ("stable",)}
@@ -22,10 +23,7 @@ PACKAGES = "/apis/packages.operators.coreos.com/v1/namespaces/openshift-marketpl
 
 @pytest.fixture
 def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ocp420ApiServer]:
-    monkeypatch.setenv("OSSM_OFFLINE", "1")  # restored after the test, whatever evaluate() leaves behind
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    with Ocp420ApiServer() as server:
-        yield server
+    yield from read_at_preview(Ocp420ApiServer, monkeypatch)
 
 
 def preview(server: Ocp420ApiServer) -> Evaluation:
