@@ -38,16 +38,10 @@ from typing import Any
 import yaml
 
 from components.verification.http import FetchError, Reply
-from components.verification.model import Kind, Outcome, clean
+from components.verification.model import JAEGER_PROXY_PATH, Kind, Outcome, clean
 
 MAX_KUBECONFIG_BYTES = 1024 * 1024
-DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-# /api/v1/namespaces/<ns>/services/[http:|https:]<name>:<port>/proxy, as the outputs export it
-# (the same shape as model.JAEGER_PROXY_PATH, which validates the output; this one names the parts)
-PROXY_PATH = re.compile(
-    rf"^/api/v1/namespaces/(?P<ns>{DNS_LABEL})/services/(?:(?P<scheme>https?):)?(?P<name>{DNS_LABEL})"
-    r":(?P<port>[1-9][0-9]{0,4})/proxy$"
-)
+PROXY_PATH = JAEGER_PROXY_PATH  # the one pattern of the exported service proxy path
 
 
 class KubeconfigError(ValueError):
