@@ -78,14 +78,14 @@ def default_kubeconfig(environ: Mapping[str, str]) -> str | None:
     return home if os.path.isfile(home) else None
 
 
-def _is_contents(kubeconfig: str) -> bool:
-    # the rule cluster_client.api_client and credentials.kubeconfig_file follow
+def is_kubeconfig_contents(kubeconfig: str) -> bool:
+    """ossm:cluster.kubeconfig holds contents or a path: the rule cluster_client.api_client follows too."""
     return "\n" in kubeconfig or kubeconfig.lstrip().startswith("{")
 
 
 def _read(kubeconfig: str) -> tuple[Mapping[str, Any], Path | None]:
     """The kubeconfig's document and the directory its relative file names are read from."""
-    if _is_contents(kubeconfig):
+    if is_kubeconfig_contents(kubeconfig):
         text, base = kubeconfig, None
     else:
         path = Path(os.path.expanduser(kubeconfig.strip()))

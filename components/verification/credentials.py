@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
-from components.verification.apiserver import server_key
+from components.verification.apiserver import is_kubeconfig_contents, server_key
 from components.verification.model import TOKEN_ENV
 
 OC_TIMEOUT = 15.0  # seconds per `oc` call; two calls at most
@@ -41,7 +41,7 @@ def kubeconfig_file(kubeconfig: str | None) -> Iterator[str | None]:
     if not kubeconfig:
         yield None
         return
-    if "\n" not in kubeconfig and not kubeconfig.lstrip().startswith("{"):  # as cluster_client.api_client tells
+    if not is_kubeconfig_contents(kubeconfig):
         yield os.path.expanduser(kubeconfig.strip())
         return
     handle, path = tempfile.mkstemp(prefix="ossm-verify-", suffix=".kubeconfig")
