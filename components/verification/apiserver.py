@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 import ssl
@@ -37,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from components.verification.answers import parse_json
 from components.verification.http import FetchError, Reply
 from components.verification.model import JAEGER_PROXY_PATH, Kind, Outcome, clean
 
@@ -205,10 +205,7 @@ def load_api_server(kubeconfig: str, context_name: str | None = None, fallback_t
 
 def _status(reply: Reply) -> Mapping[str, Any] | None:
     """The API server's own `Status` answer, or None when the body came from the backend."""
-    try:
-        payload = json.loads(reply.body)
-    except (ValueError, RecursionError):
-        return None
+    payload = parse_json(reply.body)
     if isinstance(payload, dict) and payload.get("kind") == "Status" and payload.get("apiVersion") == "v1":
         return payload
     return None
