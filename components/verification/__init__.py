@@ -7,7 +7,7 @@ stack's token), apiserver (the API server's service proxy with the stack's kubec
 """
 
 from components.verification.apiserver import ApiServer, KubeconfigError, cluster_access, load_api_server, proxy_path
-from components.verification.credentials import kubeconfig_file, resolve_token
+from components.verification.credentials import kubeconfig_file, resolve_token, sign_in
 from components.verification.model import (
     CALLEE,
     CALLER,
@@ -59,6 +59,7 @@ __all__ = [
     "render_report",
     "resolve_token",
     "run_verification",
+    "sign_in",
     "targets_from_outputs",
     "worst_case_seconds",
 ]
