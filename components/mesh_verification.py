@@ -30,11 +30,10 @@ from components.errors import ClusterError, ConfigError, InternalError
 from components.verification import (
     KubeconfigError,
     Options,
-    cluster_access,
     kubeconfig_file,
     render_report,
-    resolve_token,
     run_verification,
+    sign_in,
     worst_case_seconds,
 )
 
@@ -74,17 +73,12 @@ class _VerifyProvider(dynamic.ResourceProvider):
         outputs = {k: props[k] for k in OUTPUT_KEYS if props.get(k)}
         context = props.get("kubeContext") or None
         with kubeconfig_file(props.get("kubeconfig") or None) as kubeconfig:
-            token, source = resolve_token(
-                None, os.environ, kubeconfig=kubeconfig, context=context, api_url=props.get("apiUrl") or None
-            )
             try:  # read now: the temporary file of kubeconfig contents is gone after this block
-                api, reach = cluster_access(
-                    kubeconfig, context, os.environ, api_url=props.get("apiUrl") or None, token=token
+                api, reach, token, source = sign_in(
+                    None, os.environ, kubeconfig=kubeconfig, context=context, api_url=props.get("apiUrl") or None
                 )
             except KubeconfigError as error:
                 raise VerifyConfigError(f"ossm:verify cannot run: {error}") from None
-        if token is None and api is not None and api.token:
-            token, source = api.token, api.identity  # Kiali's Route takes the kubeconfig's own token
         print(f"verify: trace backend through {reach}; Kiali token from {source}", file=sys.stderr)
         try:
             report = run_verification(

@@ -40,10 +40,9 @@ from components.verification import (
     OutputsError,
     check_number,
     clean,
-    cluster_access,
     render_report,
-    resolve_token,
     run_verification,
+    sign_in,
     targets_from_outputs,
 )
 
@@ -202,16 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputsError as error:
         say(f"verify: {error}")
         return EXIT_USAGE
-    token, source = resolve_token(
-        args.token, os.environ, kubeconfig=args.kubeconfig, context=args.context, api_url=targets.api_url
-    )
     try:
-        api, reach = cluster_access(args.kubeconfig, args.context, os.environ, api_url=targets.api_url, token=token)
+        api, reach, token, source = sign_in(
+            args.token, os.environ, kubeconfig=args.kubeconfig, context=args.context, api_url=targets.api_url
+        )
     except KubeconfigError as error:
         say(f"verify: {error}")
         return EXIT_USAGE
-    if token is None and api is not None and api.token:
-        token, source = api.token, api.identity
     say(f"verify: trace backend through {reach}")
     uses = "Kiali token" if api else "token"  # through the proxy the API server takes the kubeconfig's credentials
     say(f"verify: {uses} from {source}" + ("; Jaeger uses basic auth" if args.jaeger_basic_auth and not api else ""))

@@ -114,7 +114,6 @@ class ClusterPresence:
 
     installed: bool  # it exists (tagged for this stack) or an unfinished install is recorded here
     adopted: bool = False  # found by ADOPTED_TAG only: installed before STACK_TAG existed
-    infra_id: str | None = None
 
 
 def infra_id_of(tags: Mapping[str, str], name: str) -> str | None:
@@ -146,7 +145,7 @@ def find_cluster(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> ClusterPresenc
         unfinished = record.is_file()
     except OSError as error:
         raise _undecided(f"{record} cannot be read ({error})") from None
-    found: dict[str, str | None] = {}
+    found: set[str] = set()  # the tags a resource of this cluster name carries
     for key in (STACK_TAG, ADOPTED_TAG):
         try:
             answer = aws.resourcegroupstaggingapi.get_resources(
@@ -158,14 +157,12 @@ def find_cluster(ipi: IpiConfig, invoke: pulumi.InvokeOptions) -> ClusterPresenc
             raise _undecided(
                 f"the Resource Groups Tagging API lookup of {key}={stack_name()} failed: {error}"
             ) from None
-        for mapping in answer.resource_tag_mapping_lists or []:
-            infra_id = infra_id_of(dict(mapping.tags or {}), ipi.name)
-            if infra_id is not None:
-                found.setdefault(key, infra_id)
+        if any(infra_id_of(dict(m.tags or {}), ipi.name) for m in answer.resource_tag_mapping_lists or []):
+            found.add(key)
     if STACK_TAG in found:
-        return ClusterPresence(True, False, found[STACK_TAG])
+        return ClusterPresence(True)
     if ADOPTED_TAG in found:
-        return ClusterPresence(True, True, found[ADOPTED_TAG])
+        return ClusterPresence(True, adopted=True)
     return ClusterPresence(unfinished)
 
 
@@ -256,7 +253,6 @@ class AwsPrerequisites(pulumi.ComponentResource):
 
     provider: aws.Provider
     presence: ClusterPresence
-    installed: bool
     zones: tuple[str, ...]
 
     def __init__(self, name: str, args: AwsPrerequisitesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -279,6 +275,5 @@ class AwsPrerequisites(pulumi.ComponentResource):
         found = problems(ipi, facts, args.elasticsearch_nodes)
         if found:
             raise PreflightError(found)
-        self.installed = facts.installed
         self.zones = cluster_zones(ipi, facts)
         self.register_outputs({"zones": list(self.zones), "hostedZone": facts.public_zone_id})

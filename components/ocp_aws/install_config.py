@@ -154,7 +154,7 @@ def identity(doc: dict[str, Any]) -> str:
         "subnets": sorted(subnet_ids(doc)),
     }
     # Prefixed, so a trigger written before identity triggers existed (a digest of the whole install
-    # config) is told apart: see openshift_cluster.legacy_trigger.
+    # config) is told apart. The prefix stays: it is part of every recorded trigger, and a new one replaces the cluster.
     return IDENTITY_PREFIX + hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()
 
 

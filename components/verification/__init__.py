@@ -2,12 +2,13 @@
 
 Runtime code shared by `make verify` (tools/verify.py, the command line) and the `pulumi up`
 step (components/mesh_verification.py). Modules by concern: model (targets, options, results),
-http (bounded client), traces (the one-trace rule), checks (the three steps), credentials (the
-stack's token), apiserver (the API server's service proxy with the stack's kubeconfig), run (budget and report).
+http (bounded client), traces (the one-trace rule), gateway_step, jaeger_step and kiali_step (the three
+steps), answers (what a failed answer means), credentials (the stack's token, sign_in), apiserver (the API
+server's service proxy with the stack's kubeconfig), run (budget and report).
 """
 
 from components.verification.apiserver import ApiServer, KubeconfigError, cluster_access, load_api_server, proxy_path
-from components.verification.credentials import kubeconfig_file, resolve_token
+from components.verification.credentials import kubeconfig_file, resolve_token, sign_in
 from components.verification.model import (
     CALLEE,
     CALLER,
@@ -59,6 +60,7 @@ __all__ = [
     "render_report",
     "resolve_token",
     "run_verification",
+    "sign_in",
     "targets_from_outputs",
     "worst_case_seconds",
 ]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 import ssl
@@ -37,17 +36,12 @@ from typing import Any
 
 import yaml
 
+from components.verification.answers import parse_json
 from components.verification.http import FetchError, Reply
-from components.verification.model import Kind, Outcome, clean
+from components.verification.model import JAEGER_PROXY_PATH, Kind, Outcome, clean
 
 MAX_KUBECONFIG_BYTES = 1024 * 1024
-DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-# /api/v1/namespaces/<ns>/services/[http:|https:]<name>:<port>/proxy, as the outputs export it
-# (the same shape as model.JAEGER_PROXY_PATH, which validates the output; this one names the parts)
-PROXY_PATH = re.compile(
-    rf"^/api/v1/namespaces/(?P<ns>{DNS_LABEL})/services/(?:(?P<scheme>https?):)?(?P<name>{DNS_LABEL})"
-    r":(?P<port>[1-9][0-9]{0,4})/proxy$"
-)
+PROXY_PATH = JAEGER_PROXY_PATH  # the one pattern of the exported service proxy path
 
 
 class KubeconfigError(ValueError):
@@ -84,14 +78,14 @@ def default_kubeconfig(environ: Mapping[str, str]) -> str | None:
     return home if os.path.isfile(home) else None
 
 
-def _is_contents(kubeconfig: str) -> bool:
-    # the rule cluster_client.api_client and credentials.kubeconfig_file follow
+def is_kubeconfig_contents(kubeconfig: str) -> bool:
+    """ossm:cluster.kubeconfig holds contents or a path: the rule cluster_client.api_client follows too."""
     return "\n" in kubeconfig or kubeconfig.lstrip().startswith("{")
 
 
 def _read(kubeconfig: str) -> tuple[Mapping[str, Any], Path | None]:
     """The kubeconfig's document and the directory its relative file names are read from."""
-    if _is_contents(kubeconfig):
+    if is_kubeconfig_contents(kubeconfig):
         text, base = kubeconfig, None
     else:
         path = Path(os.path.expanduser(kubeconfig.strip()))
@@ -211,10 +205,7 @@ def load_api_server(kubeconfig: str, context_name: str | None = None, fallback_t
 
 def _status(reply: Reply) -> Mapping[str, Any] | None:
     """The API server's own `Status` answer, or None when the body came from the backend."""
-    try:
-        payload = json.loads(reply.body)
-    except (ValueError, RecursionError):
-        return None
+    payload = parse_json(reply.body)
     if isinstance(payload, dict) and payload.get("kind") == "Status" and payload.get("apiVersion") == "v1":
         return payload
     return None

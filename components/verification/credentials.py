@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
-from components.verification.apiserver import server_key
+from components.verification.apiserver import ApiServer, cluster_access, is_kubeconfig_contents, server_key
 from components.verification.model import TOKEN_ENV
 
 OC_TIMEOUT = 15.0  # seconds per `oc` call; two calls at most
@@ -41,7 +41,7 @@ def kubeconfig_file(kubeconfig: str | None) -> Iterator[str | None]:
     if not kubeconfig:
         yield None
         return
-    if "\n" not in kubeconfig and not kubeconfig.lstrip().startswith("{"):  # as cluster_client.api_client tells
+    if not is_kubeconfig_contents(kubeconfig):
         yield os.path.expanduser(kubeconfig.strip())
         return
     handle, path = tempfile.mkstemp(prefix="ossm-verify-", suffix=".kubeconfig")
@@ -89,3 +89,21 @@ def resolve_token(
             f"client certificate, which has no bearer token; set ${TOKEN_ENV} to a token of that cluster)"
         )
     return None, "none (`oc whoami -t` failed: not logged in?)"
+
+
+def sign_in(
+    explicit: str | None,
+    environ: Mapping[str, str],
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    api_url: str | None,
+) -> tuple[ApiServer | None, str, str | None, str]:
+    """The stack's API server (and a line saying which) and the bearer token for Kiali (and where it came
+    from): the one sequence of `make verify` and the `pulumi up` step. kubeconfig is a path; raises
+    KubeconfigError when it is unusable or another cluster's."""
+    token, source = resolve_token(explicit, environ, kubeconfig=kubeconfig, context=context, api_url=api_url)
+    api, reach = cluster_access(kubeconfig, context, environ, api_url=api_url, token=token)
+    if token is None and api is not None and api.token:
+        token, source = api.token, api.identity  # Kiali's Route takes the kubeconfig's own token
+    return api, reach, token, source

@@ -29,11 +29,13 @@ DEFAULT_GATEWAY_SERVICE = GATEWAY_SERVICE
 PROFILES = ("ossm2", "ossm3")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Jaeger's 20 newest demo traces are a few hundred KiB
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-# the API server's service proxy for one port of a Service (kept in step with apiserver.proxy_path)
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+DNS_LABEL = re.compile(rf"^{_LABEL}$")
+# /api/v1/namespaces/<ns>/services/[http:|https:]<name>:<port>/proxy: the API server's service proxy for
+# one port of a Service, as apiserver.proxy_path writes it; validates the output and names its parts
 JAEGER_PROXY_PATH = re.compile(
-    r"^/api/v1/namespaces/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/services/(https?:)?"
-    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:[1-9][0-9]{0,4}/proxy$"
+    rf"^/api/v1/namespaces/(?P<ns>{_LABEL})/services/(?:(?P<scheme>https?):)?(?P<name>{_LABEL})"
+    r":(?P<port>[1-9][0-9]{0,4})/proxy$"
 )
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$")
 STACK_FIX = "or point at the right stack (--stack NAME, or --outputs FILE)"
@@ -83,7 +85,7 @@ class Targets:
     profile: str = "ossm2"
     gateway_service: str = DEFAULT_GATEWAY_SERVICE
     api_url: str | None = None  # the stack's own cluster (ipi stacks), to check whose token `oc` holds
-    # the Jaeger query API through the API server's service proxy (apiserver.PROXY_PATH)
+    # the Jaeger query API through the API server's service proxy (JAEGER_PROXY_PATH)
     jaeger_proxy_path: str | None = None
 
 
