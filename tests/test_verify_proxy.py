@@ -278,7 +278,7 @@ def test_a_hostile_api_server_is_bounded_in_bytes_and_time(
     hostile = SlowServer(mode)
     try:
         api = load_api_server(kubeconfig(hostile.url, pki, token=TOKEN))
-        report, _ = run(s.outputs(), api, timeout=0.6, request_timeout=0.3, max_body_bytes=64 * 1024)
+        report, _ = run(s.outputs(), api, timeout=2.0, request_timeout=0.4, max_body_bytes=64 * 1024)
     finally:
         hostile.close()
     jaeger = step(report, "jaeger")
