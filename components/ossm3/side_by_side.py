@@ -16,19 +16,18 @@ alias once OSSM 2 is removed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
-from components.config import AddonsConfig, StackConfig
+from components.config import StackConfig
 from components.kube import KubeObject, render
 from components.names import GATEWAY_SERVICE
 from components.ossm2 import OSSM2_APP_POLICIES
 from components.ossm2.control_plane import ControlPlane as SmcpControlPlane
 from components.ossm2.control_plane import ControlPlaneArgs as SmcpControlPlaneArgs
-from components.ossm2.control_plane import migration_smcp_manifest
+from components.ossm2.control_plane import migration_smcp_manifest, migration_smcp_mesh
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
 from components.ossm3.console import tracing_and_console
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
@@ -77,13 +76,7 @@ def build(
     # The SMCP's own objects as the ossm2 profile declared them, without what the move turns off. Its
     # namespace keeps its default-deny policy until removal, so the router's way in to Kiali (now the
     # standalone one, same namespace, same app label and port) stays open.
-    smcp_mesh = dataclasses.replace(
-        mesh,
-        name=migrate.smcp,
-        version="v2.6",
-        addons=AddonsConfig(kiali=mesh.addons.kiali, grafana=False, prometheus=False),
-        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
-    )
+    smcp_mesh = migration_smcp_mesh(mesh, migrate.smcp)
     smcp = SmcpControlPlane(
         "control-plane",
         SmcpControlPlaneArgs(
