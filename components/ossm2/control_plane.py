@@ -50,6 +50,20 @@ def smcp_manifest(mesh: MeshConfig) -> dict[str, Any]:
     return doc
 
 
+def migration_smcp_mesh(mesh: MeshConfig, smcp: str) -> MeshConfig:
+    """The ossm2 profile's MeshConfig of this program's SMCP while its mesh moves to OSSM 3 (`mesh` is the OSSM 3
+    stack's, `smcp` its old name): v2.6, Memory tracing, no Grafana or Prometheus. Kiali stays as the stack
+    asks, for the namespace's policies only: the router's way in to the standalone Kiali (same namespace, app
+    label and port) stays open; migration_smcp_manifest turns the SMCP's own Kiali off."""
+    return dataclasses.replace(
+        mesh,
+        name=smcp,
+        version="v2.6",
+        addons=AddonsConfig(kiali=mesh.addons.kiali, grafana=False, prometheus=False),
+        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
+    )
+
+
 def migration_smcp_manifest(mesh: MeshConfig, smcp: str, provider: Mapping[str, Any]) -> dict[str, Any]:
     """This program's SMCP while its mesh moves to OSSM 3 (`mesh` is the OSSM 3 stack's, `smcp` its old name).
 
@@ -62,11 +76,7 @@ def migration_smcp_manifest(mesh: MeshConfig, smcp: str, provider: Mapping[str, 
     manageNetworkPolicy false); the ingress gateway moves by the canary procedure, not here.
     """
     before = dataclasses.replace(
-        mesh,
-        name=smcp,
-        version="v2.6",
-        addons=AddonsConfig(kiali=False, grafana=False, prometheus=False),
-        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
+        migration_smcp_mesh(mesh, smcp), addons=AddonsConfig(kiali=False, grafana=False, prometheus=False)
     )
     doc = smcp_manifest(before)
     del doc["spec"]["addons"]["jaeger"]  # the SMCP's Jaeger goes with tracing type None

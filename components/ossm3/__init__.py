@@ -13,7 +13,7 @@ import pulumi
 from components.config import StackConfig
 from components.names import GATEWAY_SERVICE, OSSM3_GATEWAY_NAMESPACE
 from components.ossm3 import migration_preflight
-from components.ossm3.console import MeshConsole, MeshConsoleArgs
+from components.ossm3.console import tracing_and_console
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.gateway import IngressGateway, IngressGatewayArgs
 from components.ossm3.members import Members, MembersArgs
@@ -27,7 +27,7 @@ from components.ossm3.migration import (
 from components.ossm3.operators import operators as ossm3_operators
 from components.ossm3.revisions import injection_revision, workload_annotations
 from components.ossm3.side_by_side import build as side_by_side_build
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.ossm3.tracing import extension_provider, jaeger_query_service
 from components.ossm3.upgrade import check_upgrade
 from components.ossm3.user_workload_monitoring import ConfigMapLookup
 from components.ossm3.user_workload_monitoring import preflight as monitoring_preflight
@@ -104,37 +104,16 @@ def build(
         ),
         opts,
     )
-    tracing = MeshTracing(
-        "tracing",
-        MeshTracingArgs(
-            cfg=cfg,
-            operators_ready=operators_ready,
-            control_plane=control_plane.istio,
-            aws_provider=None,
-            span_sources=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
-            gates=gates,
-        ),
+    ui_routes, ui_sources = tracing_and_console(
+        cfg,
+        operators_ready,
+        control_plane.istio,
+        (*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
+        members,
+        checked,
+        gates,
         opts,
     )
-    ui_routes = {"jaeger": tracing.jaeger_route}
-    ui_sources: list[pulumi.Resource] = [tracing.tempo]
-    if cfg.mesh.addons.kiali:
-        console = MeshConsole(
-            "console",
-            MeshConsoleArgs(
-                cfg=cfg,
-                operators_ready=operators_ready,
-                control_plane=control_plane.istio,
-                tracing=tracing,
-                monitored_namespaces=(*cfg.member_namespaces, OSSM3_GATEWAY_NAMESPACE),
-                members_ready=members,
-                isolated_namespaces=cfg.member_namespaces,
-                monitoring_lookup=checked,
-            ),
-            opts,
-        )
-        ui_routes["kiali"] = console.route
-        ui_sources.append(console.kiali)
     return Mesh(
         namespace=cfg.mesh.namespace,
         gateway_ready=gateway,  # the UIs follow the control plane, through ui_sources

@@ -18,8 +18,9 @@ import pulumi
 
 from components.config import StackConfig
 from components.kube import KubeObject, await_ready, render
-from components.ossm3.tracing import MeshTracing, tempo_query_url
+from components.ossm3.tracing import MeshTracing, MeshTracingArgs, tempo_query_url
 from components.ossm3.user_workload_monitoring import ConfigMapLookup, declare
+from components.shared.readiness_gates import ReadinessGates
 
 KIALI_SERVICE_ACCOUNT = "kiali-service-account"  # what the Kiali operator names the server's SA
 # The Kiali operator (Ansible) reports a finished reconcile as condition Successful
@@ -124,3 +125,51 @@ class MeshConsole(pulumi.ComponentResource):
         )
         self.route = (ns, "kiali")
         self.register_outputs({"kialiRoute": f"{ns}/kiali"})
+
+
+def tracing_and_console(
+    cfg: StackConfig,
+    operators_ready: Sequence[pulumi.Resource],
+    control_plane: pulumi.Resource,
+    with_proxies: Sequence[str],
+    members_ready: pulumi.Resource,
+    checked: ConfigMapLookup | None,
+    gates: ReadinessGates | None,
+    opts: pulumi.ResourceOptions,
+) -> tuple[dict[str, tuple[str, str]], list[pulumi.Resource]]:
+    """Tempo, the collector and (with the addon) Kiali, and the UIs' (Routes, the CRs that create them) for `Mesh`.
+
+    One place for both builds (components/ossm3/__init__.py, side_by_side.py): the same resource names while
+    OSSM 2 runs and after it is removed, so Pulumi keeps Tempo and Kiali across a migration's phases."""
+    tracing = MeshTracing(
+        "tracing",
+        MeshTracingArgs(
+            cfg=cfg,
+            operators_ready=operators_ready,
+            control_plane=control_plane,
+            aws_provider=None,
+            span_sources=with_proxies,
+            gates=gates,
+        ),
+        opts,
+    )
+    ui_routes = {"jaeger": tracing.jaeger_route}
+    ui_sources: list[pulumi.Resource] = [tracing.tempo]
+    if cfg.mesh.addons.kiali:
+        console = MeshConsole(
+            "console",
+            MeshConsoleArgs(
+                cfg=cfg,
+                operators_ready=operators_ready,
+                control_plane=control_plane,
+                tracing=tracing,
+                monitored_namespaces=with_proxies,
+                members_ready=members_ready,
+                isolated_namespaces=cfg.member_namespaces,
+                monitoring_lookup=checked,
+            ),
+            opts,
+        )
+        ui_routes["kiali"] = console.route
+        ui_sources.append(console.kiali)
+    return ui_routes, ui_sources

@@ -26,7 +26,6 @@ names the versions that work.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -34,6 +33,7 @@ import pulumi
 
 from components.config import ConfigError, StackConfig
 from components.config.mesh import OSSM3_END_OF_LIFE, OSSM3_ISTIO_VERSIONS
+from components.config.rules_lifecycle import OSSM3_CSV
 from components.shared.cluster_client import ClusterReader, unless_unreadable
 from components.shared.operators import OPERATORS_NAMESPACE, OperatorSpec, kiali_operator, with_catalog
 
@@ -55,7 +55,6 @@ INGRESS_SPEC_MARK = "target.workload.openshift.io/management"
 INGRESS_SUBSCRIPTION = (OPERATORS_NAMESPACE, "servicemeshoperator3")
 ISTIO_CRD = "istios.sailoperator.io"
 MAX_ENUM = 200  # the 3.4 CRD lists 20 versions
-CSV_MINOR = re.compile(r"^servicemeshoperator3\.v(\d{1,3})\.(\d{1,3})\.\d{1,4}$")
 # CRD name -> the CRD as the API returns it, None when it is not installed; raises ClusterUnreadableError.
 CrdLookup = Callable[[str], "Mapping[str, Any] | None"]
 
@@ -251,7 +250,7 @@ def crd_versions(crd: Mapping[str, Any] | None) -> list[str]:
 
 def _channel_of(csv: str) -> str:
     """servicemeshoperator3.v3.3.1 -> stable-3.3 (the channel of that operator line)."""
-    match = CSV_MINOR.match(csv)
+    match = OSSM3_CSV.match(csv)
     return f"stable-{match.group(1)}.{match.group(2)}" if match else ""
 
 

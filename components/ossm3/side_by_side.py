@@ -16,25 +16,24 @@ alias once OSSM 2 is removed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
-from components.config import AddonsConfig, StackConfig
+from components.config import StackConfig
 from components.kube import KubeObject, render
 from components.names import GATEWAY_SERVICE
 from components.ossm2 import OSSM2_APP_POLICIES
 from components.ossm2.control_plane import ControlPlane as SmcpControlPlane
 from components.ossm2.control_plane import ControlPlaneArgs as SmcpControlPlaneArgs
-from components.ossm2.control_plane import migration_smcp_manifest
+from components.ossm2.control_plane import migration_smcp_manifest, migration_smcp_mesh
 from components.ossm2.member_roll import MemberRoll, MemberRollArgs
-from components.ossm3.console import MeshConsole, MeshConsoleArgs
+from components.ossm3.console import tracing_and_console
 from components.ossm3.control_plane import ControlPlane, ControlPlaneArgs
 from components.ossm3.migration import REVISION_LABEL, moved_namespace_labels, revision
 from components.ossm3.revisions import workload_annotations
-from components.ossm3.tracing import MeshTracing, MeshTracingArgs, extension_provider, jaeger_query_service
+from components.ossm3.tracing import extension_provider, jaeger_query_service
 from components.ossm3.user_workload_monitoring import ConfigMapLookup
 from components.shared.mesh import Mesh
 from components.shared.readiness_gates import ReadinessGates
@@ -77,13 +76,7 @@ def build(
     # The SMCP's own objects as the ossm2 profile declared them, without what the move turns off. Its
     # namespace keeps its default-deny policy until removal, so the router's way in to Kiali (now the
     # standalone one, same namespace, same app label and port) stays open.
-    smcp_mesh = dataclasses.replace(
-        mesh,
-        name=migrate.smcp,
-        version="v2.6",
-        addons=AddonsConfig(kiali=mesh.addons.kiali, grafana=False, prometheus=False),
-        tracing=dataclasses.replace(mesh.tracing, storage="Memory"),
-    )
+    smcp_mesh = migration_smcp_mesh(mesh, migrate.smcp)
     smcp = SmcpControlPlane(
         "control-plane",
         SmcpControlPlaneArgs(
@@ -120,37 +113,9 @@ def build(
         opts,
     )
     with_proxies = (*cfg.member_namespaces, mesh.namespace)  # the SMCP's gateway runs in its namespace
-    tracing = MeshTracing(
-        "tracing",
-        MeshTracingArgs(
-            cfg=cfg,
-            operators_ready=operators_ready,
-            control_plane=control_plane.istio,
-            aws_provider=None,
-            span_sources=with_proxies,
-            gates=gates,
-        ),
-        opts,
+    ui_routes, ui_sources = tracing_and_console(
+        cfg, operators_ready, control_plane.istio, with_proxies, roll.smmr, checked, gates, opts
     )
-    ui_routes = {"jaeger": tracing.jaeger_route}
-    ui_sources: list[pulumi.Resource] = [tracing.tempo]
-    if mesh.addons.kiali:
-        console = MeshConsole(
-            "console",
-            MeshConsoleArgs(
-                cfg=cfg,
-                operators_ready=operators_ready,
-                control_plane=control_plane.istio,
-                tracing=tracing,
-                monitored_namespaces=with_proxies,
-                members_ready=roll.smmr,
-                isolated_namespaces=cfg.member_namespaces,
-                monitoring_lookup=checked,
-            ),
-            opts,
-        )
-        ui_routes["kiali"] = console.route
-        ui_sources.append(console.kiali)
     if all(ns in migrate.namespaces for ns in cfg.member_namespaces):
         # Every member moved: the gateway follows by Red Hat's canary (gateway-migration.md): OSSM 3 gateway
         # pods beside the SMCP's, behind the SMCP's Service, until removal moves the Route to the OSSM 3 gateway
