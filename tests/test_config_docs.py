@@ -9,17 +9,9 @@ from typing import Any
 import yaml
 
 from components.config import TOP_LEVEL_KEYS, defaults
+from components.config.rules_profile_keys import MISSING, at_path
 
 ROOT = Path(__file__).resolve().parent.parent
-MISSING = object()
-
-
-def _at(tree: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(tree, dict) or part not in tree:
-            return MISSING
-        tree = tree[part]
-    return tree
 
 
 def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -91,13 +83,13 @@ def test_pulumi_yaml_declares_the_program_defaults() -> None:
             continue
         leaves = _leaves({key: default}) if isinstance(default, dict) else {key: default}
         for path, value in leaves.items():
-            if _at(tree, path) != value:
-                wrong[path] = (value, _at(tree, path))
+            if at_path(tree, path) != value:
+                wrong[path] = (value, at_path(tree, path))
     assert wrong == {}, "Pulumi.yaml defaults that differ from components/config"
 
 
 def test_the_checks_catch_a_drifted_default() -> None:
     """The comparison itself can fail: a README that says 30 for a default of 20 is caught."""
     rows = readme_rows()
-    assert not _matches("`30`", _at(defaults(), "mesh.readyTimeoutMinutes"))
-    assert _matches(rows["mesh.readyTimeoutMinutes"], _at(defaults(), "mesh.readyTimeoutMinutes"))
+    assert not _matches("`30`", at_path(defaults(), "mesh.readyTimeoutMinutes"))
+    assert _matches(rows["mesh.readyTimeoutMinutes"], at_path(defaults(), "mesh.readyTimeoutMinutes"))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from components.config.reader import Reader, has_credentials
+from components.config.reader import Reader
 
 MIGRATE_KEYS = ("smcp", "namespaces", "removeOssm2")
 # An Istio named `default` (revision `default`) injects every namespace labelled istio-injection=enabled and
@@ -51,27 +51,10 @@ def parse_migrate_from(r: Reader, raw: Any) -> MigrateFromConfig | None:
             "required: the name of the ServiceMeshControlPlane this stack replaces (`oc get smcp -n "
             "<mesh.namespace>`; the OSSM 2 profile names it after mesh.name, 'basic' by default).",
         )
-    names = m.get("namespaces", [])
-    moved: list[str] = []
-    if not isinstance(names, list):
-        r.problem("mesh.migrateFrom.namespaces", f"expected a list of member namespaces; got {type(names).__name__}.")
-        names = []
-    for i, name in enumerate(names):
-        where = f"mesh.migrateFrom.namespaces[{i}]"
-        if not isinstance(name, str) or not name:
-            r.problem(where, "expected a namespace name.")
-            continue
-        if has_credentials(name):
-            r.credentials(where)
-            continue
-        r.dns_label(name, where)
-        if name in moved:
-            r.problem(where, f"{name!r} is listed twice; remove the duplicate.")
-            continue
-        moved.append(name)
+    moved = r.namespace_names(m.get("namespaces", []), "mesh.migrateFrom.namespaces")
     return MigrateFromConfig(
         smcp=smcp if isinstance(smcp, str) else "",
-        namespaces=tuple(moved),
+        namespaces=tuple(name for _, name in moved),
         remove_ossm2=r.boolean(m, "removeOssm2", "mesh.migrateFrom", False),
     )
 

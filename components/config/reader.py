@@ -157,6 +157,29 @@ class Reader:
                 "digits and '-', starting and ending with a letter or digit.",
             )
 
+    def namespace_names(self, raw: Any, path: str) -> list[tuple[str, str]]:
+        """`(where, name)` for each usable name of a list of namespaces, the first of duplicates kept.
+
+        Each is a DNS-1123 label without credentials; the caller adds what its list refuses besides.
+        """
+        if not isinstance(raw, list):
+            self.problem(path, f"expected a list of namespace names; got {type(raw).__name__}.")
+            return []
+        found: list[tuple[str, str]] = []
+        for i, name in enumerate(raw):
+            where = f"{path}[{i}]"
+            if not isinstance(name, str) or not name:
+                self.problem(where, f"expected a namespace name; got {type_name(name)}.")
+            elif has_credentials(name):
+                self.credentials(where)
+            else:
+                self.dns_label(name, where)
+                if name in (n for _, n in found):
+                    self.problem(where, f"{name!r} is listed twice; remove the duplicate.")
+                else:
+                    found.append((where, name))
+        return found
+
     def subdomain(self, value: str | None, where: str) -> None:
         """Object names such as a CatalogSource's: DNS-1123 subdomain."""
         if value is not None and (len(value) > 253 or not DNS1123_SUBDOMAIN.match(value)):

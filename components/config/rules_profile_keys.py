@@ -35,15 +35,16 @@ OSSM3_ONLY = (
 )
 
 
-def _at(tree: Any, path: str) -> Any:
+MISSING = object()
+
+
+def at_path(tree: Any, path: str) -> Any:
+    """The value at a dotted key path (`mesh.tracing.s3`), MISSING where the tree has none."""
     for part in path.split("."):
         if not isinstance(tree, Mapping) or part not in tree:
-            return _MISSING
+            return MISSING
         tree = tree[part]
     return tree
-
-
-_MISSING = object()
 
 
 def _as_default(value: Any, default: Any) -> bool:
@@ -58,8 +59,8 @@ def unused_keys(raw: Mapping[str, Any], mesh: MeshConfig, defaults: Mapping[str,
 
     def _present(raw: Mapping[str, Any], path: str) -> bool:
         """The stack sets `path` to something other than its default."""
-        value = _at(raw, path)
-        return value is not _MISSING and not _as_default(value, _at(defaults, path))
+        value = at_path(raw, path)
+        return value is not MISSING and not _as_default(value, at_path(defaults, path))
 
     other, profile = (OSSM3_ONLY, "ossm2") if mesh.profile == "ossm2" else (OSSM2_ONLY, "ossm3")
     found = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.config.reader import Reader, has_credentials, is_reserved
+from components.config.reader import Reader, is_reserved
 
 # Pinned by digest (with the tag it was published under, for readers); override in config.
 DEFAULT_APP_IMAGE = (
@@ -81,29 +81,14 @@ def parse_gates(r: Reader, raw: Any, rendering: bool = False) -> GatesConfig:
 def parse_members(r: Reader, raw: Any, control_plane: str, app: AppConfig) -> tuple[str, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, list):
-        r.problem("members", f"expected a list of namespace names; got {type(raw).__name__}.")
-        return ()
-    seen: set[str] = set()
-    for i, name in enumerate(raw):
-        where = f"members[{i}]"
-        if not isinstance(name, str):
-            r.problem(where, f"expected a namespace name; got {type(name).__name__}.")
-            continue
-        if has_credentials(name):
-            r.credentials(where)
-            continue
-        r.dns_label(name, where)
-        if name in seen:
-            r.problem(where, f"{name!r} is listed twice; remove the duplicate.")
-        elif name == control_plane:
+    for where, name in r.namespace_names(raw, "members"):
+        if name == control_plane:
             r.problem(where, f"{name!r} is the control-plane namespace, which is never a member; remove it.")
         elif is_reserved(name):
             r.problem(where, f"{name!r}: default, openshift* and kube* namespaces never join the mesh; remove it.")
         elif app.enabled and name == app.namespace:
             r.problem(where, f"{name!r} is the app namespace, which is always a member; remove it.")
-        seen.add(name)
-    return tuple(n for n in raw if isinstance(n, str))
+    return tuple(n for n in raw if isinstance(n, str)) if isinstance(raw, list) else ()
 
 
 def parse_verify(r: Reader, raw: Any, app: AppConfig, rendering: bool) -> VerifyConfig:
