@@ -53,6 +53,7 @@ def main() -> None:
         ),
     )
     on_cluster = pulumi.ResourceOptions(providers=[access.provider])
+    credentials = ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None
 
     gates = ReadinessGates(
         "gates",
@@ -71,12 +72,10 @@ def main() -> None:
             approval=cfg.operators.approval,
             gates=gates,
             # a cluster this stack installs takes its CSVs with it
-            remove_csv_with=(
-                ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering and installed is None else None
-            ),
+            remove_csv_with=credentials if installed is None else None,
             remove_csvs=cfg.operators.remove_csv_on_destroy,
             # approval Manual: the program approves each pinned CSV's InstallPlan itself, on any cluster it reaches
-            approve_with=ClusterCredentials(kubeconfig, cfg.cluster.context) if not rendering else None,
+            approve_with=credentials,
         ),
         on_cluster,
     )
@@ -108,7 +107,8 @@ def main() -> None:
         pulumi.export("kubeadminPassword", installed.kubeadmin_password)
     pulumi.export("meshProfile", cfg.mesh.profile)  # consumers tell OSSM 2 and OSSM 3 stacks apart by it
     pulumi.export("controlPlaneNamespace", cfg.mesh.namespace)
-    pulumi.export("gatewayService", f"{mesh.gateway_service}.{mesh.gateway_namespace}")  # its name in traces
+    gateway_service = f"{mesh.gateway_service}.{mesh.gateway_namespace}"  # its name in traces
+    pulumi.export("gatewayService", gateway_service)
     pulumi.export("memberNamespaces", list(cfg.member_namespaces))
     if cfg.mesh.migrate_from is not None:  # how far the move from OSSM 2 has come (README, Migrating from OSSM 2)
         on_plane = stack_config.planes(cfg.mesh.migrate_from, cfg.member_namespaces)
@@ -143,7 +143,7 @@ def main() -> None:
                 "kialiUrl": routes.kiali_url,
                 "appNamespace": cfg.app.namespace,
                 "meshProfile": cfg.mesh.profile,
-                "gatewayService": f"{mesh.gateway_service}.{mesh.gateway_namespace}",
+                "gatewayService": gateway_service,
             },
             cfg.verify.requests,
             cfg.verify.timeout_seconds,

@@ -216,6 +216,23 @@ def test_the_preview_logs_the_report_through_the_stacks_kubeconfig(olm: OlmStand
     assert olm.patches() == []
 
 
+def test_the_preview_reads_as_many_plans_as_the_approval_does(olm: OlmStandIn, server: OlmApiServer) -> None:
+    """A namespace with a long plan history: the preview must see the pinned CSV's plan that `up` approves."""
+    from components.shared.installplan_approval import preview_approvals
+    from components.shared.olm_approval import MAX_PLANS
+    from components.shared.operators import OperatorSpec
+
+    olm.subscribe(NS, "rhbk-operator", installed="rhbk-operator.v26.0.1")
+    for _ in range(MAX_PLANS - 10):  # older plans of another operator, listed before ours (by name)
+        olm.plan(NS, {"rhbk-operator": "rhbk-operator.v26.0.1"}, phase="Complete")
+    olm.subscribe(NS, MESH, MESH_PIN)
+    ours = olm.plan(NS, {MESH: MESH_PIN})
+    spec = OperatorSpec("servicemesh", MESH, "stable-3.4", NS, (), starting_csv=MESH_PIN)
+    lines = preview_approvals([spec], KubeReader(server.kubeconfig(), None))
+    assert any(f"InstallPlan {ours} ({MESH_PIN}" in line and "will be approved" in line for line in lines), lines
+    assert run(server, Target("servicemesh", NS, MESH, MESH_PIN))[0] == f"approved InstallPlan {NS}/{ours} ({MESH_PIN})"
+
+
 def test_an_unreadable_cluster_skips_the_preview_report() -> None:
     from components.shared.installplan_approval import preview_approvals
     from components.shared.operators import OperatorSpec

@@ -13,7 +13,7 @@ from typing import Any
 
 from kubernetes.client import V1ListMeta, V1ObjectMeta
 
-from components.shared.operator_cleanup import crds_of_groups, remove_crds
+from components.shared.operator_cleanup import remove_crds
 
 
 class PagedCrds:
@@ -48,7 +48,7 @@ def test_maistra_crds_on_a_later_page_are_found_and_deleted() -> None:
         "virtualservices.networking.istio.io",
     ]
     api = PagedCrds(names, page=5)
-    done = remove_crds(api, lambda found: crds_of_groups(found, ("maistra.io",)))
+    done = remove_crds(api, ("maistra.io",))
     assert sorted(api.deleted) == [
         "servicemeshcontrolplanes.maistra.io",
         "servicemeshmemberrolls.maistra.io",

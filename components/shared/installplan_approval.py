@@ -161,7 +161,7 @@ class ReaderOlm:
         return self.reader.get(OLM_API, "subscriptions", name, namespace)
 
     def plans(self, namespace: str) -> list[Mapping[str, Any]]:
-        return self.reader.list(OLM_API, "installplans", namespace)
+        return self.reader.list(OLM_API, "installplans", namespace, limit=MAX_PLANS)  # as many as Olm.plans
 
 
 def preview_approvals(operators: Sequence[OperatorSpec], reader: ClusterReader) -> list[str]:

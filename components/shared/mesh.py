@@ -17,6 +17,7 @@ import pulumi
 from components.config import StackConfig
 from components.shared.cluster_client import ClusterReader
 from components.shared.operators import OperatorSpec
+from components.shared.readiness_gates import ReadinessGates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,5 +62,5 @@ class Profile(Protocol):
         operators_ready: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions,
         checked: Any = None,
-        gates: Any = None,  # the shared ReadinessGates, for waits inside the profile
+        gates: ReadinessGates | None = None,  # for waits inside the profile
     ) -> Mesh: ...

@@ -35,6 +35,21 @@ def _host(route: KubeObject, label: str) -> pulumi.Output[str]:
     return route.spec.apply(pick)
 
 
+def read_admitted_route(name: str, gate: KubeObject, namespace: str, route: str, parent: pulumi.Resource) -> KubeObject:
+    """An operator's Route, read once `gate` has seen it admitted.
+
+    The id is derived from the gate's id: unknown while the gate is still to be created (first
+    preview), so the engine skips the read instead of failing.
+    """
+    return KubeObject.read(
+        f"{name}-{route}",
+        "route.openshift.io/v1",
+        "Route",
+        gate.id.apply(lambda _: f"{namespace}/{route}"),
+        pulumi.ResourceOptions(parent=parent, depends_on=[gate]),
+    )
+
+
 class MeshRoutes(pulumi.ComponentResource):
     """Creates the gateway's Route and reads the UI Routes (Jaeger, Kiali) once they are admitted.
 
@@ -80,25 +95,13 @@ class MeshRoutes(pulumi.ComponentResource):
             depends_on=[mesh.gateway_ready, *mesh.ui_sources],
         )
 
-        def read(ui: str) -> KubeObject:
-            namespace, route = mesh.ui_routes[ui]
-            # The id is derived from the gate's id: unknown while the gate is still to be
-            # created (first preview), so the engine skips the read instead of failing.
-            rid = gate.id.apply(lambda _: f"{namespace}/{route}")
-            return KubeObject.read(
-                f"{name}-{route}",
-                "route.openshift.io/v1",
-                "Route",
-                rid,
-                pulumi.ResourceOptions(parent=self, depends_on=[gate]),
-            )
-
         self.ingress_host = None
         self.ui_hosts = {}
         if args.live:
             self.ingress_host = _host(self.ingress, f"{mesh.gateway_namespace}/{mesh.gateway_service}")
             for ui, (namespace, route) in mesh.ui_routes.items():
-                self.ui_hosts[ui] = _host(read(ui), f"{namespace}/{route}")
+                read = read_admitted_route(name, gate, namespace, route, self)
+                self.ui_hosts[ui] = _host(read, f"{namespace}/{route}")
         self.register_outputs({"ingressHost": self.ingress_host, "jaegerHost": self.ui_hosts.get("jaeger")})
 
     @property

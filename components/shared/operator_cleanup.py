@@ -207,13 +207,13 @@ def crd_names(api: Any) -> list[str]:
     return names
 
 
-def remove_crds(api: Any, keep: Any) -> list[str]:
-    """Deletes the CRDs `keep(names)` selects among the cluster's; says what it did. 404s count as done."""
+def remove_crds(api: Any, groups: tuple[str, ...]) -> list[str]:
+    """Deletes the cluster's CRDs of `groups` (crds_of_groups); says what it did. 404s count as done."""
     from kubernetes.client.rest import ApiException
 
     names = crd_names(api)
     done = []
-    for name in keep(names):
+    for name in crds_of_groups(names, groups):
         try:
             api.delete_custom_resource_definition(name, _request_timeout=REQUEST_TIMEOUT)
             done.append(f"deleted CRD {name}")
@@ -239,7 +239,7 @@ class _OperatorCrdsProvider(dynamic.ResourceProvider):
 
         groups = tuple(str(g) for g in props.get("groups") or ())
         api = client.ApiextensionsV1Api(api_client(props.get("kubeconfig"), props.get("context")))
-        print("; ".join(remove_crds(api, lambda names: crds_of_groups(names, groups))))
+        print("; ".join(remove_crds(api, groups)))
 
 
 def crds_of_groups(names: list[str], groups: tuple[str, ...]) -> list[str]:

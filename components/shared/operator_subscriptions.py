@@ -114,7 +114,9 @@ class OperatorSubscriptions(pulumi.ComponentResource):
             before_gate: list[pulumi.Resource] = [subscription]
             # only a pinned spec has a target (two Subscriptions of one key side by side: only one is pinned)
             target = approvals.get(op.key) if op.starting_csv else None
+            pinned = ""  # set: this stack approves the pin, and a new pin reruns the gate
             if target is not None and args.approve_with is not None:
+                pinned = target.pinned
                 self.approvals[key] = InstallPlanApproval(
                     f"{name}-{key}-installplan-approval",
                     target,
@@ -133,7 +135,7 @@ class OperatorSubscriptions(pulumi.ComponentResource):
                     crds=op.crds,
                     webhooks=op.webhooks,
                     # a new pin is an upgrade: the gate runs again once it is approved and installed
-                    pinned_csv=target.pinned if target is not None and args.approve_with is not None else "",
+                    pinned_csv=pinned,
                 ),
                 parent=self,
                 depends_on=before_gate,
