@@ -19,6 +19,7 @@ import pulumi
 
 from components.config import StackConfig
 from components.kube import KubeObject, await_ready, render
+from components.shared.mesh_routes import read_admitted_route
 from components.shared.readiness_gates import GateChecks, ReadinessGates
 
 PROVIDER_NAME = "otel-tracing"  # meshConfig.extensionProviders[].name, referenced by the Telemetry
@@ -226,14 +227,7 @@ class MeshTracing(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[namespace, *args.operators_ready],
             )
-            rid = gate.id.apply(lambda _: f"{ns}/{route}")  # unknown on a first preview: the read is skipped
-            read = KubeObject.read(
-                f"{name}-{route}",
-                "route.openshift.io/v1",
-                "Route",
-                rid,
-                pulumi.ResourceOptions(parent=self, depends_on=[gate]),
-            )
+            read = read_admitted_route(name, gate, ns, route, self)  # skipped on a first preview
             self.ui_route = read
             self.ui_host = read.spec.apply(lambda spec: str((spec or {}).get("host") or ""))
         self.register_outputs({"namespace": ns, "jaegerRoute": f"{ns}/{self.jaeger_route[1]}"})
