@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -269,3 +270,39 @@ def test_a_pin_olm_cannot_resolve_stops_at_once_naming_the_key(olm: OlmStandIn, 
         run(server, Target("servicemesh", NS, MESH, "servicemeshoperator3.v3.9.9"), timeout=600)
     assert "operators.servicemesh.startingCSV" in str(err.value) and "constraints not satisfiable" in str(err.value)
     assert "timed out" not in str(err.value)
+
+
+class HostileOlm(OlmApiServer):
+    """Answers every read with `answer` (a status and body), as a refusing or hostile API server would."""
+
+    def __init__(self, olm: OlmStandIn, answer: tuple[int, Any]) -> None:
+        self.answer_with = answer
+        super().__init__(olm)
+
+    def respond(self, request: Any) -> Any:
+        return self.answer_with
+
+
+@pytest.mark.parametrize(
+    ("answer", "cause"),
+    [
+        ((403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "reason": "Forbidden"}),
+         "HTTP 403"),
+        ((200, b"{" + b" " * (9 * 1024 * 1024)), "an answer larger than"),
+        ((200, b"<html>sign in</html>"), "an answer that is not JSON"),
+    ],
+)  # fmt: skip
+def test_an_api_server_that_refuses_or_misbehaves_is_a_named_cluster_problem(
+    olm: OlmStandIn, answer: tuple[int, Any], cause: str
+) -> None:
+    """Every read of the approval step is bounded in bytes, and a failure names what was read and the fix:
+    no kubernetes ApiException (a traceback through the dynamic provider) reaches the user."""
+    from kubernetes import client as k8s
+
+    with HostileOlm(olm, answer) as hostile:
+        reads = Olm(k8s.CustomObjectsApi(api_client(hostile.kubeconfig(), None)))
+        with pytest.raises(ApprovalError) as failed:
+            reads.subscription("openshift-operators", "servicemeshoperator3")
+    message = str(failed.value)
+    assert "Subscription openshift-operators/servicemeshoperator3" in message and cause in message
+    assert "patch on installplans" in message

@@ -109,7 +109,7 @@ def api_client(kubeconfig: str | None, context: str | None) -> Any:
     return client.ApiClient(configuration)
 
 
-def _cause(exc: Exception) -> str:
+def cause_of(exc: Exception) -> str:
     """The class of what went wrong: urllib3 wraps it (MaxRetryError even with retries off) in `reason`."""
     reason = getattr(exc, "reason", None)
     return reason.__class__.__name__ if isinstance(reason, Exception) else exc.__class__.__name__
@@ -155,7 +155,7 @@ class KubeReader:
                 return None
             raise ClusterUnreadableError(f"HTTP {exc.status}") from None
         except Exception as exc:  # connection refused, DNS, TLS, timeout
-            raise ClusterUnreadableError(_cause(exc)) from None
+            raise ClusterUnreadableError(cause_of(exc)) from None
         if len(raw) > self._max_bytes:
             raise ClusterUnreadableError(f"an answer larger than {self._max_bytes} bytes")
         try:

@@ -10,15 +10,26 @@ class names.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.shared.cluster_client import ClusterReader, api_client, unless_unreadable
-from components.shared.olm_approval import MAX_PLANS, OLM, Target, approve_pinned, map_of, report, targets, text_of
+from components.shared.cluster_client import MAX_ANSWER_BYTES, ClusterReader, api_client, cause_of, unless_unreadable
+from components.shared.olm_approval import (
+    MAX_PLANS,
+    OLM,
+    ApprovalError,
+    Target,
+    approve_pinned,
+    map_of,
+    report,
+    targets,
+    text_of,
+)
 from components.shared.operator_cleanup import ClusterCredentials
 from components.shared.operators import OperatorSpec
 
@@ -45,54 +56,92 @@ MERGE_PATCH = "application/merge-patch+json"
 
 
 class Olm:
-    """The few OLM reads and the one write the approval needs, each bounded in time (a CustomObjectsApi)."""
+    """The few OLM reads and the one write the approval needs, each bounded in time and bytes (a CustomObjectsApi).
+
+    An API failure other than "not found" is an ApprovalError naming what was read and the cause, never the
+    client's own exception: the dynamic provider would show that as a traceback.
+    """
 
     def __init__(self, api: Any) -> None:
         self.api = api
 
-    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+    def _read(self, what: str, call: Callable[..., Any]) -> Mapping[str, Any] | None:
+        """One GET as raw bytes (read at most MAX_ANSWER_BYTES); None when the object does not exist."""
         from kubernetes.client.rest import ApiException
 
         try:
-            found = self.api.get_namespaced_custom_object(
-                *OLM, namespace, "subscriptions", name, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = call(_preload_content=False, _request_timeout=REQUEST_TIMEOUT)
+            try:
+                raw = response.read(MAX_ANSWER_BYTES + 1)
+            finally:
+                response.release_conn()
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise
+            raise _api_failure(what, f"HTTP {exc.status}") from None
+        except Exception as exc:  # connection refused, DNS, TLS, timeout
+            raise _api_failure(what, cause_of(exc)) from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise _api_failure(what, f"an answer larger than {MAX_ANSWER_BYTES} bytes")
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            raise _api_failure(what, "an answer that is not JSON") from None
         return found if isinstance(found, Mapping) else None
 
+    def subscription(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._read(
+            f"Subscription {namespace}/{name}",
+            lambda **raw: self.api.get_namespaced_custom_object(*OLM, namespace, "subscriptions", name, **raw),
+        )
+
     def plans(self, namespace: str) -> list[Mapping[str, Any]]:
-        found = self.api.list_namespaced_custom_object(
-            *OLM, namespace, "installplans", limit=MAX_PLANS, _request_timeout=REQUEST_TIMEOUT
+        found = self._read(
+            f"the InstallPlans of {namespace}",
+            lambda **raw: self.api.list_namespaced_custom_object(
+                *OLM, namespace, "installplans", limit=MAX_PLANS, **raw
+            ),
         )
         items = map_of(found).get("items")
         return [p for p in items[:MAX_PLANS] if isinstance(p, Mapping)] if isinstance(items, list) else []
 
     def csv_phase(self, namespace: str, name: str) -> str:
+        found = self._read(
+            f"ClusterServiceVersion {namespace}/{name}",
+            lambda **raw: self.api.get_namespaced_custom_object(
+                *OLM, namespace, "clusterserviceversions", name, **raw
+            ),
+        )
+        return text_of(map_of(map_of(found).get("status")).get("phase"), 40) if found is not None else ""
+
+    def approve(self, namespace: str, plan: str) -> None:
         from kubernetes.client.rest import ApiException
 
         try:
-            found = self.api.get_namespaced_custom_object(
-                *OLM, namespace, "clusterserviceversions", name, _request_timeout=REQUEST_TIMEOUT
-            )
+            self.api.patch_namespaced_custom_object(
+                *OLM,
+                namespace,
+                "installplans",
+                plan,
+                {"spec": {"approved": True}},
+                _request_timeout=REQUEST_TIMEOUT,
+                _content_type=MERGE_PATCH,
+                _preload_content=False,
+            ).release_conn()
         except ApiException as exc:
-            if exc.status == 404:
-                return ""
-            raise
-        return text_of(map_of(map_of(found).get("status")).get("phase"), 40)
+            raise _api_failure(f"the approval of InstallPlan {namespace}/{plan}", f"HTTP {exc.status}") from None
+        except Exception as exc:
+            raise _api_failure(f"the approval of InstallPlan {namespace}/{plan}", cause_of(exc)) from None
 
-    def approve(self, namespace: str, plan: str) -> None:
-        self.api.patch_namespaced_custom_object(
-            *OLM,
-            namespace,
-            "installplans",
-            plan,
-            {"spec": {"approved": True}},
-            _request_timeout=REQUEST_TIMEOUT,
-            _content_type=MERGE_PATCH,
-        )
+
+def _api_failure(what: str, cause: str) -> ApprovalError:
+    return ApprovalError(
+        [
+            f"{what}: the API server answered {cause}; the stack's kubeconfig needs get/list on subscriptions, "
+            "installplans and clusterserviceversions and patch on installplans (README, Manual approval), "
+            "and the cluster must be reachable; run `pulumi up` again once it is."
+        ]
+    )
 
 
 class _InstallPlanApprovalProvider(dynamic.ResourceProvider):
