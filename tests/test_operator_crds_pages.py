@@ -56,3 +56,26 @@ def test_maistra_crds_on_a_later_page_are_found_and_deleted() -> None:
     ]
     assert done == [f"deleted CRD {n}" for n in api.deleted]
     assert len(api.lists) == 4 and api.lists[1]["_continue"] == "5"  # followed the token to the end
+
+
+def test_a_refused_crd_removal_at_destroy_is_a_named_cluster_problem() -> None:
+    """The provider's delete against an API server that refuses: a ClusterError naming the step and the
+    fix (the record stays and the next destroy tries again), never the kubernetes client's ApiException."""
+    from components.errors import ClusterError
+    from components.shared.operator_cleanup import _OperatorCrdsProvider
+    from tests.standin_apiserver import Request, StandInApiServer
+
+    class Refusing(StandInApiServer):
+        def respond(self, request: Request) -> tuple[int, dict[str, object]]:
+            return 403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403}
+
+    with Refusing() as server:
+        props = {"groups": ["maistra.io"], "kubeconfig": server.kubeconfig(), "context": None}
+        try:
+            _OperatorCrdsProvider().delete("id", props)
+        except ClusterError as error:
+            message = str(error)
+        else:
+            raise AssertionError("a refused delete must fail")
+    assert "removing the maistra.io CRDs: the API server answered HTTP 403" in message
+    assert "run `pulumi destroy` again" in message

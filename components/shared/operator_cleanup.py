@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +38,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from components.errors import ClusterError
-from components.shared.cluster_client import api_client
+from components.shared.cluster_client import api_client, cause_of
 
 REQUEST_TIMEOUT = 15  # seconds per API call
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -147,7 +149,8 @@ class _InstalledCsvProvider(dynamic.ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("remove", True):
             csv = props.get("csv")
-            done = uninstall(_api(props), props["namespace"], props["subscription"], props["package"], csv)
+            with _named_failure(f"uninstalling {props['package']} from {props['namespace']}"):
+                done = uninstall(_api(props), props["namespace"], props["subscription"], props["package"], csv)
             print("; ".join(done))
 
 
@@ -239,7 +242,32 @@ class _OperatorCrdsProvider(dynamic.ResourceProvider):
 
         groups = tuple(str(g) for g in props.get("groups") or ())
         api = client.ApiextensionsV1Api(api_client(props.get("kubeconfig"), props.get("context")))
-        print("; ".join(remove_crds(api, groups)))
+        with _named_failure(f"removing the {', '.join(groups)} CRDs"):
+            removed = remove_crds(api, groups)
+        print("; ".join(removed))
+
+
+@contextmanager
+def _named_failure(what: str) -> Iterator[None]:
+    """An API failure at destroy as a ClusterError naming the step and the cause, not the client's exception.
+
+    The delete fails either way, so the record stays in the state and the next `pulumi destroy` tries again.
+    """
+    from kubernetes.client.rest import ApiException
+
+    try:
+        yield
+    except ClusterError:
+        raise
+    except ApiException as exc:
+        raise ClusterError(
+            f"{what}: the API server answered HTTP {exc.status}; the stack's kubeconfig needs cluster-admin "
+            "(README, Prerequisites). Nothing more was deleted; run `pulumi destroy` again once it can."
+        ) from None
+    except Exception as exc:  # connection refused, DNS, TLS, timeout (urllib3 wraps them)
+        raise ClusterError(
+            f"{what}: {cause_of(exc)}; run `pulumi destroy` again once the cluster is reachable."
+        ) from None
 
 
 def crds_of_groups(names: list[str], groups: tuple[str, ...]) -> list[str]:
